@@ -34,5 +34,12 @@ export interface SecurityProperty {
   readonly expected: Readonly<Record<Variant, Verdict>>
   /** Why `claimed` fails (the weakness), when it is expected to. */
   readonly weakness?: string
+  /**
+   * Where the property is judged. Most are judged in both worlds; a property about bytes
+   * (malformed input) has no meaning in the symbolic model and is judged on the implementation only.
+   */
+  readonly judgedIn: ReadonlyArray<World>
   readonly check: (trace: Trace) => Violation | undefined
 }
+
+export type World = "model" | "impl"

@@ -15,9 +15,24 @@ export type Actor = string
 
 export type TraceEvent =
   /** A participant put message `ref` (its index in the network log) on the wire. */
-  | { readonly _tag: "Send"; readonly from: Actor; readonly to: Actor; readonly ref: number; readonly label: string }
+  | {
+      readonly _tag: "Send"
+      readonly from: Actor
+      readonly to: Actor
+      readonly ref: number
+      readonly label: string
+      /** The run this message belongs to, when it carries one (a request id like `req2@k1`). */
+      readonly data?: string
+    }
   /** Message `ref` was delivered to `to` (maybe a replay, maybe redirected, maybe injected). */
-  | { readonly _tag: "Deliver"; readonly to: Actor; readonly ref: number; readonly label: string; readonly how: DeliveryKind }
+  | {
+      readonly _tag: "Deliver"
+      readonly to: Actor
+      readonly ref: number
+      readonly label: string
+      readonly how: DeliveryKind
+      readonly data?: string
+    }
   /** `actor` starts a run with `peer` about `data` (agreement claim, sender side). */
   | { readonly _tag: "Running"; readonly actor: Actor; readonly peer: Actor; readonly data: string }
   /** `actor` completes a run with `peer` about `data` (agreement claim, receiver side). */
@@ -54,9 +69,9 @@ export const eventsOf = <T extends TraceEvent["_tag"]>(
 export const formatEvent = (e: TraceEvent): string => {
   switch (e._tag) {
     case "Send":
-      return `${e.from} → ${e.to}: ${e.label} (#${e.ref})`
+      return `${e.from} → ${e.to}: ${e.label}${e.data ? `(${e.data})` : ""} #${e.ref}`
     case "Deliver":
-      return `deliver #${e.ref} ${e.label} to ${e.to}${e.how === "first" ? "" : ` (${e.how})`}`
+      return `deliver #${e.ref} ${e.label}${e.data ? `(${e.data})` : ""} to ${e.to}${e.how === "first" ? "" : ` [${e.how}]`}`
     case "Running":
       return `Running(${e.actor}, ${e.peer}, ${e.data})`
     case "Commit":

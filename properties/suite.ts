@@ -1,0 +1,87 @@
+/**
+ * What a protocol contributes to the audit: its properties, a way to judge all of them on the
+ * symbolic model (bounded exploration) and on the implementation (fast-check runs with faults),
+ * its mutants, and its participant machines for diagrams. The audit (`properties/audit.ts`) and
+ * the `authlab` command work only through this interface, so adding a protocol is adding a suite.
+ */
+import type { Effect } from "effect"
+import type { AnyStateMachine } from "xstate"
+import type { ProtocolName, SecurityProperty, Variant, Verdict, Violation, World } from "../spec/property.ts"
+import type { Trace } from "../spec/trace.ts"
+
+/** What is being judged: one of the two variants, or one mutant (a flawed hardened participant). */
+export type Subject = { readonly kind: "variant"; readonly variant: Variant } | { readonly kind: "mutant"; readonly mutant: string }
+
+export const subjectName = (s: Subject): string => (s.kind === "variant" ? s.variant : `mutant:${s.mutant}`)
+
+export interface Counterexample {
+  readonly world: World
+  /** The attacker's and participants' moves, one line each, in order (the shortest found). */
+  readonly steps: ReadonlyArray<string>
+  /** The full protocol trace those moves produced (events, for the sequence diagram). */
+  readonly trace: Trace
+  readonly violation: Violation
+  /** fast-check seed and path (implementation) — with them the run replays exactly. */
+  readonly seed?: number
+  readonly path?: string
+  /** Exploration bound (model) — the explorer is deterministic, so depth reproduces the path. */
+  readonly depth?: number
+}
+
+export interface ModelJudgement {
+  readonly verdict: Verdict
+  /** Distinct system states visited (after hashing). */
+  readonly states: number
+  readonly depth: number
+  readonly counterexample?: Counterexample
+}
+
+export interface ModelOutcome {
+  readonly judgements: ReadonlyMap<string, ModelJudgement>
+  readonly states: number
+  readonly transitions: number
+  readonly depth: number
+  /** True when every state within the bound was expanded (no time or state cap hit). */
+  readonly exhaustive: boolean
+  readonly statesPerSecond: number
+  readonly millis: number
+}
+
+export interface ImplJudgement {
+  readonly verdict: Verdict
+  readonly runs: number
+  readonly seed: number
+  readonly counterexample?: Counterexample
+  readonly millis: number
+}
+
+export interface ImplOptions {
+  readonly runs: number
+  readonly seed: number
+  /** fast-check replay path, with `seed`, to re-run one failing case. */
+  readonly path?: string
+}
+
+export interface Mutant {
+  readonly name: string
+  /** The one flaw, in a sentence (what a careless implementer might do). */
+  readonly flaw: string
+  /** The properties we expect to catch it (the test suite asserts at least one does). */
+  readonly expectedKilledBy: ReadonlyArray<string>
+}
+
+export interface ProtocolSuite {
+  readonly protocol: ProtocolName
+  readonly title: string
+  readonly seed: string
+  readonly properties: ReadonlyArray<SecurityProperty>
+  readonly mutants: ReadonlyArray<Mutant>
+  /** Bounded exhaustive exploration of the model; judges every model-judged property at once. */
+  readonly explore: (subject: Subject, options: { readonly depth: number }) => ModelOutcome
+  /** fast-check runs of the implementation under faults, for one property. */
+  readonly checkImpl: (subject: Subject, property: SecurityProperty, options: ImplOptions) => Effect.Effect<ImplJudgement>
+  /** The participant machines (hardened), for state diagrams. */
+  readonly machines: ReadonlyArray<{ readonly participant: string; readonly machine: AnyStateMachine }>
+  /** The trace of one fault-free honest run on the model, for the sequence diagram. */
+  readonly honestRun: (variant: Variant) => Trace
+}

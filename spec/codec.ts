@@ -1,0 +1,227 @@
+/**
+ * Canonical binary encoding of wire messages and of the byte strings that get MACed or signed.
+ *
+ * Wire format of a message: `version (1 byte = 1) ‖ message code (1 byte) ‖ field₁ ‖ … ‖ fieldₙ`
+ * where every field is `u16be length ‖ bytes`, in the order the spec declares them. Decoding is
+ * strict: wrong version or code, a truncated field, a length outside the field's bounds, bad
+ * UTF-8, trailing bytes or an oversized frame are all refused before any field reaches crypto or
+ * state. Each message type is an Effect Schema from `Uint8Array` to its typed form, so decoding at
+ * the edge is a single `Schema.decodeUnknown(wire)` and failures are `ParseError`s.
+ *
+ * MAC / signature inputs use `transcript(label, fields)`: the domain-separation label
+ * `authlab/<protocol>/<message>/v1` followed by length-prefixed fields (u32be), so no two
+ * different field lists encode to the same bytes.
+ */
+import { Either, ParseResult, Schema } from "effect"
+
+export const WIRE_VERSION = 1
+/** No message of ours is larger; anything bigger is refused before parsing. */
+export const MAX_FRAME_BYTES = 4096
+
+const utf8Decoder = new TextDecoder("utf-8", { fatal: true })
+const utf8Encoder = new TextEncoder()
+
+/** How one field is represented on the wire and in memory. */
+export interface FieldCodec<A> {
+  readonly schema: Schema.Schema<A>
+  readonly encode: (value: A) => Uint8Array
+  readonly decode: (bytes: Uint8Array) => Either.Either<A, string>
+  readonly describe: string
+}
+
+const lengthIn = (min: number, max: number) => (bytes: Uint8Array) =>
+  bytes.length >= min && bytes.length <= max
+
+/** Exactly `n` bytes (keys, nonces, MAC tags). */
+export const fixedBytes = (n: number): FieldCodec<Uint8Array> => ({
+  schema: Schema.Uint8ArrayFromSelf.pipe(Schema.filter(lengthIn(n, n), { message: () => `expected ${n} bytes` })),
+  encode: (value) => value,
+  decode: (bytes) => (bytes.length === n ? Either.right(bytes) : Either.left(`expected ${n} bytes, got ${bytes.length}`)),
+  describe: `${n} bytes`
+})
+
+/** Between `min` and `max` bytes. */
+export const boundedBytes = (min: number, max: number): FieldCodec<Uint8Array> => ({
+  schema: Schema.Uint8ArrayFromSelf.pipe(
+    Schema.filter(lengthIn(min, max), { message: () => `expected ${min}..${max} bytes` })
+  ),
+  encode: (value) => value,
+  decode: (bytes) =>
+    lengthIn(min, max)(bytes) ? Either.right(bytes) : Either.left(`expected ${min}..${max} bytes, got ${bytes.length}`),
+  describe: `${min}..${max} bytes`
+})
+
+/** Either empty (the field is unused in this variant) or exactly `n` bytes. */
+export const emptyOrFixed = (n: number): FieldCodec<Uint8Array> => ({
+  schema: Schema.Uint8ArrayFromSelf.pipe(
+    Schema.filter((b) => b.length === 0 || b.length === n, { message: () => `expected 0 or ${n} bytes` })
+  ),
+  encode: (value) => value,
+  decode: (bytes) =>
+    bytes.length === 0 || bytes.length === n ? Either.right(bytes) : Either.left(`expected 0 or ${n} bytes, got ${bytes.length}`),
+  describe: `0 or ${n} bytes`
+})
+
+/** A UTF-8 string of 1..max bytes; invalid UTF-8 is refused, not replaced. */
+export const utf8 = (max: number): FieldCodec<string> => ({
+  schema: Schema.String.pipe(
+    Schema.filter((s) => {
+      const n = utf8Encoder.encode(s).length
+      return n >= 1 && n <= max
+    }, { message: () => `expected 1..${max} UTF-8 bytes` })
+  ),
+  encode: (value) => utf8Encoder.encode(value),
+  decode: (bytes) => {
+    if (bytes.length < 1 || bytes.length > max) return Either.left(`expected 1..${max} UTF-8 bytes, got ${bytes.length}`)
+    try {
+      return Either.right(utf8Decoder.decode(bytes))
+    } catch {
+      return Either.left("invalid UTF-8")
+    }
+  },
+  describe: `UTF-8, 1..${max} bytes`
+})
+
+/** One of a closed set of reason codes, carried as a UTF-8 string. */
+export const literal = <const L extends string>(...values: ReadonlyArray<L>): FieldCodec<L> => ({
+  schema: Schema.Literal(...values),
+  encode: (value) => utf8Encoder.encode(value),
+  decode: (bytes) => {
+    const text = safeUtf8(bytes)
+    return text !== undefined && (values as ReadonlyArray<string>).includes(text)
+      ? Either.right(text as L)
+      : Either.left(`expected one of ${values.join(", ")}`)
+  },
+  describe: values.join(" | ")
+})
+
+const safeUtf8 = (bytes: Uint8Array): string | undefined => {
+  try {
+    return utf8Decoder.decode(bytes)
+  } catch {
+    return undefined
+  }
+}
+
+type Fields = Record<string, FieldCodec<any>>
+type FieldValues<F extends Fields> = { readonly [K in keyof F]: F[K] extends FieldCodec<infer A> ? A : never }
+
+export type MessageOf<Tag extends string, F extends Fields> = { readonly _tag: Tag } & FieldValues<F>
+
+export interface MessageCodec<Tag extends string, F extends Fields> {
+  readonly tag: Tag
+  readonly code: number
+  readonly fields: F
+  /** The in-memory form (what participants take and return). */
+  readonly schema: Schema.Schema<MessageOf<Tag, F>>
+  /** Bytes ⇄ in-memory form; decoding is strict (see the module doc). */
+  readonly wire: Schema.Schema<MessageOf<Tag, F>, Uint8Array>
+  readonly make: (fields: FieldValues<F>) => MessageOf<Tag, F>
+  readonly encode: (message: MessageOf<Tag, F>) => Uint8Array
+}
+
+const u16 = (n: number) => new Uint8Array([(n >>> 8) & 0xff, n & 0xff])
+
+const concat = (parts: ReadonlyArray<Uint8Array>): Uint8Array => {
+  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0))
+  let offset = 0
+  for (const p of parts) {
+    out.set(p, offset)
+    offset += p.length
+  }
+  return out
+}
+
+const encodeFrame = (code: number, fieldBytes: ReadonlyArray<Uint8Array>): Uint8Array =>
+  concat([new Uint8Array([WIRE_VERSION, code]), ...fieldBytes.flatMap((b) => [u16(b.length), b])])
+
+/** Split a frame into its code and raw fields, refusing anything not exactly well-formed. */
+const splitFrame = (bytes: Uint8Array, fieldCount: number): Either.Either<ReadonlyArray<Uint8Array>, string> => {
+  if (bytes.length > MAX_FRAME_BYTES) return Either.left(`frame of ${bytes.length} bytes exceeds ${MAX_FRAME_BYTES}`)
+  if (bytes.length < 2) return Either.left("truncated header")
+  if (bytes[0] !== WIRE_VERSION) return Either.left(`unknown wire version ${bytes[0]}`)
+  const fields: Array<Uint8Array> = []
+  let offset = 2
+  for (let i = 0; i < fieldCount; i++) {
+    if (offset + 2 > bytes.length) return Either.left(`truncated before field ${i + 1}`)
+    const length = (bytes[offset]! << 8) | bytes[offset + 1]!
+    offset += 2
+    if (offset + length > bytes.length) return Either.left(`field ${i + 1} truncated`)
+    fields.push(bytes.subarray(offset, offset + length))
+    offset += length
+  }
+  if (offset !== bytes.length) return Either.left(`${bytes.length - offset} trailing bytes`)
+  return Either.right(fields)
+}
+
+/** Define one message type: its tag, its one-byte code on the wire, and its ordered fields. */
+export const message = <const Tag extends string, const F extends Fields>(
+  tag: Tag,
+  code: number,
+  fields: F
+): MessageCodec<Tag, F> => {
+  const names = Object.keys(fields)
+  const schemaFields = Object.fromEntries(names.map((n) => [n, fields[n]!.schema]))
+  const schema = Schema.TaggedStruct(tag, schemaFields) as unknown as Schema.Schema<MessageOf<Tag, F>>
+  const encode = (m: MessageOf<Tag, F>) =>
+    encodeFrame(code, names.map((n) => fields[n]!.encode((m as Record<string, unknown>)[n])))
+  const decode = (bytes: Uint8Array): Either.Either<MessageOf<Tag, F>, string> => {
+    if (bytes.length >= 2 && bytes[1] !== code) return Either.left(`expected message code ${code} (${tag}), got ${bytes[1]}`)
+    return Either.flatMap(splitFrame(bytes, names.length), (raw) => {
+      const out: Record<string, unknown> = { _tag: tag }
+      for (let i = 0; i < names.length; i++) {
+        const r = fields[names[i]!]!.decode(raw[i]!)
+        if (Either.isLeft(r)) return Either.left(`${tag}.${names[i]}: ${r.left}`)
+        out[names[i]!] = r.right
+      }
+      return Either.right(out as MessageOf<Tag, F>)
+    })
+  }
+  const wire = Schema.transformOrFail(Schema.Uint8ArrayFromSelf, Schema.typeSchema(schema), {
+    strict: true,
+    decode: (bytes, _, ast) =>
+      Either.match(decode(bytes), {
+        onLeft: (why) => ParseResult.fail(new ParseResult.Type(ast, bytes, why)),
+        onRight: (m) => ParseResult.succeed(m)
+      }),
+    encode: (m) => ParseResult.succeed(encode(m))
+  })
+  return { tag, code, fields, schema, wire, make: (f) => ({ _tag: tag, ...f }) as MessageOf<Tag, F>, encode }
+}
+
+// `any` here is a variance escape: a list of codecs of different message types.
+type AnyCodec = MessageCodec<any, any>
+export type MessageOfCodec<C> = C extends MessageCodec<infer T, infer F> ? MessageOf<T, F> : never
+
+/** Bytes ⇄ one of several message types, chosen by the code byte (what a participant may receive). */
+export const wireUnion = <const Cs extends ReadonlyArray<AnyCodec>>(
+  ...codecs: Cs
+): Schema.Schema<MessageOfCodec<Cs[number]>, Uint8Array> => {
+  const byCode = new Map(codecs.map((c) => [c.code, c]))
+  const byTag = new Map(codecs.map((c) => [c.tag, c]))
+  const typeSchema = Schema.Union(...codecs.map((c) => Schema.typeSchema(c.schema)))
+  return Schema.transformOrFail(Schema.Uint8ArrayFromSelf, typeSchema, {
+    strict: false,
+    decode: (bytes, options, ast) => {
+      const codec = bytes.length >= 2 ? byCode.get(bytes[1]!) : undefined
+      if (codec === undefined) return ParseResult.fail(new ParseResult.Type(ast, bytes, "unknown or missing message code"))
+      return ParseResult.decodeUnknown(codec.wire)(bytes, options)
+    },
+    encode: (m, _, ast) => {
+      const codec = byTag.get((m as { _tag: string })._tag)
+      return codec === undefined
+        ? ParseResult.fail(new ParseResult.Type(ast, m, "unknown message"))
+        : ParseResult.succeed(codec.encode(m))
+    }
+  }) as unknown as Schema.Schema<MessageOfCodec<Cs[number]>, Uint8Array>
+}
+
+/**
+ * The byte string a MAC or signature covers: `u32be(len) ‖ label` then `u32be(len) ‖ field` for
+ * each field. The label names protocol, message and version (`authlab/rolling-key/auth-code/v1`).
+ */
+export const transcript = (label: string, fields: ReadonlyArray<Uint8Array | string>): Uint8Array => {
+  const u32 = (n: number) => new Uint8Array([(n >>> 24) & 0xff, (n >>> 16) & 0xff, (n >>> 8) & 0xff, n & 0xff])
+  const parts = [label, ...fields].map((f) => (typeof f === "string" ? utf8Encoder.encode(f) : f))
+  return concat(parts.flatMap((p) => [u32(p.length), p]))
+}

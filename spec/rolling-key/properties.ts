@@ -1,0 +1,221 @@
+/**
+ * P5 security properties, each a predicate over a protocol trace (see ../trace.ts).
+ *
+ * Trace conventions every producer (the model's system, the implementation's harness) follows:
+ * - actors: `client` (the honest device), `server`, `clone` (the attacker running a copy of the
+ *   device's stored state, after a compromise), `attacker` (the network).
+ * - a request is named `req<N>@k<E>` (the device's N-th request, made with its key of epoch E) or
+ *   `clone<N>@k<E>`; `Running(client|clone, server, name)` when it is sent, and its `Send` /
+ *   `Deliver` events carry the name as `data`.
+ * - the server's verdict on a delivered request follows the `Deliver` before any other
+ *   delivery: `Commit(server, client, name)` when accepted, else `Reject(server, reason)` with
+ *   reason one of `malformed`, `unknown-device`, `stale-challenge`, `bad-code`,
+ *   `clone-suspected`, `bad-credentials`, preceded by `Signal(server, clone-suspected)` when so.
+ * - `Accept(client, req<N>)` when the device takes a grant for request N and rolls its key.
+ * - keys are named `k<E>` by epoch (number of rolls since registration); `Reveal(k<E>, wire)` when
+ *   a key's bytes appear in any message, `Reveal(k<E>, compromise)` when the attacker copies the
+ *   device's storage.
+ * - after `FaultsEnd` the producer lets the device time out of any pending attempt, register if it
+ *   has no key, and make one attempt with every message delivered once, in order.
+ */
+import type { SecurityProperty, Violation } from "../property.ts"
+import type { Trace, TraceEvent } from "../trace.ts"
+
+interface RequestName {
+  readonly sender: "client" | "clone"
+  readonly n: number
+  readonly epoch: number
+}
+
+/** Parse `req3@k2` / `clone1@k0`; anything else (e.g. injected bytes) is not a request name. */
+export const parseRequestName = (data: string | undefined): RequestName | undefined => {
+  const m = data === undefined ? null : /^(req|clone)(\d+)@k(\d+)$/.exec(data)
+  return m ? { sender: m[1] === "req" ? "client" : "clone", n: Number(m[2]), epoch: Number(m[3]) } : undefined
+}
+
+export const requestName = (sender: "client" | "clone", n: number, epoch: number): string =>
+  `${sender === "client" ? "req" : "clone"}${n}@k${epoch}`
+
+const violation = (at: number, reason: string): Violation => ({ at, reason })
+
+/** For each delivery to the server, the index of the event and the server's verdict events after it. */
+const serverVerdicts = (trace: Trace) => {
+  const out: Array<{ at: number; deliver: Extract<TraceEvent, { _tag: "Deliver" }>; verdict: ReadonlyArray<{ at: number; event: TraceEvent }> }> = []
+  trace.forEach((e, at) => {
+    if (e._tag !== "Deliver" || e.to !== "server") return
+    const verdict: Array<{ at: number; event: TraceEvent }> = []
+    for (let j = at + 1; j < trace.length; j++) {
+      const f = trace[j]!
+      if (f._tag === "Deliver" || f._tag === "FaultsEnd") break
+      if ((f._tag === "Commit" || f._tag === "Reject" || f._tag === "Signal") && f.actor === "server") verdict.push({ at: j, event: f })
+    }
+    out.push({ at, deliver: e, verdict })
+  })
+  return out
+}
+
+export const noReplay: SecurityProperty = {
+  id: "P5.no-replay",
+  protocol: "rolling-key",
+  kind: "freshness",
+  statement:
+    "The server accepts each request at most once, and never accepts a request after it has accepted a later request from the same sender.",
+  expected: { claimed: "fails", hardened: "holds" },
+  judgedIn: ["model", "impl"],
+  weakness:
+    "The claim lets the client choose the authorisation-code input and keeps the previous key: a captured request still verifies under the previous key after the server has rolled, so it is accepted again.",
+  check: (trace) => {
+    const accepted = new Set<string>()
+    const latest = new Map<string, number>()
+    for (let at = 0; at < trace.length; at++) {
+      const e = trace[at]!
+      if (e._tag !== "Commit" || e.actor !== "server") continue
+      if (accepted.has(e.data)) return violation(at, `request ${e.data} accepted a second time`)
+      accepted.add(e.data)
+      const name = parseRequestName(e.data)
+      if (name === undefined) continue
+      const last = latest.get(name.sender)
+      if (last !== undefined && name.n < last)
+        return violation(at, `request ${e.data} accepted after the same sender's later request #${last}`)
+      latest.set(name.sender, Math.max(last ?? -1, name.n))
+    }
+    return undefined
+  }
+}
+
+export const injectiveAgreement: SecurityProperty = {
+  id: "P5.injective-agreement",
+  protocol: "rolling-key",
+  kind: "agreement",
+  statement:
+    "Every login the server accepts as the device's matches exactly one request the device sent (or one made with a key the attacker compromised), and the device completes a login only for a request the server accepted.",
+  expected: { claimed: "fails", hardened: "holds" },
+  judgedIn: ["model", "impl"],
+  weakness:
+    "The claim's grant is not bound to the request: a replayed grant completes a login the server never accepted, and a replayed request is accepted twice.",
+  check: (trace) => {
+    const sent = new Set<string>()
+    const compromised = new Set<string>()
+    const committed = new Set<string>()
+    for (let at = 0; at < trace.length; at++) {
+      const e = trace[at]!
+      if (e._tag === "Running" && e.peer === "server") sent.add(e.data)
+      else if (e._tag === "Reveal" && e.via === "compromise") compromised.add(e.name)
+      else if (e._tag === "Commit" && e.actor === "server") {
+        const name = parseRequestName(e.data)
+        const excused = name !== undefined && name.sender === "clone" && compromised.has(`k${name.epoch}`)
+        if (!sent.has(e.data) && !excused) return violation(at, `server accepted ${e.data}, which no honest party sent`)
+        if (committed.has(e.data)) return violation(at, `server accepted ${e.data} twice (not injective)`)
+        committed.add(e.data)
+      } else if (e._tag === "Accept" && e.actor === "client") {
+        const matching = [...committed].some((d) => d.startsWith(`${e.data}@`))
+        if (!matching) return violation(at, `device completed ${e.data}, which the server never accepted`)
+      }
+    }
+    return undefined
+  }
+}
+
+export const desyncLiveness: SecurityProperty = {
+  id: "P5.desync-liveness",
+  protocol: "rolling-key",
+  kind: "liveness",
+  statement:
+    "After any schedule of lost, duplicated, delayed, reordered or forged messages and crash-restarts (durable storage), once the faults stop the honest device logs in within one attempt (no key compromise assumed).",
+  expected: { claimed: "fails", hardened: "holds" },
+  judgedIn: ["model", "impl"],
+  weakness:
+    "The claim's grant is unauthenticated and a replayed request rolls the server from the previous key: either leaves the device holding a key the server no longer knows — a permanent lockout.",
+  check: (trace) => {
+    if (trace.some((e) => e._tag === "Reveal" && e.via === "compromise")) return undefined
+    const end = trace.findIndex((e) => e._tag === "FaultsEnd")
+    if (end < 0) return undefined
+    const firstRequest = trace.findIndex((e, i) => i > end && e._tag === "Running" && e.actor === "client")
+    if (firstRequest < 0) return violation(trace.length - 1, "after the faults stopped the device never made a request")
+    const data = (trace[firstRequest] as Extract<TraceEvent, { _tag: "Running" }>).data
+    const request = data.split("@")[0]!
+    const committed = trace.some((e, i) => i > firstRequest && e._tag === "Commit" && e.actor === "server" && e.data === data)
+    if (!committed) return violation(trace.length - 1, `after the faults stopped the server refused the device's request ${data}`)
+    const completed = trace.some((e, i) => i > firstRequest && e._tag === "Accept" && e.actor === "client" && e.data === request)
+    if (!completed) return violation(trace.length - 1, `after the faults stopped the device did not complete ${request}`)
+    return undefined
+  }
+}
+
+export const cloneDetection: SecurityProperty = {
+  id: "P5.clone-detection",
+  protocol: "rolling-key",
+  kind: "detection",
+  statement:
+    "Once the device has logged in with a key later than one the attacker copied, a request made with the copied key is never accepted, and if the copied key is the one the device used just before, it is refused with clone-suspected (unless its challenge had already expired).",
+  expected: { claimed: "fails", hardened: "holds" },
+  judgedIn: ["model", "impl"],
+  weakness: "The claim keeps no record that could tell a clone from a stale device: a clone's request is refused like noise, and no one is told.",
+  check: (trace) => {
+    let deviceEpoch = -1
+    const verdicts = new Map(serverVerdicts(trace).map((v) => [v.at, v]))
+    for (let at = 0; at < trace.length; at++) {
+      const e = trace[at]!
+      if (e._tag === "Commit" && e.actor === "server") {
+        const name = parseRequestName(e.data)
+        if (name?.sender === "client") deviceEpoch = Math.max(deviceEpoch, name.epoch)
+      }
+      const v = verdicts.get(at)
+      const name = parseRequestName(v?.deliver.data)
+      if (v === undefined || name?.sender !== "clone" || name.epoch >= deviceEpoch) continue
+      if (v.verdict.some((x) => x.event._tag === "Commit"))
+        return violation(at, `server accepted the clone's ${v.deliver.data} after the device had used k${deviceEpoch}`)
+      const stale = v.verdict.some((x) => x.event._tag === "Reject" && x.event.reason === "stale-challenge")
+      const signalled = v.verdict.some((x) => x.event._tag === "Signal" && x.event.signal === "clone-suspected")
+      if (name.epoch === deviceEpoch - 1 && !stale && !signalled)
+        return violation(at, `the clone's ${v.deliver.data}, made with the key just retired, raised no clone-suspected`)
+    }
+    return undefined
+  }
+}
+
+export const keySecrecy: SecurityProperty = {
+  id: "P5.key-secrecy",
+  protocol: "rolling-key",
+  kind: "secrecy",
+  statement: "No rolling key ever appears in a message, not even inside TLS (where terminating proxies and logs can see it).",
+  expected: { claimed: "fails", hardened: "holds" },
+  judgedIn: ["model", "impl"],
+  weakness: "The claim has the client send the initial rolling key back to the server.",
+  check: (trace) => {
+    const at = trace.findIndex((e) => e._tag === "Reveal" && e.via === "wire")
+    return at < 0 ? undefined : violation(at, `${(trace[at] as Extract<TraceEvent, { _tag: "Reveal" }>).name} appeared on the wire`)
+  }
+}
+
+export const malformedInputRejected: SecurityProperty = {
+  id: "P5.malformed-input",
+  protocol: "rolling-key",
+  kind: "robustness",
+  statement:
+    "Every malformed message (truncated, trailing bytes, wrong lengths, random bytes) or message naming an unknown device is refused with a typed error and changes no participant's durable state.",
+  expected: { claimed: "holds", hardened: "holds" },
+  judgedIn: ["impl"],
+  check: (trace) => {
+    for (let at = 0; at < trace.length; at++) {
+      const e = trace[at]!
+      if (e._tag === "Signal" && e.signal === "state-changed-on-reject")
+        return violation(at, `${e.actor} changed its durable state while refusing an input`)
+      if (e._tag !== "Deliver" || e.how !== "injected") continue
+      const next = trace.slice(at + 1).find((f) => f._tag === "Deliver" || f._tag === "Reject" || f._tag === "Commit" || f._tag === "Accept")
+      if (next === undefined || next._tag !== "Reject")
+        return violation(at, `injected ${e.label} to ${e.to} was not refused`)
+    }
+    return undefined
+  }
+}
+
+/** Every P5 property, in report order. */
+export const properties: ReadonlyArray<SecurityProperty> = [
+  noReplay,
+  injectiveAgreement,
+  desyncLiveness,
+  cloneDetection,
+  keySecrecy,
+  malformedInputRejected
+]
