@@ -1,0 +1,103 @@
+/**
+ * Byte helpers and the input checks both `Crypto` layers share, so the two backends refuse the
+ * same bad input with the same `CryptoInputError` reason and message.
+ *
+ * Lengths and encodings are checked here, before any key material reaches a primitive:
+ * SEC1 §2.3.3 point encodings, the P-256 scalar range [1, n-1] (SEC1 §3.2.1), the HKDF output
+ * bound L ≤ 255·HashLen (RFC 5869 §2.3) and the HMAC truncation floor (RFC 2104 §5).
+ */
+import { Effect } from "effect"
+import { CryptoInputError } from "./services.ts"
+
+/**
+ * Constant-time equality of two byte strings. The running time depends on the lengths only,
+ * which are public (a MAC's length is fixed by the protocol), never on where the bytes differ.
+ */
+export const constantTimeEqual = (a: Uint8Array, b: Uint8Array): boolean => {
+  if (a.length !== b.length) return false
+  let diff = 0
+  for (let i = 0; i < a.length; i++) diff |= a[i]! ^ b[i]!
+  return diff === 0
+}
+
+export const isAllZero = (bytes: Uint8Array): boolean => {
+  let acc = 0
+  for (let i = 0; i < bytes.length; i++) acc |= bytes[i]!
+  return acc === 0
+}
+
+const fail = (reason: CryptoInputError["reason"], detail: string) =>
+  Effect.fail(new CryptoInputError({ reason, detail }))
+
+/** `expected 32-byte X25519 public key, got 31`. */
+export const requireLength = (
+  label: string,
+  bytes: Uint8Array,
+  expected: number
+): Effect.Effect<void, CryptoInputError> =>
+  bytes.length === expected ? Effect.void : fail("InvalidLength", `expected ${expected}-byte ${label}, got ${bytes.length}`)
+
+/** Shortest HMAC tag `hmacSha256Verify` accepts: 128 bits, half the output (RFC 2104 §5). */
+export const HMAC_MIN_TAG = 16
+export const HMAC_SHA256_LENGTH = 32
+
+export const requireHmacTag = (tag: Uint8Array): Effect.Effect<void, CryptoInputError> =>
+  tag.length >= HMAC_MIN_TAG && tag.length <= HMAC_SHA256_LENGTH
+    ? Effect.void
+    : fail("InvalidLength", `expected ${HMAC_MIN_TAG}- to ${HMAC_SHA256_LENGTH}-byte HMAC-SHA256 tag, got ${tag.length}`)
+
+/** RFC 5869 §2.3: L ≤ 255·HashLen. */
+export const HKDF_SHA256_MAX = 255 * 32
+
+export const requireHkdfLength = (length: number): Effect.Effect<void, CryptoInputError> => {
+  if (!Number.isSafeInteger(length) || length < 0) {
+    return fail("InvalidLength", `expected a non-negative integer HKDF-SHA256 length, got ${length}`)
+  }
+  return length <= HKDF_SHA256_MAX
+    ? Effect.void
+    : fail("OutputTooLong", `expected HKDF-SHA256 length ≤ ${HKDF_SHA256_MAX}, got ${length}`)
+}
+
+/** Order n of the P-256 base point (SEC2 §2.4.2). */
+export const P256_ORDER = 0xffffffff00000000ffffffffffffffffbce6faada7179e84f3b9cac2fc632551n
+
+export const bytesToBigIntBE = (bytes: Uint8Array): bigint => {
+  let n = 0n
+  for (const b of bytes) n = (n << 8n) | BigInt(b)
+  return n
+}
+
+/**
+ * A P-256 secret key is a 32-byte big-endian integer in [1, n-1] (SEC1 §3.2.1). Reduction mod n
+ * would silently accept 0 and n, so out-of-range values are refused instead.
+ */
+export const requireP256SecretKey = (secretKey: Uint8Array): Effect.Effect<void, CryptoInputError> =>
+  Effect.flatMap(requireLength("P-256 secret key", secretKey, 32), () => {
+    const d = bytesToBigIntBE(secretKey)
+    return d >= 1n && d < P256_ORDER
+      ? Effect.void
+      : fail("InvalidScalar", "expected P-256 secret key in [1, n-1]")
+  })
+
+/**
+ * SEC1 §2.3.3 point encodings we accept: compressed (02/03 ‖ x, 33 bytes) or uncompressed
+ * (04 ‖ x ‖ y, 65 bytes). The identity (00) and OpenSSL's "hybrid" form (06/07) are refused here,
+ * so both backends see the same set of encodings; whether the point is on the curve is the
+ * backend's check.
+ */
+export const requireSec1Point = (label: string, point: Uint8Array): Effect.Effect<void, CryptoInputError> => {
+  if (point.length !== 33 && point.length !== 65) {
+    return fail("InvalidLength", `expected 33- or 65-byte SEC1 ${label}, got ${point.length}`)
+  }
+  const prefix = point[0]!
+  const ok = point.length === 33 ? prefix === 0x02 || prefix === 0x03 : prefix === 0x04
+  return ok
+    ? Effect.void
+    : fail("InvalidPoint", `expected SEC1 ${label} prefix ${point.length === 33 ? "02 or 03" : "04"}, got ${prefix.toString(16).padStart(2, "0")}`)
+}
+
+export const invalidPoint = (label: string) =>
+  new CryptoInputError({ reason: "InvalidPoint", detail: `${label} is not a point on the curve` })
+
+export const lowOrderPoint = (label: string) =>
+  new CryptoInputError({ reason: "LowOrderPoint", detail: `${label} is a point of small order` })

@@ -1,0 +1,146 @@
+/**
+ * `Crypto` on the audited pure-JS noble libraries: HMAC-SHA256 (RFC 2104), HKDF-SHA256
+ * (RFC 5869), X25519 (RFC 7748 §5), P-256 ECDH (SEC1 §3.3.1) and ECDSA (FIPS 186-5 §6, RFC 6979
+ * nonces), Ed25519 (RFC 8032 §5.1, strict decoding).
+ *
+ * Inputs are checked by the shared helpers in `bytes.ts` first, so this layer and `node.ts`
+ * refuse the same inputs with the same reasons.
+ */
+import { ed25519, x25519 } from "@noble/curves/ed25519.js"
+import { p256 } from "@noble/curves/nist.js"
+import { hkdf } from "@noble/hashes/hkdf.js"
+import { hmac } from "@noble/hashes/hmac.js"
+import { sha256 } from "@noble/hashes/sha2.js"
+import { Effect, Layer } from "effect"
+import {
+  constantTimeEqual,
+  invalidPoint,
+  isAllZero,
+  lowOrderPoint,
+  requireHkdfLength,
+  requireHmacTag,
+  requireLength,
+  requireP256SecretKey,
+  requireSec1Point
+} from "./bytes.ts"
+import { Crypto, VerificationFailed } from "./services.ts"
+
+/** Decode a SEC1 point; the encoding was already checked, so a throw here means "not on the curve". */
+const decodeP256 = (label: string, bytes: Uint8Array) =>
+  Effect.try({
+    try: () => p256.Point.fromBytes(bytes),
+    catch: () => invalidPoint(label)
+  }).pipe(Effect.filterOrFail((point) => !point.is0(), () => invalidPoint(label)))
+
+export const CryptoNoble: Layer.Layer<Crypto> = Layer.succeed(
+  Crypto,
+  Crypto.of({
+    backend: "noble",
+
+    hmacSha256: Effect.fn("Crypto.hmacSha256")(function*(key: Uint8Array, message: Uint8Array) {
+      return hmac(sha256, key, message)
+    }),
+
+    hmacSha256Verify: Effect.fn("Crypto.hmacSha256Verify")(
+      function*(key: Uint8Array, message: Uint8Array, tag: Uint8Array) {
+        yield* requireHmacTag(tag)
+        const expected = hmac(sha256, key, message).subarray(0, tag.length)
+        // compare in constant time: the expected tag is secret-derived
+        if (!constantTimeEqual(expected, tag)) return yield* new VerificationFailed({ primitive: "hmac-sha256" })
+      }
+    ),
+
+    hkdfSha256: Effect.fn("Crypto.hkdfSha256")(
+      function*(ikm: Uint8Array, salt: Uint8Array, info: Uint8Array, length: number) {
+        yield* requireHkdfLength(length)
+        return hkdf(sha256, ikm, salt, info, length)
+      }
+    ),
+
+    x25519PublicKey: Effect.fn("Crypto.x25519PublicKey")(function*(secretKey: Uint8Array) {
+      yield* requireLength("X25519 secret key", secretKey, 32)
+      return x25519.getPublicKey(secretKey)
+    }),
+
+    x25519SharedSecret: Effect.fn("Crypto.x25519SharedSecret")(
+      function*(secretKey: Uint8Array, publicKey: Uint8Array) {
+        yield* requireLength("X25519 secret key", secretKey, 32)
+        yield* requireLength("X25519 public key", publicKey, 32)
+        // noble refuses the five low-order u-coordinates (mod p) before the ladder; for clamped
+        // scalars that is exactly the set whose shared secret is all zero (RFC 7748 §6.1).
+        const shared = yield* Effect.try({
+          try: () => x25519.getSharedSecret(secretKey, publicKey),
+          catch: () => lowOrderPoint("X25519 public key")
+        })
+        if (isAllZero(shared)) return yield* lowOrderPoint("X25519 public key")
+        return shared
+      }
+    ),
+
+    p256PublicKey: Effect.fn("Crypto.p256PublicKey")(function*(secretKey: Uint8Array) {
+      yield* requireP256SecretKey(secretKey)
+      return p256.getPublicKey(secretKey, true)
+    }),
+
+    p256SharedSecret: Effect.fn("Crypto.p256SharedSecret")(
+      function*(secretKey: Uint8Array, publicKey: Uint8Array) {
+        yield* requireP256SecretKey(secretKey)
+        yield* requireSec1Point("P-256 public key", publicKey)
+        // on-curve check before the secret scalar touches the point (invalid-curve attack)
+        yield* decodeP256("P-256 public key", publicKey)
+        // SEC1 §3.3.1: the shared secret is the x-coordinate of d·Q (drop the 02/03 prefix)
+        return p256.getSharedSecret(secretKey, publicKey, true).subarray(1)
+      }
+    ),
+
+    ed25519PublicKey: Effect.fn("Crypto.ed25519PublicKey")(function*(secretKey: Uint8Array) {
+      yield* requireLength("Ed25519 secret key", secretKey, 32)
+      return ed25519.getPublicKey(secretKey)
+    }),
+
+    ed25519Sign: Effect.fn("Crypto.ed25519Sign")(function*(secretKey: Uint8Array, message: Uint8Array) {
+      yield* requireLength("Ed25519 secret key", secretKey, 32)
+      return ed25519.sign(message, secretKey)
+    }),
+
+    ed25519Verify: Effect.fn("Crypto.ed25519Verify")(
+      function*(publicKey: Uint8Array, message: Uint8Array, signature: Uint8Array) {
+        yield* requireLength("Ed25519 public key", publicKey, 32)
+        yield* requireLength("Ed25519 signature", signature, 64)
+        // RFC 8032 §5.1.3 decoding: y < p, and x = 0 with the sign bit set is refused
+        const point = yield* Effect.try({
+          try: () => ed25519.Point.fromBytes(publicKey, false),
+          catch: () => invalidPoint("Ed25519 public key")
+        })
+        // a small-order key lets one signature verify for many messages: refuse it up front
+        if (point.isSmallOrder()) return yield* lowOrderPoint("Ed25519 public key")
+        // zip215: false is strict RFC 8032: canonical R and A, and S < L (§5.1.7 step 1)
+        if (!ed25519.verify(signature, message, publicKey, { zip215: false })) {
+          return yield* new VerificationFailed({ primitive: "ed25519" })
+        }
+      }
+    ),
+
+    ecdsaP256Sign: Effect.fn("Crypto.ecdsaP256Sign")(function*(secretKey: Uint8Array, message: Uint8Array) {
+      yield* requireP256SecretKey(secretKey)
+      // prehash: SHA-256 of the message; lowS: false keeps s as computed, like OpenSSL
+      return p256.sign(message, secretKey, { prehash: true, lowS: false, format: "compact" })
+    }),
+
+    ecdsaP256Verify: Effect.fn("Crypto.ecdsaP256Verify")(
+      function*(publicKey: Uint8Array, message: Uint8Array, signature: Uint8Array) {
+        yield* requireSec1Point("P-256 public key", publicKey)
+        yield* requireLength("ECDSA P-256 signature", signature, 64)
+        yield* decodeP256("P-256 public key", publicKey)
+        // r or s outside [1, n-1] makes noble throw rather than return false: both are a bad signature
+        let ok = false
+        try {
+          ok = p256.verify(signature, message, publicKey, { prehash: true, lowS: false, format: "compact" })
+        } catch {
+          ok = false
+        }
+        if (!ok) return yield* new VerificationFailed({ primitive: "ecdsa-p256" })
+      }
+    )
+  })
+)

@@ -1,0 +1,230 @@
+/**
+ * `Crypto` on `node:crypto` (OpenSSL): HMAC-SHA256 (RFC 2104), HKDF-SHA256 (RFC 5869), X25519
+ * (RFC 7748 §5), P-256 ECDH (SEC1 §3.3.1) and ECDSA (FIPS 186-5 §6, IEEE P1363 encoding),
+ * Ed25519 (RFC 8032 §5.1).
+ *
+ * Raw keys enter OpenSSL through fixed DER prefixes (PKCS#8 for secrets, SPKI for public keys,
+ * RFC 8410 for the 25519 curves, RFC 5480 for P-256). Where OpenSSL is laxer than the contract in
+ * `services.ts` — hybrid SEC1 points, undecodable or small-order Ed25519 keys — a pre-check here
+ * refuses the input exactly as `noble.ts` does, so the two layers give the same verdicts.
+ */
+import {
+  createECDH,
+  createHmac,
+  createPrivateKey,
+  createPublicKey,
+  diffieHellman,
+  hkdfSync,
+  type KeyObject,
+  sign,
+  timingSafeEqual,
+  verify
+} from "node:crypto"
+import { Effect, Layer } from "effect"
+import {
+  invalidPoint,
+  isAllZero,
+  lowOrderPoint,
+  requireHkdfLength,
+  requireHmacTag,
+  requireLength,
+  requireP256SecretKey,
+  requireSec1Point
+} from "./bytes.ts"
+import { Crypto, type CryptoInputError, VerificationFailed } from "./services.ts"
+
+const der = (hex: string) => Buffer.from(hex, "hex")
+const ED25519_PKCS8 = der("302e020100300506032b657004220420")
+const ED25519_SPKI = der("302a300506032b6570032100")
+const X25519_PKCS8 = der("302e020100300506032b656e04220420")
+const X25519_SPKI = der("302a300506032b656e032100")
+/** ECPrivateKey without the optional public key; OpenSSL derives it when needed. */
+const P256_PKCS8 = der("3041020100301306072a8648ce3d020106082a8648ce3d030107042730250201010420")
+const P256_SPKI_UNCOMPRESSED = der("3059301306072a8648ce3d020106082a8648ce3d030107034200")
+const P256_SPKI_COMPRESSED = der("3039301306072a8648ce3d020106082a8648ce3d030107032200")
+
+const withPrefix = (prefix: Buffer, key: Uint8Array) => Buffer.concat([prefix, key])
+const privateKey = (prefix: Buffer, key: Uint8Array) =>
+  createPrivateKey({ key: withPrefix(prefix, key), format: "der", type: "pkcs8" })
+const publicKey = (prefix: Buffer, key: Uint8Array) =>
+  createPublicKey({ key: withPrefix(prefix, key), format: "der", type: "spki" })
+/** The raw key is the tail of the SPKI encoding (the BIT STRING contents). */
+const rawPublicKey = (key: KeyObject, length: number) =>
+  new Uint8Array(key.export({ format: "der", type: "spki" }).subarray(-length))
+/** Return plain `Uint8Array`s, as noble does, never `Buffer`s. */
+const plain = (bytes: Uint8Array | ArrayBuffer) => new Uint8Array(bytes)
+
+/** Run `f`; an OpenSSL error with one of `codes` becomes `error`, anything else is a defect. */
+const attempt = <A>(f: () => A, codes: ReadonlyArray<string>, error: () => CryptoInputError) =>
+  Effect.suspend(() => {
+    try {
+      return Effect.succeed(f())
+    } catch (cause) {
+      const code = (cause as { code?: unknown }).code
+      return typeof code === "string" && codes.includes(code) ? Effect.fail(error()) : Effect.die(cause)
+    }
+  })
+
+// --- Ed25519 public-key decoding (RFC 8032 §5.1.3) ------------------------------------------
+// OpenSSL imports any 32 bytes as an Ed25519 key and only fails later, inside verify, so it
+// cannot tell a bad key from a bad signature. These few lines decode the (public) key the way
+// noble does, so both layers answer InvalidPoint / LowOrderPoint for the same keys. Variable
+// time is fine: the input is public.
+const P = 2n ** 255n - 19n
+const D = 37095705934669439343138083508754565189542113879843219016388785533085940283555n
+const SQRT_M1 = 19681161376707505956807079304988542015446066515923890162744021073123829784752n
+const mod = (a: bigint) => ((a % P) + P) % P
+const pow = (base: bigint, exp: bigint) => {
+  let result = 1n
+  let b = mod(base)
+  for (let e = exp; e > 0n; e >>= 1n) {
+    if (e & 1n) result = (result * b) % P
+    b = (b * b) % P
+  }
+  return result
+}
+
+const isEd25519Point = (bytes: Uint8Array): boolean => {
+  const sign = bytes[31]! >> 7
+  let y = 0n
+  for (let i = 31; i >= 0; i--) y = (y << 8n) | BigInt(i === 31 ? bytes[i]! & 0x7f : bytes[i]!)
+  if (y >= P) return false // step 1: non-canonical y
+  // step 2: x² = (y² − 1) / (d·y² + 1), candidate x = u·v³·(u·v⁷)^((p−5)/8)
+  const u = mod(y * y - 1n)
+  const v = mod(D * y * y + 1n)
+  let x = mod(u * pow(v, 3n) * pow(u * pow(v, 7n), (P - 5n) / 8n))
+  const vxx = mod(v * x * x)
+  if (vxx === mod(-u)) x = mod(x * SQRT_M1)
+  else if (vxx !== u) return false // step 3: no square root, not on the curve
+  return !(x === 0n && sign === 1) // step 4
+}
+
+/** The eight points of order dividing 8, in their only canonical encodings. */
+const ED25519_SMALL_ORDER = new Set([
+  "0100000000000000000000000000000000000000000000000000000000000000",
+  "c7176a703d4dd84fba3c0b760d10670f2a2053fa2c39ccc64ec7fd7792ac037a",
+  "0000000000000000000000000000000000000000000000000000000000000080",
+  "26e8958fc2b227b045c3f489f2ef98f0d5dfac05d3c63339b13802886d53fc05",
+  "ecffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f",
+  "26e8958fc2b227b045c3f489f2ef98f0d5dfac05d3c63339b13802886d53fc85",
+  "0000000000000000000000000000000000000000000000000000000000000000",
+  "c7176a703d4dd84fba3c0b760d10670f2a2053fa2c39ccc64ec7fd7792ac03fa"
+])
+/** Exported for the test that checks this list against noble's `ED25519_TORSION_SUBGROUP`. */
+export const ed25519SmallOrderEncodings: ReadonlySet<string> = ED25519_SMALL_ORDER
+
+export const CryptoNode: Layer.Layer<Crypto> = Layer.succeed(
+  Crypto,
+  Crypto.of({
+    backend: "node",
+
+    hmacSha256: Effect.fn("Crypto.hmacSha256")(function*(key: Uint8Array, message: Uint8Array) {
+      return plain(createHmac("sha256", key).update(message).digest())
+    }),
+
+    hmacSha256Verify: Effect.fn("Crypto.hmacSha256Verify")(
+      function*(key: Uint8Array, message: Uint8Array, tag: Uint8Array) {
+        yield* requireHmacTag(tag)
+        const expected = createHmac("sha256", key).update(message).digest().subarray(0, tag.length)
+        // compare in constant time: the expected tag is secret-derived
+        if (!timingSafeEqual(expected, tag)) return yield* new VerificationFailed({ primitive: "hmac-sha256" })
+      }
+    ),
+
+    hkdfSha256: Effect.fn("Crypto.hkdfSha256")(
+      function*(ikm: Uint8Array, salt: Uint8Array, info: Uint8Array, length: number) {
+        yield* requireHkdfLength(length)
+        return plain(hkdfSync("sha256", ikm, salt, info, length))
+      }
+    ),
+
+    x25519PublicKey: Effect.fn("Crypto.x25519PublicKey")(function*(secretKey: Uint8Array) {
+      yield* requireLength("X25519 secret key", secretKey, 32)
+      return rawPublicKey(createPublicKey(privateKey(X25519_PKCS8, secretKey)), 32)
+    }),
+
+    x25519SharedSecret: Effect.fn("Crypto.x25519SharedSecret")(
+      function*(secretKey: Uint8Array, peer: Uint8Array) {
+        yield* requireLength("X25519 secret key", secretKey, 32)
+        yield* requireLength("X25519 public key", peer, 32)
+        // OpenSSL fails the derivation when the result is all zero (RFC 7748 §6.1)
+        const shared = yield* attempt(
+          () =>
+            plain(diffieHellman({ privateKey: privateKey(X25519_PKCS8, secretKey), publicKey: publicKey(X25519_SPKI, peer) })),
+          ["ERR_OSSL_FAILED_DURING_DERIVATION"],
+          () => lowOrderPoint("X25519 public key")
+        )
+        if (isAllZero(shared)) return yield* lowOrderPoint("X25519 public key")
+        return shared
+      }
+    ),
+
+    p256PublicKey: Effect.fn("Crypto.p256PublicKey")(function*(secretKey: Uint8Array) {
+      yield* requireP256SecretKey(secretKey)
+      const ecdh = createECDH("prime256v1")
+      ecdh.setPrivateKey(secretKey)
+      return plain(ecdh.getPublicKey(null, "compressed"))
+    }),
+
+    p256SharedSecret: Effect.fn("Crypto.p256SharedSecret")(
+      function*(secretKey: Uint8Array, peer: Uint8Array) {
+        yield* requireP256SecretKey(secretKey)
+        // refuses the hybrid 06/07 encodings OpenSSL would otherwise accept
+        yield* requireSec1Point("P-256 public key", peer)
+        const ecdh = createECDH("prime256v1")
+        ecdh.setPrivateKey(secretKey)
+        // computeSecret checks the point is on the curve and returns the x-coordinate (SEC1 §3.3.1)
+        return yield* attempt(
+          () => plain(ecdh.computeSecret(peer)),
+          ["ERR_CRYPTO_ECDH_INVALID_PUBLIC_KEY"],
+          () => invalidPoint("P-256 public key")
+        )
+      }
+    ),
+
+    ed25519PublicKey: Effect.fn("Crypto.ed25519PublicKey")(function*(secretKey: Uint8Array) {
+      yield* requireLength("Ed25519 secret key", secretKey, 32)
+      return rawPublicKey(createPublicKey(privateKey(ED25519_PKCS8, secretKey)), 32)
+    }),
+
+    ed25519Sign: Effect.fn("Crypto.ed25519Sign")(function*(secretKey: Uint8Array, message: Uint8Array) {
+      yield* requireLength("Ed25519 secret key", secretKey, 32)
+      return plain(sign(null, message, privateKey(ED25519_PKCS8, secretKey)))
+    }),
+
+    ed25519Verify: Effect.fn("Crypto.ed25519Verify")(
+      function*(key: Uint8Array, message: Uint8Array, signature: Uint8Array) {
+        yield* requireLength("Ed25519 public key", key, 32)
+        yield* requireLength("Ed25519 signature", signature, 64)
+        if (!isEd25519Point(key)) return yield* invalidPoint("Ed25519 public key")
+        // a small-order key lets one signature verify for many messages: refuse it up front
+        if (ED25519_SMALL_ORDER.has(Buffer.from(key).toString("hex"))) return yield* lowOrderPoint("Ed25519 public key")
+        // OpenSSL checks S < L and compares the recomputed R byte for byte (RFC 8032 §5.1.7)
+        if (!verify(null, message, publicKey(ED25519_SPKI, key), signature)) {
+          return yield* new VerificationFailed({ primitive: "ed25519" })
+        }
+      }
+    ),
+
+    ecdsaP256Sign: Effect.fn("Crypto.ecdsaP256Sign")(function*(secretKey: Uint8Array, message: Uint8Array) {
+      yield* requireP256SecretKey(secretKey)
+      return plain(sign("sha256", message, { key: privateKey(P256_PKCS8, secretKey), dsaEncoding: "ieee-p1363" }))
+    }),
+
+    ecdsaP256Verify: Effect.fn("Crypto.ecdsaP256Verify")(
+      function*(key: Uint8Array, message: Uint8Array, signature: Uint8Array) {
+        yield* requireSec1Point("P-256 public key", key)
+        yield* requireLength("ECDSA P-256 signature", signature, 64)
+        // SPKI decoding checks the point is on the curve
+        const keyObject = yield* attempt(
+          () => publicKey(key.length === 33 ? P256_SPKI_COMPRESSED : P256_SPKI_UNCOMPRESSED, key),
+          ["ERR_OSSL_EVP_DECODE_ERROR"],
+          () => invalidPoint("P-256 public key")
+        )
+        if (!verify("sha256", message, { key: keyObject, dsaEncoding: "ieee-p1363" }, signature)) {
+          return yield* new VerificationFailed({ primitive: "ecdsa-p256" })
+        }
+      }
+    )
+  })
+)

@@ -1,0 +1,92 @@
+/**
+ * `SecureRandom` layers: the system CSPRNG (Web Crypto `getRandomValues`, via noble), and a
+ * seeded deterministic generator — the ChaCha20 keystream (RFC 8439 §2.4) under a key derived
+ * from the seed with SHA-256 — so that a fast-check seed replays a run byte for byte.
+ *
+ * The seeded layer is for tests and replays only: its output is as predictable as its seed.
+ */
+import { chacha20 } from "@noble/ciphers/chacha.js"
+import { sha256 } from "@noble/hashes/sha2.js"
+import { randomBytes } from "@noble/hashes/utils.js"
+import { Effect, Layer } from "effect"
+import { SecureRandom } from "./services.ts"
+
+const requireCount = (length: number) =>
+  Number.isSafeInteger(length) && length >= 0
+    ? Effect.void
+    : Effect.dieMessage(`SecureRandom.bytes: expected a non-negative integer length, got ${length}`)
+
+/** `getRandomValues` refuses more than 65536 bytes per call (Web Crypto §10.1.1). */
+const GET_RANDOM_VALUES_MAX = 65536
+
+export const SecureRandomSystem: Layer.Layer<SecureRandom> = Layer.succeed(
+  SecureRandom,
+  SecureRandom.of({
+    bytes: Effect.fn("SecureRandom.bytes")(function*(length: number) {
+      yield* requireCount(length)
+      const out = new Uint8Array(length)
+      for (let at = 0; at < length; at += GET_RANDOM_VALUES_MAX) {
+        out.set(randomBytes(Math.min(GET_RANDOM_VALUES_MAX, length - at)), at)
+      }
+      return out
+    })
+  })
+)
+
+/** Domain separation: a seed used elsewhere (e.g. as a fast-check seed) gives an unrelated key. */
+const SEED_DOMAIN = new TextEncoder().encode("authlab/SecureRandomSeeded/v1")
+const BLOCK = 64
+/** RFC 8439's block counter is 32 bits; with a fixed nonce that is 256 GiB of stream. */
+const MAX_BLOCKS = 2 ** 32
+
+/** The ChaCha20 key for a seed: SHA-256(domain ‖ kind ‖ seed); kind keeps `7` and `[7]` apart. */
+const seedKey = (seed: Uint8Array | number): Uint8Array => {
+  let body: Uint8Array
+  if (typeof seed === "number") {
+    if (!Number.isSafeInteger(seed)) throw new RangeError(`SecureRandomSeeded: expected a safe integer seed, got ${seed}`)
+    body = new Uint8Array(9)
+    body[0] = 0
+    new DataView(body.buffer).setBigInt64(1, BigInt(seed))
+  } else {
+    body = new Uint8Array(1 + seed.length)
+    body[0] = 1
+    body.set(seed, 1)
+  }
+  const input = new Uint8Array(SEED_DOMAIN.length + body.length)
+  input.set(SEED_DOMAIN)
+  input.set(body, SEED_DOMAIN.length)
+  return sha256(input)
+}
+
+/**
+ * A deterministic `SecureRandom`: successive `bytes` calls read one ChaCha20 keystream in order,
+ * so `bytes(10)` then `bytes(20)` equals the first 30 bytes of the stream. Each build of the
+ * layer starts the stream afresh.
+ */
+export const SecureRandomSeeded = (seed: Uint8Array | number): Layer.Layer<SecureRandom> => {
+  const key = seedKey(seed)
+  return Layer.sync(SecureRandom, () => {
+    const nonce = new Uint8Array(12)
+    let counter = 0
+    let pending: Uint8Array = new Uint8Array(0)
+    return SecureRandom.of({
+      bytes: Effect.fn("SecureRandom.bytes")(function*(length: number) {
+        yield* requireCount(length)
+        const out = new Uint8Array(length)
+        const fromPending = Math.min(length, pending.length)
+        out.set(pending.subarray(0, fromPending))
+        pending = pending.subarray(fromPending)
+        const rest = length - fromPending
+        if (rest > 0) {
+          const blocks = Math.ceil(rest / BLOCK)
+          if (counter + blocks > MAX_BLOCKS) return yield* Effect.dieMessage("SecureRandomSeeded: keystream exhausted")
+          const stream = chacha20(key, nonce, new Uint8Array(blocks * BLOCK), undefined, counter)
+          counter += blocks
+          out.set(stream.subarray(0, rest), fromPending)
+          pending = stream.subarray(rest)
+        }
+        return out
+      })
+    })
+  })
+}
