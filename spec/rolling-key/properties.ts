@@ -201,7 +201,9 @@ export const malformedInputRejected: SecurityProperty = {
       const e = trace[at]!
       if (e._tag === "Signal" && e.signal === "state-changed-on-reject")
         return violation(at, `${e.actor} changed its durable state while refusing an input`)
-      if (e._tag !== "Deliver" || e.how !== "injected") continue
+      // Producers label garbage they inject `malformed:<kind>` (truncated, trailing, random,
+      // unknown-device, …); forged but well-formed messages are other properties' business.
+      if (e._tag !== "Deliver" || e.how !== "injected" || !e.label.startsWith("malformed")) continue
       const next = trace.slice(at + 1).find((f) => f._tag === "Deliver" || f._tag === "Reject" || f._tag === "Commit" || f._tag === "Accept")
       if (next === undefined || next._tag !== "Reject")
         return violation(at, `injected ${e.label} to ${e.to} was not refused`)

@@ -1,0 +1,177 @@
+/**
+ * Bounded exhaustive exploration of a composed protocol system (participants + adversarial
+ * network + faults), judging trace-predicate properties on every path.
+ *
+ * Breadth-first with state hashing: every reachable state within `depth` attacker moves is
+ * expanded once, so the first violation found for a property is a shortest counterexample. A
+ * plain BFS over `ExplorableSystem.step` (rather than xstate/graph's path generators) because the
+ * system state is the product of several machines plus the network, and because we need the
+ * hash to include the history the properties read (see `historyKey`): two paths that end in the
+ * same participant state but differ in what the properties have seen must not be merged.
+ *
+ * Liveness: at every state the system supplies its fault-free continuation (`FaultsEnd`, then
+ * the honest party completes one attempt); properties are judged on path + continuation.
+ */
+import type { Move } from "../../spec/attacker.ts"
+import type { SecurityProperty, Violation } from "../../spec/property.ts"
+import type { Trace, TraceEvent } from "../../spec/trace.ts"
+
+export interface ExplorableSystem<S> {
+  /** Named starting states (e.g. `fresh`: nobody registered; `registered`: after an honest setup). */
+  readonly initial: ReadonlyArray<{ readonly name: string; readonly state: S; readonly trace: Trace }>
+  /** The attacker's and users' enabled moves in `s`, in a fixed order (exploration is deterministic). */
+  readonly moves: (s: S) => ReadonlyArray<Move>
+  /** Apply one move; `undefined` if it is not enabled. */
+  readonly step: (s: S, move: Move) => { readonly state: S; readonly events: Trace } | undefined
+  /** A canonical string for the participants' and network's state. */
+  readonly key: (s: S) => string
+  /** `FaultsEnd` and the events of the honest continuation from `s`. */
+  readonly continuation: (s: S) => Trace
+}
+
+export interface ExploreOptions {
+  readonly depth: number
+  /** Stop expanding after this many states (the result then says `exhaustive: false`). */
+  readonly maxStates?: number
+  /**
+   * The part of a step's events the properties depend on beyond the current state (default:
+   * agreement, secrecy and signal facts). Concatenated along a path, it is part of the dedup key.
+   */
+  readonly historyKey?: (events: Trace) => string
+}
+
+export interface FoundViolation {
+  readonly start: string
+  readonly path: ReadonlyArray<Move>
+  readonly trace: Trace
+  readonly violation: Violation
+  /** Depth (number of moves) at which it was found. */
+  readonly depth: number
+}
+
+export interface ExploreResult {
+  readonly states: number
+  readonly transitions: number
+  readonly depth: number
+  readonly exhaustive: boolean
+  readonly millis: number
+  readonly statesPerSecond: number
+  readonly violations: ReadonlyMap<string, FoundViolation>
+}
+
+const HISTORY_TAGS: ReadonlySet<TraceEvent["_tag"]> = new Set(["Running", "Commit", "Accept", "Signal", "Reveal"])
+
+/** Default history: the ordered agreement, secrecy and signal facts (what our predicates read). */
+export const defaultHistoryKey = (events: Trace): string => {
+  let out = ""
+  for (const e of events) if (HISTORY_TAGS.has(e._tag)) out += JSON.stringify(e) + ";"
+  return out
+}
+
+interface Node<S> {
+  readonly state: S
+  readonly parent: number
+  readonly move: Move | undefined
+  readonly events: Trace
+  readonly depth: number
+  readonly start: string
+  readonly history: string
+  readonly stateKey: string
+}
+
+const traceOf = <S>(nodes: ReadonlyArray<Node<S>>, index: number, initial: ReadonlyMap<string, Trace>): Array<TraceEvent> => {
+  const parts: Array<Trace> = []
+  let i = index
+  while (i >= 0) {
+    parts.push(nodes[i]!.events)
+    if (nodes[i]!.parent < 0) parts.push(initial.get(nodes[i]!.start) ?? [])
+    i = nodes[i]!.parent
+  }
+  return parts.reverse().flat()
+}
+
+const pathOf = <S>(nodes: ReadonlyArray<Node<S>>, index: number): Array<Move> => {
+  const path: Array<Move> = []
+  for (let i = index; i >= 0 && nodes[i]!.move !== undefined; i = nodes[i]!.parent) path.push(nodes[i]!.move!)
+  return path.reverse()
+}
+
+export const explore = <S>(
+  system: ExplorableSystem<S>,
+  properties: ReadonlyArray<SecurityProperty>,
+  options: ExploreOptions
+): ExploreResult => {
+  const started = performance.now()
+  const historyKey = options.historyKey ?? defaultHistoryKey
+  const maxStates = options.maxStates ?? Number.POSITIVE_INFINITY
+  const initialTraces = new Map(system.initial.map((i) => [i.name, i.trace]))
+  const nodes: Array<Node<S>> = []
+  const seen = new Set<string>()
+  const violations = new Map<string, FoundViolation>()
+  let transitions = 0
+  let exhaustive = true
+
+  // Many nodes share a system state and differ only in history: compute each continuation once.
+  const continuations = new Map<string, Trace>()
+  const continuationOf = (node: Node<S>): Trace => {
+    let c = continuations.get(node.stateKey)
+    if (c === undefined) {
+      c = system.continuation(node.state)
+      continuations.set(node.stateKey, c)
+    }
+    return c
+  }
+
+  const judge = (index: number) => {
+    if (violations.size === properties.length) return
+    const node = nodes[index]!
+    const trace = traceOf(nodes, index, initialTraces)
+    const full = [...trace, ...continuationOf(node)]
+    for (const p of properties) {
+      if (violations.has(p.id)) continue
+      const v = p.check(full)
+      if (v !== undefined) violations.set(p.id, { start: node.start, path: pathOf(nodes, index), trace: full, violation: v, depth: node.depth })
+    }
+  }
+
+  const admit = (node: Omit<Node<S>, "history" | "stateKey">, parentHistory: string): boolean => {
+    const stateKey = system.key(node.state)
+    const history = parentHistory + historyKey(node.events)
+    const k = `${node.start}|${stateKey}|${history}`
+    if (seen.has(k)) return false
+    seen.add(k)
+    nodes.push({ ...node, history, stateKey })
+    judge(nodes.length - 1)
+    return true
+  }
+
+  for (const init of system.initial)
+    admit({ state: init.state, parent: -1, move: undefined, events: [], depth: 0, start: init.name }, historyKey(init.trace))
+
+  // BFS: nodes[] doubles as the queue; `head` walks it.
+  for (let head = 0; head < nodes.length; head++) {
+    const node = nodes[head]!
+    if (node.depth >= options.depth) continue
+    if (nodes.length >= maxStates) {
+      exhaustive = false
+      break
+    }
+    for (const move of system.moves(node.state)) {
+      const next = system.step(node.state, move)
+      if (next === undefined) continue
+      transitions++
+      admit({ state: next.state, parent: head, move, events: next.events, depth: node.depth + 1, start: node.start }, node.history)
+    }
+  }
+
+  const millis = performance.now() - started
+  return {
+    states: nodes.length,
+    transitions,
+    depth: options.depth,
+    exhaustive,
+    millis,
+    statesPerSecond: millis > 0 ? Math.round((nodes.length / millis) * 1000) : nodes.length,
+    violations
+  }
+}
