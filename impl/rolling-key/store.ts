@@ -1,0 +1,151 @@
+/**
+ * P5 rolling-key: the durable state of each participant (spec/rolling-key/SPEC.md §Participants,
+ * design §Participants), behind store interfaces, with in-memory implementations.
+ *
+ * The client keeps one record (device id, current key and its epoch, username); the server keeps
+ * one record per device with at most three keys — current, previous, retired — and the single
+ * outstanding challenge. Everything a participant holds outside its store is volatile: a crash is
+ * modelled by discarding the participant and building a new one over the same store.
+ *
+ * The in-memory stores copy every byte array on the way in and on the way out, so a record saved
+ * by one participant can never be changed through a reference another one (or the harness) holds,
+ * and "the clone gets a COPY of the device's record" means what it says.
+ */
+import { Context, Effect, Layer, Option, Redacted } from "effect"
+
+/** A key and the number of rolls since registration that produced it. */
+export interface StoredKey {
+  readonly key: Redacted.Redacted<Uint8Array>
+  readonly epoch: number
+}
+
+/** What the device keeps across restarts. */
+export interface ClientRecord {
+  readonly deviceId: Uint8Array
+  readonly key: Redacted.Redacted<Uint8Array>
+  readonly epoch: number
+  readonly username: string
+}
+
+export interface ClientStore {
+  readonly load: Effect.Effect<Option.Option<ClientRecord>>
+  readonly save: (record: ClientRecord) => Effect.Effect<void>
+  readonly clear: Effect.Effect<void>
+}
+
+/** What the server keeps per device. Old keys beyond `retired` are erased, never archived. */
+export interface ServerDeviceRecord {
+  readonly deviceId: Uint8Array
+  readonly username: string
+  readonly current: StoredKey
+  readonly previous: Option.Option<StoredKey>
+  readonly retired: Option.Option<StoredKey>
+  /** The one outstanding challenge (`server-challenge` input); a new one replaces it. */
+  readonly challenge: Option.Option<Uint8Array>
+}
+
+export interface ServerStore {
+  readonly get: (deviceId: Uint8Array) => Effect.Effect<Option.Option<ServerDeviceRecord>>
+  readonly put: (record: ServerDeviceRecord) => Effect.Effect<void>
+  readonly all: Effect.Effect<ReadonlyArray<ServerDeviceRecord>>
+}
+
+export const toHex = (bytes: Uint8Array): string => Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("")
+
+const copyKey = (k: StoredKey): StoredKey => ({ key: Redacted.make(Uint8Array.from(Redacted.value(k.key))), epoch: k.epoch })
+
+export const copyClientRecord = (r: ClientRecord): ClientRecord => ({
+  deviceId: Uint8Array.from(r.deviceId),
+  key: Redacted.make(Uint8Array.from(Redacted.value(r.key))),
+  epoch: r.epoch,
+  username: r.username
+})
+
+export const copyServerRecord = (r: ServerDeviceRecord): ServerDeviceRecord => ({
+  deviceId: Uint8Array.from(r.deviceId),
+  username: r.username,
+  current: copyKey(r.current),
+  previous: Option.map(r.previous, copyKey),
+  retired: Option.map(r.retired, copyKey),
+  challenge: Option.map(r.challenge, (c) => Uint8Array.from(c))
+})
+
+/** An independent client store; `initial` (e.g. a copy of the device's record, for a clone) is copied. */
+export const makeInMemoryClientStore = (initial?: ClientRecord): ClientStore => {
+  let record: Option.Option<ClientRecord> = initial === undefined ? Option.none() : Option.some(copyClientRecord(initial))
+  return {
+    load: Effect.sync(() => Option.map(record, copyClientRecord)),
+    save: (r) => Effect.sync(() => void (record = Option.some(copyClientRecord(r)))),
+    clear: Effect.sync(() => void (record = Option.none()))
+  }
+}
+
+/** An independent, empty server store. Records come back in the order devices were first stored. */
+export const makeInMemoryServerStore = (): ServerStore => {
+  const records = new Map<string, ServerDeviceRecord>()
+  return {
+    get: (deviceId) => Effect.sync(() => Option.map(Option.fromNullable(records.get(toHex(deviceId))), copyServerRecord)),
+    // Replacing the whole record drops the references to keys older than `retired`; a durable
+    // backend must overwrite them in place (the forward-secrecy claim of SECURITY.md rests on it).
+    put: (r) => Effect.sync(() => void records.set(toHex(r.deviceId), copyServerRecord(r))),
+    all: Effect.sync(() => Array.from(records.values(), copyServerRecord))
+  }
+}
+
+/** A client store's content as plain hex, for "state unchanged" checks. Holds key bytes: never log it. */
+export interface ClientSnapshot {
+  readonly deviceId: string
+  readonly key: string
+  readonly epoch: number
+  readonly username: string
+}
+
+export const snapshotClientStore = (store: ClientStore): Effect.Effect<ClientSnapshot | null> =>
+  Effect.map(store.load, (r) =>
+    Option.match(r, {
+      onNone: () => null,
+      onSome: (x) => ({ deviceId: toHex(x.deviceId), key: toHex(Redacted.value(x.key)), epoch: x.epoch, username: x.username })
+    })
+  )
+
+export interface StoredKeySnapshot {
+  readonly key: string
+  readonly epoch: number
+}
+
+export interface ServerRecordSnapshot {
+  readonly deviceId: string
+  readonly username: string
+  readonly current: StoredKeySnapshot
+  readonly previous: StoredKeySnapshot | null
+  readonly retired: StoredKeySnapshot | null
+  readonly challenge: string | null
+}
+
+const snapshotKey = (k: StoredKey): StoredKeySnapshot => ({ key: toHex(Redacted.value(k.key)), epoch: k.epoch })
+
+/** Every device record as plain hex, sorted by device id. Holds key bytes: never log it. */
+export const snapshotServerStore = (store: ServerStore): Effect.Effect<ReadonlyArray<ServerRecordSnapshot>> =>
+  Effect.map(store.all, (records) =>
+    records
+      .map((r) => ({
+        deviceId: toHex(r.deviceId),
+        username: r.username,
+        current: snapshotKey(r.current),
+        previous: Option.getOrNull(Option.map(r.previous, snapshotKey)),
+        retired: Option.getOrNull(Option.map(r.retired, snapshotKey)),
+        challenge: Option.getOrNull(Option.map(r.challenge, toHex))
+      }))
+      .sort((a, b) => (a.deviceId < b.deviceId ? -1 : a.deviceId > b.deviceId ? 1 : 0))
+  )
+
+/** The device's store as a service, for the single-client case. */
+export class ClientStoreService extends Context.Tag("authlab/rolling-key/ClientStore")<ClientStoreService, ClientStore>() {
+  static readonly layerInMemory = (initial?: ClientRecord): Layer.Layer<ClientStoreService> =>
+    Layer.sync(ClientStoreService, () => makeInMemoryClientStore(initial))
+}
+
+/** The server's store as a service. */
+export class ServerStoreService extends Context.Tag("authlab/rolling-key/ServerStore")<ServerStoreService, ServerStore>() {
+  static readonly layerInMemory: Layer.Layer<ServerStoreService> = Layer.sync(ServerStoreService, makeInMemoryServerStore)
+}
