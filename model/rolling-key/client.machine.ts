@@ -90,14 +90,15 @@ export const clientMachine = setup({
       enqueue(send(authRequestOf(context, params.input), data))
       enqueue.assign({ pending: { input: params.input, data }, nextRequest: context.nextRequest + 1 })
     }),
-    /** K_{i+1} = next(K_i, n); stored before use unless the policy (a flaw) says otherwise. */
+    /** K_{i+1} = next(K_i, n); stored before any use unless the policy (a flaw) says otherwise. */
     roll: enqueueActions(({ context, event, enqueue }) => {
       if (event.type !== "msg.AuthGranted" || context.key === null || context.pending === null) return
       const key = nextKey(context.key, event.message.rollingInput)
       const request = context.pending.data.split("@")[0]!
       enqueue(fact({ _tag: "Accept", actor: context.role, data: request }))
       enqueue(fact({ _tag: "Secret", actor: context.role, name: `k${key.epoch}` }))
-      enqueue.assign({ key, storedKey: context.policy.persistBeforeUse ? key : context.storedKey, pending: null })
+      // The flawed policy stores only the key just proven and uses the new one from memory.
+      enqueue.assign({ key, storedKey: context.policy.persistBeforeUse ? key : context.key, pending: null })
     }),
     /** Take K0 (and the device id) from the registration response. */
     storeInitialKey: enqueueActions(({ context, event, enqueue }) => {

@@ -7,7 +7,7 @@
  * challenges, rolling inputs) arrive in the events. Replies are emitted `send` actions, routed by
  * the system to whoever sent the request; verdicts are emitted `verdict` actions.
  */
-import { enqueueActions, not, setup } from "xstate"
+import { assign, enqueueActions, not, setup } from "xstate"
 import type { Policy } from "../../spec/rolling-key/variants.ts"
 import { authCode, grantProof, initialKeyFromDh, type Key, macEquals, nextKey, registerConfirm, type SymMessage } from "./terms.ts"
 
@@ -79,6 +79,9 @@ export const serverMachine = setup({
         enqueue(send({ _tag: "RegisterResponse", deviceId, serverInput, confirm: null }))
       }
     }),
+    forgetPendingRegistrations: assign(({ context }) => ({
+      devices: Object.fromEntries(Object.entries(context.devices).filter(([, d]) => d.current !== null))
+    })),
     /** claimed: "receive a rolling key from the client device; save the rolling key". */
     storeSentKey: enqueueActions(({ context, event, enqueue }) => {
       if (event.type !== "msg.RegisterKey") return
@@ -168,9 +171,9 @@ export const serverMachine = setup({
   initial: "serving",
   states: {
     serving: {
-      description: "Every record is durable; a crash changes nothing.",
+      description: "Device records are durable; a claimed registration still waiting for its RegisterKey lives in memory and a crash loses it.",
       on: {
-        "fault.crash": {},
+        "fault.crash": { actions: "forgetPendingRegistrations" },
         "msg.RegisterRequest": { actions: "register" },
         "msg.RegisterKey": [
           { guard: "awaitingKey", actions: "storeSentKey" },

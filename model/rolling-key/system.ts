@@ -235,34 +235,52 @@ export const step = (s: SystemState, move: Move): { state: SystemState; events: 
   }
 }
 
-/** The moves the explorer tries, in a fixed order. */
-export const moves = (s: SystemState, options: { readonly clone: boolean }): ReadonlyArray<Move> => {
+/** What decides which moves are enabled; the implementation's harness builds the same view. */
+export interface MoveView {
+  /** The device first, then the clone if there is one. */
+  readonly clients: ReadonlyArray<{ readonly actor: Actor; readonly phase: string }>
+  /** Whether the device has a key in storage (a compromise copies it). */
+  readonly deviceHasKey: boolean
+  readonly network: ReadonlyArray<{ readonly to: Actor; readonly tls: boolean; readonly delivered: boolean }>
+}
+
+/**
+ * The attacker's and users' moves, in a fixed order: user actions, forged grants and timeouts per
+ * client; delivery (replay, redirect between device and clone) of every message; crashes;
+ * a compromise when `clone` is allowed. Shared by the explorer and the implementation's harness.
+ */
+export const enabledMoves = (view: MoveView, options: { readonly clone: boolean }): Array<Move> => {
   const out: Array<Move> = []
-  const actors: Array<Actor> = s.clone === null ? ["client"] : ["client", "clone"]
-  const phase = (snap: ClientSnapshot) => snap.value as string
-  for (const actor of actors) {
-    const snap = clientOf(s, actor)!
-    if (phase(snap) === "unregistered" && actor === "client") out.push({ _tag: "User", actor, action: "register" })
-    if (phase(snap) === "ready") {
-      out.push({ _tag: "User", actor, action: "login" })
-      if (actor === "client") out.push({ _tag: "Honest", actor, action: "login" })
-    }
-    if (phase(snap) === "awaitingGrant") out.push({ _tag: "Inject", to: actor, forge: "grant" })
-    if (phase(snap).startsWith("awaiting") || phase(snap) === "registering") out.push({ _tag: "Timeout", actor })
+  const hasClone = view.clients.some((c) => c.actor === "clone")
+  for (const { actor, phase } of view.clients) {
+    if (phase === "unregistered" && actor === "client") out.push({ _tag: "User", actor, action: "register" })
+    if (phase === "ready") out.push({ _tag: "User", actor, action: "login" }, { _tag: "Honest", actor, action: "login" })
+    if (phase === "awaitingGrant") out.push({ _tag: "Inject", to: actor, forge: "grant" })
+    if (phase.startsWith("awaiting") || phase === "registering") out.push({ _tag: "Timeout", actor })
   }
-  s.network.forEach((m, ref) => {
+  view.network.forEach((m, ref) => {
     if (m.tls) {
       if (!m.delivered) out.push({ _tag: "Deliver", ref })
       return
     }
     out.push({ _tag: "Deliver", ref })
-    if (m.to === "client" && s.clone !== null) out.push({ _tag: "Deliver", ref, to: "clone" })
+    if (m.to === "client" && hasClone) out.push({ _tag: "Deliver", ref, to: "clone" })
     if (m.to === "clone") out.push({ _tag: "Deliver", ref, to: "client" })
   })
   out.push({ _tag: "Crash", actor: "client" }, { _tag: "Crash", actor: "server" })
-  if (options.clone && s.clone === null && s.client.context.storedKey !== null) out.push({ _tag: "Compromise", actor: "client", into: "clone" })
+  if (options.clone && !hasClone && view.deviceHasKey) out.push({ _tag: "Compromise", actor: "client", into: "clone" })
   return out
 }
+
+export const moves = (s: SystemState, options: { readonly clone: boolean }): ReadonlyArray<Move> =>
+  enabledMoves(
+    {
+      clients: [{ actor: "client", phase: s.client.value as string }, ...(s.clone === null ? [] : [{ actor: "clone", phase: s.clone.value as string }])],
+      deviceHasKey: s.client.context.storedKey !== null,
+      network: s.network
+    },
+    options
+  )
 
 /** Faults stop: the device gives up any pending attempt, registers if it has no key, and logs in once. */
 export const continuation = (s: SystemState): Trace => {
@@ -301,17 +319,18 @@ export const stateKey = (s: SystemState): string => {
 /** What the conformance driver compares with the implementation after every step. */
 export interface Observation {
   readonly client: { readonly phase: string; readonly epoch: number | null }
-  readonly server: ReadonlyArray<{ readonly currentEpoch: number | null; readonly previousEpoch: number | null; readonly retiredEpoch: number | null; readonly hasChallenge: boolean }>
+  readonly server: ReadonlyArray<{ readonly currentEpoch: number; readonly previousEpoch: number | null; readonly retiredEpoch: number | null; readonly hasChallenge: boolean }>
 }
 
 export const observe = (s: SystemState): Observation => ({
   client: { phase: s.client.value as string, epoch: s.client.context.key?.epoch ?? null },
-  server: Object.values(s.server.context.devices).map((d) => ({
-    currentEpoch: d.current?.epoch ?? null,
+  // Only devices with a key: a claimed registration awaiting its RegisterKey is not a device yet.
+  server: Object.values(s.server.context.devices).flatMap((d) => d.current === null ? [] : [{
+    currentEpoch: d.current.epoch,
     previousEpoch: d.previous?.epoch ?? null,
     retiredEpoch: d.retired?.epoch ?? null,
     hasChallenge: d.challenge !== null
-  }))
+  }])
 })
 
 /** A state after an honest registration (so the explorer's depth goes to the authentication phase). */

@@ -109,7 +109,10 @@ export const injectiveAgreement: SecurityProperty = {
         committed.add(e.data)
       } else if (e._tag === "Accept" && e.actor === "client") {
         const matching = [...committed].some((d) => d.startsWith(`${e.data}@`))
-        if (!matching) return violation(at, `device completed ${e.data}, which the server never accepted`)
+        // With the device's key in the attacker's hands a grant can be forged: excused, as above.
+        const request = [...sent].find((d) => d.startsWith(`${e.data}@`))
+        const excused = request !== undefined && compromised.has(`k${parseRequestName(request)?.epoch}`)
+        if (!matching && !excused) return violation(at, `device completed ${e.data}, which the server never accepted`)
       }
     }
     return undefined
@@ -153,16 +156,21 @@ export const cloneDetection: SecurityProperty = {
   weakness: "The claim keeps no record that could tell a clone from a stale device: a clone's request is refused like noise, and no one is told.",
   check: (trace) => {
     let deviceEpoch = -1
+    let copiedEpoch: number | undefined
     const verdicts = new Map(serverVerdicts(trace).map((v) => [v.at, v]))
     for (let at = 0; at < trace.length; at++) {
       const e = trace[at]!
+      if (e._tag === "Reveal" && e.via === "compromise") copiedEpoch = Number(e.name.slice(1))
       if (e._tag === "Commit" && e.actor === "server") {
         const name = parseRequestName(e.data)
         if (name?.sender === "client") deviceEpoch = Math.max(deviceEpoch, name.epoch)
       }
       const v = verdicts.get(at)
       const name = parseRequestName(v?.deliver.data)
-      if (v === undefined || name?.sender !== "clone" || name.epoch >= deviceEpoch) continue
+      // Only requests made with the copied key itself: once the clone has rolled it holds a key
+      // of its own lineage, which the server can tell from the device's only by a later clash
+      // (the residual "clone acts first", SECURITY.md).
+      if (v === undefined || name?.sender !== "clone" || name.epoch !== copiedEpoch || name.epoch >= deviceEpoch) continue
       if (v.verdict.some((x) => x.event._tag === "Commit"))
         return violation(at, `server accepted the clone's ${v.deliver.data} after the device had used k${deviceEpoch}`)
       const stale = v.verdict.some((x) => x.event._tag === "Reject" && x.event.reason === "stale-challenge")
