@@ -1,0 +1,8 @@
+/**
+ * The protocol suites the `authlab` command knows. Adding a protocol to the audit is adding its
+ * suite here.
+ */
+import { rollingKeySuite } from "../properties/rolling-key/suite.ts"
+import type { ProtocolSuite } from "../properties/suite.ts"
+
+export const suites: ReadonlyArray<ProtocolSuite> = [rollingKeySuite]
