@@ -15,6 +15,7 @@ import type { ProtocolName, PropertyKind, SecurityProperty, Variant, Verdict, Vi
 import type { Trace } from "../spec/trace.ts"
 import type { Counterexample, ImplJudgement, ModelOutcome, ProtocolSuite, Subject } from "./suite.ts"
 import { subjectName } from "./suite.ts"
+import * as config from "./harness/config.ts"
 
 // ---------------------------------------------------------------------------------------------
 // Options and progress
@@ -264,7 +265,9 @@ export const replayCommand = (args: {
     words.push("--runs", String(args.runs), "--no-model")
   }
   words.push("--out", args.out)
-  return `${REPLAY_COMMAND} ${words.map(shellWord).join(" ")}`
+  // The length of a random run is part of what the seed and path index into.
+  const env = args.world === "impl" && config.steps !== config.DEFAULT_STEPS ? `AUTHLAB_STEPS=${config.steps} ` : ""
+  return `${env}${REPLAY_COMMAND} ${words.map(shellWord).join(" ")}`
 }
 
 // ---------------------------------------------------------------------------------------------

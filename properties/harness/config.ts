@@ -1,7 +1,8 @@
 /**
  * Property-test sizes, read once from the environment so CI and a developer can turn them up or
- * down without editing tests: `AUTHLAB_RUNS` (fast-check runs per property, default 100) and
- * `AUTHLAB_DEPTH` (bound for the symbolic explorer and command sequences, default 10).
+ * down without editing tests: `AUTHLAB_RUNS` (fast-check runs per property, default 100),
+ * `AUTHLAB_DEPTH` (attacker moves the symbolic explorer goes to, exhaustively, default 6) and
+ * `AUTHLAB_STEPS` (attacker moves in one random run of the implementation, default 12).
  */
 
 const positiveInteger = (name: string, fallback: number): number => {
@@ -17,5 +18,9 @@ const positiveInteger = (name: string, fallback: number): number => {
 /** fast-check `numRuns` for each property. */
 export const runs: number = positiveInteger("AUTHLAB_RUNS", 100)
 
-/** Exploration / command-sequence depth bound. */
-export const depth: number = positiveInteger("AUTHLAB_DEPTH", 10)
+/** Exhaustive exploration bound (attacker moves; a move may be a whole honest exchange). */
+export const depth: number = positiveInteger("AUTHLAB_DEPTH", 6)
+
+/** Maximum attacker moves in one random implementation run. */
+export const DEFAULT_STEPS = 12
+export const steps: number = positiveInteger("AUTHLAB_STEPS", DEFAULT_STEPS)

@@ -15,7 +15,7 @@ import { clientMachine } from "../../model/rolling-key/client.machine.ts"
 import { serverMachine } from "../../model/rolling-key/server.machine.ts"
 import * as system from "../../model/rolling-key/system.ts"
 import { checkOnImpl } from "../harness/check.ts"
-import { depth as defaultDepth } from "../harness/config.ts"
+import { steps as defaultSteps } from "../harness/config.ts"
 import { pickMove, type World } from "../harness/world.ts"
 import type { ImplJudgement, ModelOutcome, ProtocolSuite, Subject } from "../suite.ts"
 import { makeImplWorld } from "./impl-world.ts"
@@ -70,16 +70,20 @@ const choicesFor = <O>(world: World<O>, path: ReadonlyArray<Move>): Array<number
   return choices
 }
 
-const guideCache = new Map<string, ExploreResult>()
-const guide = (subject: Subject): ExploreResult => {
-  const key = JSON.stringify(subject)
-  let r = guideCache.get(key)
+// Explorations are deterministic and costly: one per subject and depth, shared by the model
+// judgement and the guidance of the implementation check.
+const explorations = new Map<string, ExploreResult>()
+const explored = (subject: Subject, depth: number): ExploreResult => {
+  const key = `${JSON.stringify(subject)}@${depth}`
+  let r = explorations.get(key)
   if (r === undefined) {
-    r = exploreRollingKey(resolve(subject).policy, GUIDE_DEPTH)
-    guideCache.set(key, r)
+    r = exploreRollingKey(resolve(subject).policy, depth)
+    explorations.set(key, r)
   }
   return r
 }
+/** Always the same bound, whatever the audit's `--depth`, so a printed replay path stays valid. */
+const guide = (subject: Subject): ExploreResult => explored(subject, GUIDE_DEPTH)
 
 /** Model counterexamples for `property` as fast-check examples: [seed, start, choices]. */
 const examplesFor = (subject: Subject, property: SecurityProperty): Array<[number, number, Array<number>]> => {
@@ -93,16 +97,20 @@ const examplesFor = (subject: Subject, property: SecurityProperty): Array<[numbe
 export const checkRollingKeyImpl = (
   subject: Subject,
   property: SecurityProperty,
-  options: { readonly runs: number; readonly seed: number; readonly path?: string; readonly depth?: number }
-): ImplJudgement =>
-  checkOnImpl(implWorld(subject), property, {
+  options: { readonly runs: number; readonly seed: number; readonly path?: string; readonly steps?: number }
+): ImplJudgement => {
+  const started = performance.now()
+  const judgement = checkOnImpl(implWorld(subject), property, {
     runs: options.runs,
     seed: options.seed,
-    depth: options.depth ?? defaultDepth,
+    depth: options.steps ?? defaultSteps,
     starts: STARTS.length,
     examples: property.judgedIn.includes("model") ? examplesFor(subject, property) : [],
     ...(options.path === undefined ? {} : { path: options.path })
   })
+  // Count the model guidance too: it is part of what this check cost.
+  return { ...judgement, millis: performance.now() - started }
+}
 
 export const rollingKeySuite: ProtocolSuite = {
   protocol: "rolling-key",
@@ -111,7 +119,7 @@ export const rollingKeySuite: ProtocolSuite = {
   properties,
   mutants,
   explore: (subject, options): ModelOutcome => {
-    const r = exploreRollingKey(resolve(subject).policy, options.depth)
+    const r = explored(subject, options.depth)
     const judged = properties.filter((p) => p.judgedIn.includes("model"))
     return {
       judgements: new Map(

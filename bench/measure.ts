@@ -1,0 +1,274 @@
+/**
+ * A tiny measuring helper for authlab's benchmarks, in the spirit of noble's `micro-bmark`:
+ * warm up, calibrate a batch size, then time batches until a budget is spent, and report the
+ * throughput with its relative margin (95 % confidence, Student's t over the batches). The
+ * implementations of one operation are timed in interleaved batches, so a figure and its
+ * baseline are measured over the same period.
+ *
+ * What it does not do: it builds no fixtures (callers build them before calling `measure`, so
+ * key generation or encoding never lands in the timed loop), and it makes no claim about
+ * latency distributions — a batch is many calls, and the margin describes batch-to-batch spread.
+ *
+ * No dependency: `process.hrtime.bigint()` is a monotonic nanosecond clock.
+ */
+
+/** Default time budget per figure, in ms; `AUTHLAB_BENCH_MS` overrides it. */
+export const DEFAULT_MS = 300
+
+/** The budget per figure: the explicit option, else `AUTHLAB_BENCH_MS`, else `DEFAULT_MS`. */
+export const budgetMs = (ms?: number): number => {
+  if (ms !== undefined) return requireBudget(ms, "ms option")
+  const fromEnv = process.env["AUTHLAB_BENCH_MS"]
+  if (fromEnv === undefined || fromEnv === "") return DEFAULT_MS
+  return requireBudget(Number(fromEnv), "AUTHLAB_BENCH_MS")
+}
+
+const requireBudget = (ms: number, label: string): number => {
+  if (!Number.isFinite(ms) || ms <= 0) throw new RangeError(`expected a positive ${label} in ms, got ${ms}`)
+  return ms
+}
+
+// --- the sink -----------------------------------------------------------------------------
+// Every result is written to a module-level array the optimiser cannot see the end of, so V8 may
+// not treat the measured call as dead code. Reading `sinkSize()` at the end keeps it observable.
+const SINK_SLOTS = 16
+const sinkSlots: Array<unknown> = new Array(SINK_SLOTS).fill(undefined)
+let sinkWrites = 0
+
+/** Keep `value` alive: the JIT cannot drop a computation whose result lands here. */
+export const consume = (value: unknown): void => {
+  sinkSlots[sinkWrites++ & (SINK_SLOTS - 1)] = value
+}
+
+/** How many results went into the sink (and something observable for the JIT to respect). */
+export const sinkSize = (): number => sinkWrites + (sinkSlots[0] === sinkSlots ? 1 : 0)
+
+// --- timing -------------------------------------------------------------------------------
+
+export interface Measurement {
+  /** Mean throughput, operations per second: total calls / total timed seconds. */
+  readonly opsPerSec: number
+  /** Relative margin of the per-batch throughput at 95 % confidence, in percent. */
+  readonly marginPct: number
+  /** Timed batches. */
+  readonly batches: number
+  /** Calls per batch at the end (calibrated, and doubled while a batch ran far under its target). */
+  readonly batchSize: number
+  /** Calls timed in all (warm-up excluded). */
+  readonly iterations: number
+  /** Timed milliseconds (warm-up excluded; with `measureManual`, only the part counted). */
+  readonly elapsedMs: number
+}
+
+export interface MeasureOptions {
+  /** Time budget for the timed batches, in ms (default: `budgetMs()`). */
+  readonly ms?: number
+  /** Minimum number of timed batches, so a margin can be computed (default 8). */
+  readonly minBatches?: number
+}
+
+const now = (): bigint => process.hrtime.bigint()
+const msSince = (start: bigint): number => Number(now() - start) / 1e6
+
+/** Two-sided 95 % Student's t critical values by degrees of freedom (1…30); ≈1.96 beyond. */
+const T95 = [
+  12.706, 4.303, 3.182, 2.776, 2.571, 2.447, 2.365, 2.306, 2.262, 2.228, 2.201, 2.179, 2.16, 2.145, 2.131,
+  2.12, 2.11, 2.101, 2.093, 2.086, 2.08, 2.074, 2.069, 2.064, 2.06, 2.056, 2.052, 2.048, 2.045, 2.042
+]
+const t95 = (df: number): number => (df >= 1 && df <= T95.length ? T95[df - 1]! : 1.96)
+
+/** Run `n` calls and return how many ms they took (by the wall clock, or as the calls report). */
+export type Batch = (n: number) => number
+
+/** Calls `fn` `n` times by the wall clock, every result into the sink. */
+const wallClock = (fn: () => unknown): Batch => (n) => {
+  const start = now()
+  for (let i = 0; i < n; i++) consume(fn())
+  return msSince(start)
+}
+
+/** Calls `fn` `n` times and adds up the nanoseconds each call reports (see `measureManual`). */
+const reported = (fn: () => number): Batch => (n) => {
+  let ns = 0
+  for (let i = 0; i < n; i++) ns += fn()
+  consume(ns)
+  return ns / 1e6
+}
+
+/**
+ * Warm up, then find the batch size. Warm-up: calls for `warmupMs` of wall time (at least 5
+ * calls), so V8 has optimised the code before the counting starts. Calibration: grow the batch until one
+ * takes ≥ `targetMs`, so clock resolution and loop overhead are negligible and a figure gets
+ * ~25 batches. Each size is judged on the faster of two samples: on a busy machine a single
+ * sample can include a preemption, which would stop the growth far too early.
+ */
+const prepare = (batch: Batch, warmupMs: number, targetMs: number): number => {
+  const warmStart = now()
+  for (let calls = 0; calls < 5 || msSince(warmStart) < warmupMs; calls++) batch(1)
+
+  let batchSize = 1
+  for (;;) {
+    const took = Math.min(batch(batchSize), batch(batchSize))
+    if (took >= targetMs || batchSize >= 2 ** 24) return batchSize
+    // aim at the target from this sample, but grow at least ×2 and at most ×4 per step, so one
+    // disturbed sample cannot make the batches far too long either
+    const aimed = Math.ceil((batchSize * targetMs) / Math.max(took, 1e-3))
+    batchSize = Math.min(batchSize * 4, Math.max(batchSize * 2, aimed))
+  }
+}
+
+/** A batch to measure; `warmupMs` raises the warm-up above its default (a fifth of the budget). */
+export interface Timed {
+  readonly batch: Batch
+  readonly warmupMs?: number
+}
+
+interface Runner {
+  readonly batch: Batch
+  batchSize: number
+  readonly rates: Array<number>
+  iterations: number
+  elapsedMs: number
+}
+
+const summarize = (r: Runner): Measurement => {
+  const mean = r.rates.reduce((a, b) => a + b, 0) / r.rates.length
+  const variance = r.rates.reduce((a, x) => a + (x - mean) ** 2, 0) / (r.rates.length - 1)
+  const sem = Math.sqrt(variance / r.rates.length)
+  return {
+    opsPerSec: r.iterations / (r.elapsedMs / 1000),
+    marginPct: (100 * t95(r.rates.length - 1) * sem) / mean,
+    batches: r.rates.length,
+    batchSize: r.batchSize,
+    iterations: r.iterations,
+    elapsedMs: r.elapsedMs
+  }
+}
+
+/**
+ * Measure several batches side by side: each is warmed up and calibrated, then their timed
+ * batches are taken in turn (A, B, C, A, B, C, …), each until it has spent the budget and done
+ * at least `minBatches`. Interleaving is what makes a ratio fair on a shared machine: a load
+ * change (another process, thermal or frequency drift) hits a figure and its baseline alike
+ * instead of landing on whichever happened to run at that moment.
+ */
+export const measureBatches = (batches: ReadonlyArray<Timed>, options: MeasureOptions = {}): Array<Measurement> => {
+  const ms = budgetMs(options.ms)
+  const minBatches = Math.max(2, options.minBatches ?? 8)
+  const targetMs = ms / 25
+  const runners: Array<Runner> = batches.map(({ batch, warmupMs }) => ({
+    batch,
+    batchSize: prepare(batch, Math.max(ms / 5, warmupMs ?? 0), targetMs),
+    rates: [],
+    iterations: 0,
+    elapsedMs: 0
+  }))
+  const pending = (r: Runner) => r.elapsedMs < ms || r.rates.length < minBatches
+  for (let active = runners.filter(pending); active.length > 0; active = active.filter(pending)) {
+    // each takes its turn until it has its own budget; the ones done drop out, so the whole
+    // costs about (number of runners × budget) whatever the batch sizes
+    for (const r of active) {
+      // a zero reading (clock granularity, or a manual part that took no time) must not divide by zero
+      const took = Math.max(r.batch(r.batchSize), 1e-6)
+      r.rates.push(r.batchSize / (took / 1000))
+      r.iterations += r.batchSize
+      r.elapsedMs += took
+      // calibration can still come out short on a busy machine: a batch far under the target
+      // grows (rates are per call, so batches of different sizes average fairly)
+      if (took < targetMs / 4 && r.batchSize < 2 ** 24) r.batchSize *= 2
+    }
+  }
+  return runners.map(summarize)
+}
+
+/**
+ * Measure `fn` alone: warm-up, calibration (see `prepare`), then timed batches until the budget
+ * is spent and at least `minBatches` (8) are done. Every result goes to the sink.
+ */
+export const measure = (fn: () => unknown, options: MeasureOptions = {}): Measurement =>
+  measureBatches([{ batch: wallClock(fn) }], options)[0]!
+
+/**
+ * Measure only part of each call: `fn` does a whole unit of work and returns the nanoseconds of
+ * the part to count (taken with `process.hrtime.bigint()` around that part). For work whose
+ * inputs cannot be made in advance — a P5 request is valid only after the previous login — the
+ * rest of the unit runs in the loop but off the clock. The reading costs ~0.1 µs per interval,
+ * which is counted; it is noise next to anything worth timing this way. `fn` consumes its own
+ * results (`consume`).
+ */
+export const measureManual = (fn: () => number, options: MeasureOptions = {}): Measurement =>
+  measureBatches([{ batch: reported(fn) }], options)[0]!
+
+// --- figures and ratios -------------------------------------------------------------------
+
+/** One row of the results: an operation measured through one implementation. */
+export interface Figure extends Measurement {
+  /** Which family of figures (`crypto`, `rolling-key`). */
+  readonly group: string
+  /** What is done per call (`HMAC-SHA256 (64-byte message)`). */
+  readonly operation: string
+  /** Through what (`our noble`, `raw noble`, …). */
+  readonly implementation: string
+  /** The implementation this figure is compared against, for the same operation; absent for a baseline itself. */
+  readonly baseline?: string
+  /** opsPerSec / baseline's opsPerSec, measured in the same run (< 1: slower than the baseline). */
+  readonly ratio?: number
+}
+
+interface CaseName {
+  readonly group: string
+  readonly operation: string
+  readonly implementation: string
+  /**
+   * Warm-up in ms of wall time, when a fifth of the budget is not enough: a large Effect program
+   * (a protocol round) needs ~1 s and ~1000 calls before V8's optimising tiers settle.
+   */
+  readonly warmupMs?: number
+}
+
+/** One unit of work, timed whole; or, with `manual`, returning the nanoseconds to count (see `measureManual`). */
+export type Case =
+  | (CaseName & { readonly manual?: false; readonly fn: () => unknown })
+  | (CaseName & { readonly manual: true; readonly fn: () => number })
+
+const timedOf = (c: Case): Timed => ({
+  batch: c.manual === true ? reported(c.fn) : wallClock(c.fn),
+  ...(c.warmupMs === undefined ? {} : { warmupMs: c.warmupMs })
+})
+
+/**
+ * Measure cases side by side (`measureBatches`) into figures, in the given order; give it every
+ * implementation of one operation so their ratios are taken over the same period.
+ */
+export const measureCases = (cases: ReadonlyArray<Case>, options: MeasureOptions = {}): Array<Figure> =>
+  measureBatches(cases.map(timedOf), options).map((m, i) => ({
+    group: cases[i]!.group,
+    operation: cases[i]!.operation,
+    implementation: cases[i]!.implementation,
+    ...m
+  }))
+
+/**
+ * Attach a ratio to `figure` against the figure of the same operation whose implementation is
+ * `baseline`. A missing baseline is a programming error in the bench, not a silent blank.
+ */
+export const withRatio = (figures: ReadonlyArray<Figure>, figure: Figure, baseline: string): Figure => {
+  const base = figures.find((f) => f.operation === figure.operation && f.implementation === baseline)
+  if (base === undefined) {
+    throw new Error(`no baseline "${baseline}" measured for "${figure.operation}"`)
+  }
+  return { ...figure, baseline, ratio: figure.opsPerSec / base.opsPerSec }
+}
+
+/**
+ * Which implementation each figure is divided by: a table implementation → baseline, or a
+ * function when the baseline also depends on the operation. `undefined`: a baseline itself.
+ */
+export type Baselines = Readonly<Record<string, string>> | ((figure: Figure) => string | undefined)
+
+/** Apply `withRatio` to every figure `baselines` gives a baseline for. */
+export const attachRatios = (figures: ReadonlyArray<Figure>, baselines: Baselines): Array<Figure> =>
+  figures.map((f) => {
+    const baseline = typeof baselines === "function" ? baselines(f) : baselines[f.implementation]
+    return baseline === undefined ? f : withRatio(figures, f, baseline)
+  })

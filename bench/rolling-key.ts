@@ -1,0 +1,231 @@
+/**
+ * P5 rolling-key (NZ624154) on the `hardened` policy: what one login costs, against the raw
+ * crypto it needs.
+ *
+ * A request cannot be made in advance: the code covers the server's fresh challenge and is keyed
+ * by the key the previous login rolled to. So the unit of work is a whole login round, run in the
+ * loop against a device registered before timing starts:
+ *
+ *   client.beginAuth → AuthBegin → server → AuthChallenge → client → AuthRequest → server
+ *   (verify under current/previous/retired, roll, store) → AuthGranted → client (verify proof,
+ *   roll, store)
+ *
+ * Two figures come out of it: the whole round (client + server), and the server's share alone —
+ * the same loop, with only the two `server.receive` calls on the clock (`measureManual`). That
+ * second one is "P5 server authentications per second (verify + rotate + store)".
+ *
+ * The baselines are the same primitive calls made directly on the raw library, in a loop that
+ * also rolls its key, on inputs of the same lengths (transcripts built once, outside the loop):
+ *
+ *   round:  2 × 32 random bytes, 6 × HMAC-SHA256 (client code; server tries 3 stored keys;
+ *           server proof; client checks proof), 2 × HKDF-SHA256 (server and client roll)
+ *   server: 2 × 32 random bytes, 4 × HMAC-SHA256, 1 × HKDF-SHA256
+ *
+ * so each ratio reads "protocol (decode, checks, store, Effect) on top of the crypto it needs".
+ */
+import { createHmac, hkdfSync, randomBytes as nodeRandomBytes, timingSafeEqual } from "node:crypto"
+import { hkdf } from "@noble/hashes/hkdf.js"
+import { hmac } from "@noble/hashes/hmac.js"
+import { sha256 } from "@noble/hashes/sha2.js"
+import { randomBytes as nobleRandomBytes } from "@noble/hashes/utils.js"
+import { Effect, Layer, Redacted } from "effect"
+import { transcript } from "../spec/codec.ts"
+import { DEVICE_ID_BYTES, KEY_BYTES, Labels, NONCE_BYTES } from "../spec/rolling-key/messages.ts"
+import { hardened } from "../spec/rolling-key/variants.ts"
+import { constantTimeEqual } from "../impl/crypto/bytes.ts"
+import { CryptoNoble } from "../impl/crypto/noble.ts"
+import { CryptoNode } from "../impl/crypto/node.ts"
+import { SecureRandomSystem } from "../impl/crypto/random.ts"
+import type { Crypto, SecureRandom } from "../impl/crypto/services.ts"
+import { makeClient, type RollingKeyClient } from "../impl/rolling-key/client.ts"
+import { makeServer, type RollingKeyServer } from "../impl/rolling-key/server.ts"
+import { makeInMemoryClientStore, makeInMemoryServerStore } from "../impl/rolling-key/store.ts"
+import { type Baselines, type Case, consume } from "./measure.ts"
+
+export const GROUP = "rolling-key"
+
+export const Op = {
+  round: "P5 hardened login round (begin → challenge → request → grant → roll), client + server",
+  server: "P5 hardened server authentication (AuthBegin + AuthRequest: verify, rotate, store)"
+} as const
+
+export const Impl = {
+  authlabNoble: "authlab, noble layer",
+  authlabNode: "authlab, node layer",
+  rawNobleRound: "raw noble: 6 HMAC + 2 HKDF + 64 random bytes",
+  rawNodeRound: "raw node: 6 HMAC + 2 HKDF + 64 random bytes",
+  rawNobleServer: "raw noble: 4 HMAC + 1 HKDF + 64 random bytes",
+  rawNodeServer: "raw node: 4 HMAC + 1 HKDF + 64 random bytes"
+} as const
+
+/** Our stack over the raw crypto it needs, per backend and operation; raw noble over raw node for context. */
+export const rollingKeyBaselines: Baselines = (f) => {
+  const round = f.operation === Op.round
+  switch (f.implementation) {
+    case Impl.authlabNoble:
+      return round ? Impl.rawNobleRound : Impl.rawNobleServer
+    case Impl.authlabNode:
+      return round ? Impl.rawNodeRound : Impl.rawNodeServer
+    case Impl.rawNobleRound:
+      return Impl.rawNodeRound
+    case Impl.rawNobleServer:
+      return Impl.rawNodeServer
+    default:
+      return undefined
+  }
+}
+
+const USERNAME = "bench"
+const PASSWORD = Redacted.make("bench password, not a secret")
+
+/** Warm rounds before timing, so the server holds current, previous and retired keys (the steady state). */
+const STEADY_STATE_ROUNDS = 3
+
+interface Participants {
+  readonly client: RollingKeyClient
+  readonly server: RollingKeyServer
+}
+
+/** A registered device and its server over fresh in-memory stores, on the given crypto backend. */
+const setUp = (crypto: Layer.Layer<Crypto>): Participants => {
+  const layer: Layer.Layer<Crypto | SecureRandom> = Layer.merge(crypto, SecureRandomSystem)
+  return Effect.runSync(
+    Effect.gen(function*() {
+      const server = yield* makeServer({
+        policy: hardened,
+        store: makeInMemoryServerStore(),
+        accounts: [{ username: USERNAME, password: PASSWORD }]
+      })
+      const client = yield* makeClient({ policy: hardened, store: makeInMemoryClientStore() })
+      const request = yield* client.register(USERNAME, PASSWORD)
+      const response = yield* server.receive(request)
+      if (response.reply === undefined) return yield* Effect.dieMessage("registration: no RegisterResponse")
+      const done = yield* client.receive(response.reply)
+      if (done.event !== "registered" || done.sends.length !== 0) return yield* Effect.dieMessage("registration did not complete")
+      return { client, server }
+    }).pipe(Effect.provide(layer))
+  )
+}
+
+/**
+ * One login round, every step run with `Effect.runSync` (the participants are synchronous), with
+ * the server's two steps timed: returns the server's nanoseconds. Any refusal throws, so a round
+ * that failed can never be counted as a fast one.
+ */
+const loginRound = ({ client, server }: Participants): number => {
+  const begin = Effect.runSync(client.beginAuth)
+  const t0 = process.hrtime.bigint()
+  const challenge = Effect.runSync(server.receive(begin))
+  const t1 = process.hrtime.bigint()
+  const answered = Effect.runSync(client.receive(challenge.reply!))
+  const t2 = process.hrtime.bigint()
+  const granted = Effect.runSync(server.receive(answered.sends[0]!))
+  const t3 = process.hrtime.bigint()
+  const rolled = Effect.runSync(client.receive(granted.reply!))
+  if (rolled.event !== "rolled") throw new Error(`login round ended with ${rolled.event}`)
+  consume(rolled)
+  return Number(t1 - t0 + (t3 - t2))
+}
+
+/** Check `setUp` gave a device that logs in, and reach the steady state; returns the participants. */
+const ready = (crypto: Layer.Layer<Crypto>): Participants => {
+  const p = setUp(crypto)
+  for (let i = 0; i < STEADY_STATE_ROUNDS; i++) loginRound(p)
+  const [device] = Effect.runSync(p.server.observe)
+  if (device === undefined || device.currentEpoch !== STEADY_STATE_ROUNDS || device.retiredEpoch === null) {
+    throw new Error(`P5 bench set-up: expected a device at epoch ${STEADY_STATE_ROUNDS} with a retired key, got ${JSON.stringify(device)}`)
+  }
+  return p
+}
+
+// --- raw baselines --------------------------------------------------------------------------
+
+interface RawCrypto {
+  readonly mac: (key: Uint8Array, message: Uint8Array) => Uint8Array
+  readonly kdf: (ikm: Uint8Array, salt: Uint8Array, info: Uint8Array) => Uint8Array
+  readonly random: (n: number) => Uint8Array
+  readonly equal: (a: Uint8Array, b: Uint8Array) => boolean
+}
+
+const rawNoble: RawCrypto = {
+  mac: (key, message) => hmac(sha256, key, message),
+  kdf: (ikm, salt, info) => hkdf(sha256, ikm, salt, info, KEY_BYTES),
+  random: (n) => nobleRandomBytes(n),
+  equal: constantTimeEqual
+}
+
+const rawNode: RawCrypto = {
+  mac: (key, message) => createHmac("sha256", key).update(message).digest(),
+  kdf: (ikm, salt, info) => new Uint8Array(hkdfSync("sha256", ikm, salt, info, KEY_BYTES)),
+  random: (n) => nodeRandomBytes(n),
+  equal: (a, b) => a.length === b.length && timingSafeEqual(a, b)
+}
+
+/** Transcripts of the lengths the protocol MACs, built once: their encoding is protocol work, not crypto. */
+const rawFixtures = () => {
+  const deviceId = new Uint8Array(DEVICE_ID_BYTES).fill(1)
+  const nonce = new Uint8Array(NONCE_BYTES).fill(2)
+  return {
+    codeMessage: transcript(Labels.authCode, [deviceId, nonce]),
+    grantMessage: transcript(Labels.grant, [deviceId, nonce, nonce]),
+    nextKeyInfo: transcript(Labels.nextKey, [deviceId])
+  }
+}
+
+/**
+ * The crypto of one round (`server: false`) or of the server's share (`server: true`), with the
+ * keys rolling as the protocol rolls them: `keys` is [current, previous, retired].
+ */
+const rawLoop = (raw: RawCrypto, serverOnly: boolean) => {
+  const f = rawFixtures()
+  let keys: [Uint8Array, Uint8Array, Uint8Array] = [new Uint8Array(32).fill(3), new Uint8Array(32).fill(4), new Uint8Array(32).fill(5)]
+  const fixedCode = raw.mac(keys[0], f.codeMessage)
+  return () => {
+    const [current, previous, retired] = keys
+    raw.random(NONCE_BYTES) // the challenge
+    // client: the code (server-only: a code made outside the count, like the client's)
+    const code = serverOnly ? fixedCode : raw.mac(current, f.codeMessage)
+    // server: all three stored keys are tried every time
+    const ok = raw.equal(raw.mac(current, f.codeMessage), code)
+    raw.equal(raw.mac(previous, f.codeMessage), code)
+    raw.equal(raw.mac(retired, f.codeMessage), code)
+    const rollingInput = raw.random(NONCE_BYTES)
+    const next = raw.kdf(current, rollingInput, f.nextKeyInfo)
+    const proof = raw.mac(current, f.grantMessage)
+    if (!serverOnly) {
+      // client: check the proof, roll its own copy
+      raw.equal(raw.mac(current, f.grantMessage), proof)
+      consume(raw.kdf(current, rollingInput, f.nextKeyInfo))
+    }
+    keys = [next, current, previous]
+    consume(ok)
+    return proof
+  }
+}
+
+/**
+ * Warm-up for the protocol figures. Measured here: from a cold start a round runs at a third of
+ * its speed for the first few hundred calls and settles after ~1 s (~1000 rounds), as V8
+ * optimises the Effect runtime, the Schema decoders and the participants.
+ */
+const PROTOCOL_WARMUP_MS = 1000
+
+/** The rolling-key cases, participants registered and brought to the steady state. */
+export const rollingKeyCases = (): Array<Case> => {
+  const noble = ready(CryptoNoble)
+  const node = ready(CryptoNode)
+  // separate participants for the server-only figures, so each figure starts from the same state
+  const nobleForServer = ready(CryptoNoble)
+  const nodeForServer = ready(CryptoNode)
+  const w = PROTOCOL_WARMUP_MS
+  return [
+    { group: GROUP, operation: Op.round, implementation: Impl.authlabNoble, warmupMs: w, fn: () => loginRound(noble) },
+    { group: GROUP, operation: Op.round, implementation: Impl.rawNobleRound, fn: rawLoop(rawNoble, false) },
+    { group: GROUP, operation: Op.round, implementation: Impl.authlabNode, warmupMs: w, fn: () => loginRound(node) },
+    { group: GROUP, operation: Op.round, implementation: Impl.rawNodeRound, fn: rawLoop(rawNode, false) },
+    { group: GROUP, operation: Op.server, implementation: Impl.authlabNoble, warmupMs: w, manual: true, fn: () => loginRound(nobleForServer) },
+    { group: GROUP, operation: Op.server, implementation: Impl.rawNobleServer, fn: rawLoop(rawNoble, true) },
+    { group: GROUP, operation: Op.server, implementation: Impl.authlabNode, warmupMs: w, manual: true, fn: () => loginRound(nodeForServer) },
+    { group: GROUP, operation: Op.server, implementation: Impl.rawNodeServer, fn: rawLoop(rawNode, true) }
+  ]
+}
