@@ -44,7 +44,7 @@ export class ClientRejection extends Data.TaggedError("ClientRejection")<{
     | "malformed" // the bytes did not decode as a message to the client
     | "unexpected" // a well-formed message the client is not waiting for (or for another device)
     | "bad-proof" // hardened grant whose proof does not verify: ignored, the client keeps waiting
-    | "bad-confirm" // hardened registration whose key confirmation fails: the registration is discarded
+    | "bad-confirm" // hardened registration response whose key confirmation fails: ignored, the client keeps waiting
     | "rejected-by-server" // AuthRejected: a hint only (unauthenticated); the client goes back to ready
     | "not-registered" // beginAuth with no key
 }> {}
@@ -189,11 +189,13 @@ export const makeClient = (options: {
         Effect.tap((k0) => verifyRegisterConfirm(k0, m.deviceId, ephemeral.publicKey, m.serverInput, m.confirm)),
         Effect.either
       )
-      // Either way the registration ends here: the ephemeral secret is erased and never reused.
-      yield* dropPending
-      // A key we cannot confirm may be shared with someone else (a man in the middle, or a
-      // low-order server key): discard the registration rather than store it.
+      // A key we cannot confirm may be shared with someone else (a man in the middle, a stale
+      // response to an earlier attempt, a low-order server key): never store it. The pending
+      // registration stays, since an unauthenticated message must not be able to cancel it
+      // (a rejected input changes no state; the model agrees — conformance checks it).
       if (verified._tag === "Left") return yield* reject("bad-confirm")
+      // The registration ends here: the ephemeral secret is erased and never reused.
+      yield* dropPending
       yield* save({ deviceId: m.deviceId, key: Redacted.make(verified.right), epoch: 0, username: p.username })
       yield* Ref.set(unpersisted, Option.none())
       return { sends: [], event: "registered" } satisfies ClientStep
