@@ -130,17 +130,10 @@ export interface MutantResult {
   readonly checks: ReadonlyArray<AuditCheck>
 }
 
-export interface Exploration {
+/** One exploration as reported: the suite's figures (millis here is the wall time of `explore`). */
+export interface Exploration extends Omit<ModelOutcome, "judgements"> {
   readonly protocol: ProtocolName
   readonly subject: string
-  readonly states: number
-  readonly transitions: number
-  readonly depth: number
-  readonly exhaustive: boolean
-  /** The suite's own figure. */
-  readonly statesPerSecond: number
-  /** Wall time of the `explore` call. */
-  readonly millis: number
   readonly error?: string
 }
 
