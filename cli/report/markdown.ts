@@ -1,0 +1,185 @@
+/**
+ * `audit.md`: the audit for people. It opens with the findings (errors, then the expected
+ * weaknesses of `claimed`, then warnings), each with the property's statement, the shortest
+ * counterexample as a numbered event sequence and a sequence diagram, and the one-line command
+ * that replays it; then the summary table and the explorations; then a state diagram of every
+ * participant machine, generated from the machine; it ends with the mutant kill matrix.
+ */
+import type { AuditCheck, AuditReport, CounterexampleReport, Finding, MutantResult, Severity } from "../../properties/audit.ts"
+import type { ProtocolSuite } from "../../properties/suite.ts"
+import { formatEvent } from "../../spec/trace.ts"
+import { checkStatus, count, duration, findingTitle, headline, otherCounterexample, statusText, subjectOf, verdictText } from "./format.ts"
+import { sequenceDiagram, stateDiagram, stateRows } from "./mermaid.ts"
+
+/** Prose from a suite (statements, reasons): angle brackets would be read as HTML and vanish. */
+const text = (s: string): string => s.replaceAll("<", "&lt;").replaceAll(">", "&gt;")
+
+/** Text inside a table cell: a pipe would end the cell, a newline the row. */
+const cell = (s: string): string => text(s).replace(/\r?\n/g, " ").replaceAll("|", "\\|")
+
+/** Inline code that survives backticks in the text. */
+const code = (s: string): string => {
+  const fence = s.includes("`") ? "``" : "`"
+  return `${fence}${fence.length > 1 ? " " : ""}${s}${fence.length > 1 ? " " : ""}${fence}`
+}
+
+const fenced = (lang: string, body: string): string => {
+  const fence = body.includes("```") ? "````" : "```"
+  return `${fence}${lang}\n${body}\n${fence}`
+}
+
+const worldName = (w: "model" | "impl") => (w === "model" ? "model (bounded exploration)" : "implementation (fast-check)")
+
+/** The counterexample: numbered events (the violating one marked), the diagram, the replay. */
+export const counterexampleMarkdown = (cx: CounterexampleReport): string => {
+  const events = cx.trace.map((e, i) => `${i + 1}. ${code(formatEvent(e))}${i === cx.violation.at ? ` — **✗ ${text(cx.violation.reason)}**` : ""}`)
+  const where = cx.world === "model" ? `depth ${cx.depth ?? "?"}` : `seed ${cx.seed ?? "?"}${cx.path !== undefined ? `, path ${code(cx.path)}` : ""}`
+  const out = [
+    `**Counterexample** — ${worldName(cx.world)}, ${where}: ${cx.trace.length} events, broken at event ${cx.violation.at + 1}.`,
+    "",
+    ...events,
+    ""
+  ]
+  if (cx.steps.length > 0)
+    out.push("<details><summary>The moves that produce it</summary>", "", ...cx.steps.map((s, i) => `${i + 1}. ${code(s)}`), "", "</details>", "")
+  out.push(fenced("mermaid", sequenceDiagram(cx.trace, { violation: cx.violation })), "", "Replay exactly this finding:", "", fenced("sh", cx.replay))
+  return out.join("\n")
+}
+
+const findingMarkdown = (f: Finding, n: number, report: AuditReport): string => {
+  const facts = [
+    `protocol ${code(f.protocol)}`,
+    f.variant ? `variant **${f.variant}**` : undefined,
+    f.mutant ? `mutant ${code(f.mutant)}` : undefined,
+    f.property ? `property ${code(f.property)}` : undefined,
+    f.world ? `world: ${worldName(f.world)}` : undefined
+  ].filter((x): x is string => x !== undefined)
+  const out = [`#### ${n}. ${text(findingTitle(f))}`, ""]
+  if (f.statement) out.push(`> ${text(f.statement)}`, "")
+  out.push(facts.join(" · "), "", text(f.message), "")
+  const weakness = f.kind === "weakness" ? report.protocols.find((p) => p.protocol === f.protocol)?.properties.find((p) => p.id === f.property)?.weakness : undefined
+  if (weakness) out.push(`*Why the claim fails:* ${text(weakness)}`, "")
+  const mutant = f.mutant ? report.mutants.find((m) => m.protocol === f.protocol && m.name === f.mutant) : undefined
+  if (mutant && f.kind === "mutant-missed") out.push(`*The flaw:* ${text(mutant.flaw)}`, "")
+  if (f.counterexample) {
+    out.push(counterexampleMarkdown(f.counterexample), "")
+    const other = otherCounterexample(report, f)
+    if (other)
+      out.push(`The ${worldName(other.world)} finds it too (${other.trace.length} events, broken at event ${other.violation.at + 1}: ${text(other.violation.reason)}); replay that one with ${code(other.replay)}`, "")
+  }
+  return out.join("\n")
+}
+
+const sections: ReadonlyArray<{ readonly severity: Severity; readonly title: string; readonly blurb: string }> = [
+  { severity: "error", title: "Errors", blurb: "These make the audit fail: a `hardened` property that fails, a disagreement between model and implementation, a mutant no property kills, or a check that could not run." },
+  { severity: "expected", title: "Weaknesses of the claimed protocol — expected", blurb: "The properties the `claimed` variant is expected to fail, with the attack that breaks each. Not errors: they are what the audit exists to show." },
+  { severity: "warning", title: "Warnings", blurb: "Worth a look; they do not fail the audit." }
+]
+
+const summaryTable = (report: AuditReport, checks: ReadonlyArray<AuditCheck>): string => {
+  const rows = checks.map((c) => {
+    const model = c.model.verdict === "n/a" ? "n/a" : `${verdictText(c.model.verdict)} (${count(c.model.states)} states)`
+    const impl = c.impl.verdict === "n/a" ? "n/a" : `${verdictText(c.impl.verdict)} (${count(c.impl.runs)} runs)`
+    return `| ${c.protocol} | ${subjectOf(c)} | ${code(c.property)} | ${c.expected ?? "—"} | ${model} | ${impl} | ${c.impl.verdict === "n/a" ? "—" : duration(c.millis)} | ${statusText[checkStatus(report, c)]} |`
+  })
+  return ["| protocol | variant | property | expected | model | implementation | time | status |", "|---|---|---|---|---|---|--:|---|", ...rows].join("\n")
+}
+
+const explorationTable = (report: AuditReport): string =>
+  [
+    "| protocol | subject | states | transitions | depth | exhaustive | states/s | time |",
+    "|---|---|--:|--:|--:|---|--:|--:|",
+    ...report.explorations.map(
+      (e) =>
+        `| ${e.protocol} | ${e.subject} | ${count(e.states)} | ${count(e.transitions)} | ${e.depth} | ${e.error ? `⚠ ${cell(e.error)}` : e.exhaustive ? "yes" : "no (cap hit)"} | ${count(e.statesPerSecond)} | ${duration(e.millis)} |`
+    )
+  ].join("\n")
+
+const killMatrix = (report: AuditReport, protocol: string, mutants: ReadonlyArray<MutantResult>): string => {
+  const ids = report.protocols.find((p) => p.protocol === protocol)?.properties.map((p) => p.id) ?? []
+  const judged = ids.filter((id) => mutants.some((m) => m.checks.some((c) => c.property === id)))
+  const mark = (m: MutantResult, id: string) =>
+    m.killedBy.includes(id) ? "✔" : !m.checks.some((c) => c.property === id) ? "—" : m.expectedKilledBy.includes(id) ? "✘ expected" : ""
+  const rows = mutants.map(
+    (m) => `| ${code(m.name)} | ${cell(m.flaw)} | ${judged.map((id) => mark(m, id)).join(" | ")} | ${m.killed ? "killed" : "**SURVIVES**"} |`
+  )
+  const out = [
+    `| mutant | flaw | ${judged.map(code).join(" | ")} | verdict |`,
+    `|---|---|${judged.map(() => ":-:|").join("")}---|`,
+    ...rows
+  ]
+  const neverKills = judged.filter((id) => !mutants.some((m) => m.killedBy.includes(id)))
+  if (neverKills.length > 0)
+    out.push("", `Properties no mutant breaks (a property no mutant can break is suspect, or the mutants are too few): ${neverKills.map(code).join(", ")}.`)
+  return out.join("\n")
+}
+
+export interface MarkdownOptions {
+  /** The command line that produced the report, shown so a reader can re-run it. */
+  readonly command?: string
+}
+
+export const renderMarkdown = (report: AuditReport, suites: ReadonlyArray<ProtocolSuite>, options: MarkdownOptions = {}): string => {
+  const m = report.machine
+  const out: Array<string> = [
+    "# authlab audit",
+    "",
+    `**${headline(report)}**`,
+    "",
+    `Seed ${report.seed} · ${count(report.runs)} implementation runs per check · model explored to depth ${report.depth}${report.path !== undefined ? ` · replay path ${code(report.path)}` : ""} · ` +
+      `Node ${report.node} · ${m.cpu} (${m.cores} cores, ${m.memoryGiB} GiB, ${m.platform} ${m.arch}) · ${report.generatedAt}`,
+    ""
+  ]
+  if (options.command) out.push(`Produced by ${code(options.command)}.`, "")
+  if (report.selection.partial)
+    out.push(
+      `> **Partial audit**: ${report.selection.properties ? `properties ${report.selection.properties.map(code).join(", ")}` : "all properties"}, worlds ${report.selection.worlds.join(" and ")}. A mutant that survives is only a warning here.`,
+      ""
+    )
+
+  out.push("## Findings", "")
+  if (report.findings.length === 0) out.push("No findings: every property holds where it is expected to, and every mutant is killed.", "")
+  let n = 0
+  for (const section of sections) {
+    const findings = report.findings.filter((f) => f.severity === section.severity)
+    if (findings.length === 0) continue
+    out.push(`### ${section.title} (${findings.length})`, "", section.blurb, "")
+    for (const f of findings) out.push(findingMarkdown(f, ++n, report))
+  }
+
+  out.push("## Summary", "", summaryTable(report, report.checks), "")
+  if (report.explorations.length > 0) out.push("### Model explorations", "", "One bounded exploration per subject judges every model-judged property at once.", "", explorationTable(report), "")
+
+  const shown = suites.filter((s) => report.selection.protocols.includes(s.protocol))
+  if (shown.some((s) => s.machines.length > 0)) {
+    out.push("## Participant machines", "", "Generated from the XState machines of the model (hardened); a label reads `event [guard] / actions` (UML).", "")
+    for (const suite of shown) {
+      for (const { participant, machine } of suite.machines) {
+        out.push(`### ${suite.protocol} — ${participant}`, "")
+        if (machine.root.description) out.push(text(machine.root.description), "")
+        out.push(fenced("mermaid", stateDiagram(machine)), "")
+        const rows = stateRows(machine).filter((r) => r.description || r.spec)
+        if (rows.length > 0)
+          out.push("| state | description | spec |", "|---|---|---|", ...rows.map((r) => `| ${code(r.state)} | ${cell(r.description ?? "")} | ${cell(r.spec ?? "")} |`), "")
+      }
+    }
+  }
+
+  out.push("## Mutant kill matrix", "")
+  if (report.mutants.length === 0) out.push("No mutants were judged in this run.", "")
+  else {
+    out.push("Each mutant is the hardened protocol with one deliberate flaw. ✔: the property fails on the mutant (in either world); ✘ expected: it was expected to and did not; —: not judged.", "")
+    for (const protocol of report.selection.protocols) {
+      const mutants = report.mutants.filter((m) => m.protocol === protocol)
+      if (mutants.length === 0) continue
+      out.push(`### ${protocol}`, "", killMatrix(report, protocol, mutants), "")
+      for (const m of mutants) {
+        const kills = m.checks.flatMap((c) => [c.model.counterexample, c.impl.counterexample].flatMap((cx) => (cx ? [{ property: c.property, cx }] : [])))
+        const shortest = kills.reduce<(typeof kills)[number] | undefined>((a, b) => (a === undefined || b.cx.trace.length < a.cx.trace.length ? b : a), undefined)
+        if (shortest)
+          out.push(`<details><summary>How <code>${text(shortest.property)}</code> kills <code>${text(m.name)}</code></summary>`, "", counterexampleMarkdown(shortest.cx), "", "</details>", "")
+      }
+    }
+  }
+  return out.join("\n").replace(/\n{3,}/g, "\n\n").trimEnd() + "\n"
+}
