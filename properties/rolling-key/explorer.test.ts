@@ -3,16 +3,22 @@
  * from scratch and from a registered device, with compromise allowed) is explored, and each
  * model-judged property gets the verdict spec/rolling-key/properties.ts expects per variant.
  */
-import { describe, expect, it } from "vitest"
+import { beforeAll, describe, expect, it } from "vitest"
 import { variants } from "../../spec/property.ts"
 import { properties } from "../../spec/rolling-key/properties.ts"
 import * as config from "../harness/config.ts"
+import type { ModelOutcome } from "../suite.ts"
 import { rollingKeySuite } from "./suite.ts"
 import { explain } from "./testing.ts"
 
 describe.each(variants)("P5 model, %s", (variant) => {
   const subject = { kind: "variant", variant } as const
-  const outcome = rollingKeySuite.explore(subject, { depth: config.depth })
+  // Explore in a hook, not while the file is collected: vitest's worker must get back to its
+  // event loop within 60 s (its RPC timeout), and collection does not yield between describes.
+  let outcome: ModelOutcome
+  beforeAll(() => {
+    outcome = rollingKeySuite.explore(subject, { depth: config.depth })
+  })
 
   it("explores a non-trivial state space exhaustively", () => {
     console.info(`P5 ${variant}: ${outcome.states} states, ${outcome.transitions} transitions, depth ${outcome.depth}, ${outcome.statesPerSecond} states/s`)
