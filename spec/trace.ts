@@ -65,6 +65,15 @@ export const eventsOf = <T extends TraceEvent["_tag"]>(
 ): ReadonlyArray<{ readonly at: number; readonly event: Extract<TraceEvent, { _tag: T }> }> =>
   trace.flatMap((event, at) => (event._tag === tag ? [{ at, event: event as Extract<TraceEvent, { _tag: T }> }] : []))
 
+/**
+ * The network references of the messages `events` put on the wire to or from `actor`, in order:
+ * what an honest exchange delivers next. (A message identical to one already on the wire keeps
+ * its first reference, so following the `Send` events, not the end of the network, is what
+ * finds them.)
+ */
+export const sentTo = (events: Trace, actor: Actor): Array<number> =>
+  events.flatMap((e) => (e._tag === "Send" && (e.from === actor || e.to === actor) ? [e.ref] : []))
+
 /** One line per event, for counterexamples and logs. */
 export const formatEvent = (e: TraceEvent): string => {
   switch (e._tag) {

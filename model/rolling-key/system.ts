@@ -12,7 +12,7 @@
 import { initialTransition, transition, type SnapshotFrom } from "xstate"
 import type { Move } from "../../spec/attacker.ts"
 import type { Policy } from "../../spec/rolling-key/variants.ts"
-import type { Actor, Trace, TraceEvent } from "../../spec/trace.ts"
+import { type Actor, sentTo, type Trace, type TraceEvent } from "../../spec/trace.ts"
 import { clientMachine, type ClientEvent, type ClientRole, type SendParams } from "./client.machine.ts"
 import { serverMachine, type ServerEvent, type VerdictParams } from "./server.machine.ts"
 import { keysIn, type SymMessage } from "./terms.ts"
@@ -74,8 +74,9 @@ const interpret = (
     if (a.type === "send") {
       const p = a.params as SendParams
       const to = actor === "server" ? replyTo : "server"
-      const ref = network.length
-      network = [...network, { from: actor, to, message: p.message, ...(p.data === undefined ? {} : { data: p.data }), tls: TLS_MESSAGES.has(p.message._tag), delivered: false }]
+      const sent: NetMessage = { from: actor, to, message: p.message, ...(p.data === undefined ? {} : { data: p.data }), tls: TLS_MESSAGES.has(p.message._tag), delivered: false }
+      const ref = sameMessageOnWire(network, sent)
+      if (ref === network.length) network = [...network, sent]
       events.push({ _tag: "Send", from: actor, to, ref, label: p.message._tag, ...(p.data === undefined ? {} : { data: p.data }) })
       for (const k of keysIn(p.message)) events.push({ _tag: "Reveal", name: `k${k.epoch}`, via: "wire" })
     } else if (a.type === "fact") {
@@ -93,6 +94,19 @@ const interpret = (
 }
 
 const freshName = (s: SystemState) => `n${s.fresh}`
+
+/**
+ * The network keeps one copy of identical messages (outside TLS): a second copy gives the
+ * attacker nothing it could not do by replaying the first, and keeping it would only multiply
+ * states. Returns the index of the identical message, or the next free index. The
+ * implementation's harness applies the same rule, so message numbers agree across the worlds.
+ */
+const sameMessageOnWire = (network: ReadonlyArray<NetMessage>, m: NetMessage): number => {
+  if (m.tls) return network.length
+  const wanted = JSON.stringify([m.from, m.to, m.data, m.message])
+  const i = network.findIndex((n) => !n.tls && JSON.stringify([n.from, n.to, n.data, n.message]) === wanted)
+  return i < 0 ? network.length : i
+}
 
 /**
  * Advance the fresh counter only if the step used the name, so no-op moves merge in the explorer.
@@ -180,13 +194,13 @@ const honest = (s: SystemState, actor: Actor, action: string): { state: SystemSt
   if (first === undefined) return undefined
   let state = first.state
   const events = [...first.events]
-  for (let ref = s.network.length; ref < state.network.length; ref++) {
-    const m = state.network[ref]!
-    if (m.from !== actor && m.to !== actor) continue
-    const r = deliver(state, ref, undefined)
+  const queue = sentTo(first.events, actor)
+  while (queue.length > 0) {
+    const r = deliver(state, queue.shift()!, undefined)
     if (r === undefined) continue
     state = r.state
     events.push(...r.events)
+    queue.push(...sentTo(r.events, actor))
   }
   return { state, events }
 }

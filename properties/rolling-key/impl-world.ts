@@ -11,7 +11,7 @@ import { Effect, Either, Layer, Option, Redacted, Schema } from "effect"
 import type { Move } from "../../spec/attacker.ts"
 import { AuthGranted, ToClient, ToServer } from "../../spec/rolling-key/messages.ts"
 import type { Policy } from "../../spec/rolling-key/variants.ts"
-import type { Actor, Trace, TraceEvent } from "../../spec/trace.ts"
+import { type Actor, sentTo, type Trace, type TraceEvent } from "../../spec/trace.ts"
 import { CryptoNoble } from "../../impl/crypto/noble.ts"
 import { SecureRandomSeeded } from "../../impl/crypto/random.ts"
 import { SecureRandom } from "../../impl/crypto/services.ts"
@@ -79,6 +79,8 @@ const labelOf = (bytes: Uint8Array, to: Actor): string => {
   return Either.isRight(decoded) ? decoded.right._tag : "garbage"
 }
 
+const equalBytes = (a: Uint8Array, b: Uint8Array): boolean => a.length === b.length && a.every((x, i) => x === b[i])
+
 const contains = (haystack: Uint8Array, needle: Uint8Array): boolean => {
   outer: for (let i = 0; i + needle.length <= haystack.length; i++) {
     for (let j = 0; j < needle.length; j++) if (haystack[i + j] !== needle[j]) continue outer
@@ -123,8 +125,11 @@ export const makeImplWorld = (options: ImplWorldOptions): World<Observation> => 
 
   const send = (from: Actor, to: Actor, bytes: Uint8Array, data?: string): Array<TraceEvent> => {
     const label = labelOf(bytes, to)
-    const ref = network.length
-    network.push({ from, to, bytes, label, ...(data === undefined ? {} : { data }), tls: TLS_LABELS.has(label), delivered: false })
+    const tls = TLS_LABELS.has(label)
+    // One copy of identical messages outside TLS, as in the model (model/rolling-key/system.ts).
+    const same = tls ? -1 : network.findIndex((m) => !m.tls && m.from === from && m.to === to && m.data === data && equalBytes(m.bytes, bytes))
+    const ref = same < 0 ? network.length : same
+    if (same < 0) network.push({ from, to, bytes, label, ...(data === undefined ? {} : { data }), tls, delivered: false })
     const events: Array<TraceEvent> = [{ _tag: "Send", from, to, ref, label, ...(data === undefined ? {} : { data }) }]
     const leaked = new Set(heldKeys().filter((k) => contains(bytes, k.key)).map((k) => k.name))
     for (const name of leaked) events.push({ _tag: "Reveal", name, via: "wire" })
@@ -229,11 +234,12 @@ export const makeImplWorld = (options: ImplWorldOptions): World<Observation> => 
   }
 
   const honest = (actor: Actor, action: string): Array<TraceEvent> => {
-    const from = network.length
     const events = user(actor, action)
-    for (let ref = from; ref < network.length; ref++) {
-      const m = network[ref]!
-      if (m.from === actor || m.to === actor) events.push(...deliver(ref, undefined))
+    const queue = sentTo(events, actor)
+    while (queue.length > 0) {
+      const delivered = deliver(queue.shift()!, undefined)
+      events.push(...delivered)
+      queue.push(...sentTo(delivered, actor))
     }
     return events
   }

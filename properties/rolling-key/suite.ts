@@ -24,6 +24,9 @@ import { mutantNamed, mutants } from "./mutants/index.ts"
 export const STARTS = ["fresh", "registered"] as const
 export type Start = (typeof STARTS)[number]
 
+/** About 2 GB of explorer nodes at depth 7–8; beyond it the audit says the search was cut short. */
+const MAX_STATES = 400_000
+
 /** The depth the model is explored to when it guides the implementation's check. */
 const GUIDE_DEPTH = 6
 
@@ -45,7 +48,8 @@ export const exploreRollingKey = (policy: Policy, depth: number): ExploreResult 
       continuation: system.continuation
     },
     properties.filter((p) => p.judgedIn.includes("model")),
-    { depth }
+    // A cap keeps a large --depth from exhausting memory; hitting it is reported (not exhaustive).
+    { depth, maxStates: MAX_STATES }
   )
 
 const implWorld = (subject: Subject) => (seed: number, start: number) => {
