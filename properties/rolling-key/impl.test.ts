@@ -7,13 +7,13 @@ import { describe, expect, it } from "vitest"
 import { variants } from "../../spec/property.ts"
 import { properties } from "../../spec/rolling-key/properties.ts"
 import * as config from "../harness/config.ts"
-import { checkRollingKeyImpl } from "./suite.ts"
+import { rollingKeySuite } from "./suite.ts"
 import { explain } from "./testing.ts"
 
 describe.each(variants)("P5 implementation, %s", (variant) => {
   const subject = { kind: "variant", variant } as const
   it.each(properties.map((p) => [p.id, p] as const))("%s", (id, property) => {
-    const j = checkRollingKeyImpl(subject, property, { runs: config.runs, seed: 42 })
+    const j = rollingKeySuite.checkImplNow(subject, property, { runs: config.runs, seed: 42 })
     if (j.verdict === "fails") console.info(explain(id, subject, j.counterexample))
     expect(j.verdict, explain(id, subject, j.counterexample)).toBe(property.expected[variant])
   })
