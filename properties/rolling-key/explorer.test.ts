@@ -7,9 +7,11 @@ import { beforeAll, describe, expect, it } from "vitest"
 import { variants } from "../../spec/property.ts"
 import { properties } from "../../spec/rolling-key/properties.ts"
 import * as config from "../harness/config.ts"
-import type { ModelOutcome } from "../suite.ts"
+import type { Counterexample, ModelOutcome, Subject } from "../suite.ts"
 import { rollingKeySuite } from "./suite.ts"
-import { explain } from "./testing.ts"
+import { explain as explainFor } from "../harness/explain.ts"
+
+const explain = (property: string, subject: Subject, cx: Counterexample | undefined) => explainFor("rolling-key", property, subject, cx)
 
 describe.each(variants)("P5 model, %s", (variant) => {
   const subject = { kind: "variant", variant } as const

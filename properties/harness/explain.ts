@@ -1,16 +1,17 @@
 /**
- * Helpers for the P5 test files: judge a subject in one world and say, on failure, what replays
- * it (seed, path and the one-line `authlab` command), so a red test is a reproducible finding.
+ * What a test prints when a property check fails, or when it shows an expected finding: the
+ * violation, the moves, the trace with the breaking event marked, and what replays it (seed and
+ * path, and the one-line `authlab` command) — so a red test is a reproducible finding.
  */
 import { formatEvent } from "../../spec/trace.ts"
 import { replayCommand } from "../audit.ts"
-import * as config from "../harness/config.ts"
 import type { Counterexample, Subject } from "../suite.ts"
+import * as config from "./config.ts"
 
-export const explain = (property: string, subject: Subject, cx: Counterexample | undefined): string => {
+export const explain = (protocol: string, property: string, subject: Subject, cx: Counterexample | undefined): string => {
   if (cx === undefined) return `${property} held`
   const replay = replayCommand({
-    protocol: "rolling-key",
+    protocol,
     subject,
     property,
     world: cx.world,
