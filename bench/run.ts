@@ -14,6 +14,7 @@ import { cryptoBaselines, cryptoCases } from "./crypto.ts"
 import { effectBaselines, effectCases } from "./effect.ts"
 import { attachRatios, type Baselines, budgetMs, type Case, type Figure, measureCases, sinkSize } from "./measure.ts"
 import { rollingKeyBaselines, rollingKeyCases } from "./rolling-key.ts"
+import { softTokenBaselines, softTokenCases } from "./soft-token.ts"
 
 export interface BenchOptions {
   /** Time budget per figure in ms (default `AUTHLAB_BENCH_MS`, else 300). */
@@ -105,7 +106,8 @@ interface Suite {
 const suites: ReadonlyArray<Suite> = [
   { group: "crypto", cases: cryptoCases, baselines: cryptoBaselines },
   { group: "effect", cases: effectCases, baselines: effectBaselines },
-  { group: "rolling-key", cases: rollingKeyCases, baselines: rollingKeyBaselines }
+  { group: "rolling-key", cases: rollingKeyCases, baselines: rollingKeyBaselines },
+  { group: "soft-token", cases: softTokenCases, baselines: softTokenBaselines }
 ]
 
 const selects = (only: string | undefined, c: Case) =>

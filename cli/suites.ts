@@ -3,6 +3,7 @@
  * suite here.
  */
 import { rollingKeySuite } from "../properties/rolling-key/suite.ts"
+import { softTokenSuite } from "../properties/soft-token/suite.ts"
 import type { ProtocolSuite } from "../properties/suite.ts"
 
-export const suites: ReadonlyArray<ProtocolSuite> = [rollingKeySuite]
+export const suites: ReadonlyArray<ProtocolSuite> = [rollingKeySuite, softTokenSuite]

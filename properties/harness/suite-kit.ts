@@ -24,6 +24,8 @@ export interface SuiteParts extends Omit<ProtocolSuite, "explore" | "checkImpl" 
   /** A fresh implementation world for `subject`, from a random seed and a start index. */
   readonly implWorld: (subject: Subject) => (seed: number, start: number) => World<unknown>
   readonly honestRun: (variant: Variant) => Trace
+  /** Override GUIDE_DEPTH when every counterexample of the protocol is known to be shallower. */
+  readonly guideDepth?: number
 }
 
 export interface Suite extends ProtocolSuite {
@@ -83,7 +85,7 @@ export const makeSuite = (parts: SuiteParts): Suite => {
   /** The model's counterexample for `property`, as a fast-check example: [seed, start, choices]. */
   const examplesFor = (subject: Subject, property: SecurityProperty): Array<[number, number, Array<number>]> => {
     if (!property.judgedIn.includes("model")) return []
-    const found = explored(subject, GUIDE_DEPTH).violations.get(property.id)
+    const found = explored(subject, parts.guideDepth ?? GUIDE_DEPTH).violations.get(property.id)
     if (found === undefined) return []
     const start = startNames.indexOf(found.start)
     const choices = choicesFor(parts.implWorld(subject)(0, start), found.path)
