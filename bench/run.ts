@@ -13,6 +13,7 @@ import { fileURLToPath, pathToFileURL } from "node:url"
 import { cryptoBaselines, cryptoCases } from "./crypto.ts"
 import { effectBaselines, effectCases } from "./effect.ts"
 import { attachRatios, type Baselines, budgetMs, type Case, type Figure, measureCases, sinkSize } from "./measure.ts"
+import { hwToken2faBaselines, hwToken2faCases } from "./hw-token-2fa.ts"
 import { rollingKeyBaselines, rollingKeyCases } from "./rolling-key.ts"
 import { softTokenBaselines, softTokenCases } from "./soft-token.ts"
 
@@ -107,6 +108,7 @@ const suites: ReadonlyArray<Suite> = [
   { group: "crypto", cases: cryptoCases, baselines: cryptoBaselines },
   { group: "effect", cases: effectCases, baselines: effectBaselines },
   { group: "rolling-key", cases: rollingKeyCases, baselines: rollingKeyBaselines },
+  { group: "hw-token-2fa", cases: hwToken2faCases, baselines: hwToken2faBaselines },
   { group: "soft-token", cases: softTokenCases, baselines: softTokenBaselines }
 ]
 

@@ -26,6 +26,11 @@ export interface SuiteParts extends Omit<ProtocolSuite, "explore" | "checkImpl" 
   readonly honestRun: (variant: Variant) => Trace
   /** Override GUIDE_DEPTH when every counterexample of the protocol is known to be shallower. */
   readonly guideDepth?: number
+  /**
+   * Model paths (as the audit prints them) that once found a violation deeper than the guide,
+   * per property: replayed on the implementation first, as regression examples.
+   */
+  readonly regressionPaths?: Readonly<Record<string, ReadonlyArray<string>>>
 }
 
 export interface Suite extends ProtocolSuite {
@@ -82,14 +87,19 @@ export const makeSuite = (parts: SuiteParts): Suite => {
   }
   const startNames = parts.starts.map((s) => s.name)
 
-  /** The model's counterexample for `property`, as a fast-check example: [seed, start, choices]. */
+  /** The model's counterexample for `property` and its regression paths, as fast-check examples: [seed, start, choices]. */
   const examplesFor = (subject: Subject, property: SecurityProperty): Array<[number, number, Array<number>]> => {
     if (!property.judgedIn.includes("model")) return []
     const found = explored(subject, parts.guideDepth ?? GUIDE_DEPTH).violations.get(property.id)
-    if (found === undefined) return []
-    const start = startNames.indexOf(found.start)
-    const choices = choicesFor(parts.implWorld(subject)(0, start), found.path)
-    return choices === undefined ? [] : [[0, start, choices]]
+    const paths = [
+      ...(found === undefined ? [] : [{ start: found.start, moves: found.path }]),
+      ...(parts.regressionPaths?.[property.id] ?? []).map((p) => parseModelPath(p, startNames))
+    ]
+    return paths.flatMap(({ start, moves }) => {
+      const index = startNames.indexOf(start)
+      const choices = choicesFor(parts.implWorld(subject)(0, index), moves)
+      return choices === undefined ? [] : [[0, index, choices] as [number, number, Array<number>]]
+    })
   }
 
   const checkImplNow: Suite["checkImplNow"] = (subject, property, options) => {

@@ -1,0 +1,65 @@
+/**
+ * P3 variants as policies: the `claimed` reading of US 10,554,641 and the `hardened` protocol
+ * differ only in these switches; the model and the implementation both take a `Policy`.
+ * Mutants (properties/hw-token-2fa/mutants) are the hardened policy with one switch flipped.
+ */
+
+/** Look-ahead window s of RFC 4226 §7.4, in counters, shared by model and implementation. */
+export const LOOK_AHEAD = 3
+/** Consecutive OTP failures before the account is throttled (RFC 4226 §7.3 parameter T). */
+export const MAX_OTP_FAILURES = 3
+/** Seconds per clock tick in the implementation; an access token lives exactly one tick. */
+export const TICK_SECONDS = 300
+export const ACCESS_TOKEN_LIFETIME = TICK_SECONDS
+
+export interface Policy {
+  readonly name: string
+  /**
+   * After a match at counter c the server stores `c + 1` (`true`: c and every earlier counter are
+   * spent) or `c` (`false`: the claim says "validating", never that an OTP is used up, so a naive
+   * resynchronisation to the matched counter accepts the same OTP again).
+   */
+  readonly otpSpent: boolean
+  /** Look-ahead window in counters; `unbounded` searches every later counter (a flaw). */
+  readonly lookAhead: number | "unbounded"
+  /** Which token an OTP is checked against: the one linked to the username (the claim) or any enrolled token (a flaw). */
+  readonly otpBinding: "linked-key" | "any-token"
+  /** A refresh token is marked used, atomically with issuing its successor. */
+  readonly consumeRefresh: boolean
+  /** Presenting a used refresh token revokes its whole family (RFC 9700 §4.14.2). */
+  readonly revokeFamilyOnReuse: boolean
+  /** Consecutive OTP failures that throttle the account; `null`: no throttling. */
+  readonly maxOtpFailures: number | null
+  /** `one-tick`: a throttled account opens again after one clock tick; `permanent` (a flaw): never. */
+  readonly lockout: "one-tick" | "permanent"
+  /** The ResourceServer refuses an access token at or after its `exp`. */
+  readonly checkAccessExpiry: boolean
+}
+
+/** US 10,554,641 claim 1 read literally; where it is silent, the simplest reading (SPEC.md §3). */
+export const claimed: Policy = {
+  name: "claimed",
+  otpSpent: false,
+  lookAhead: LOOK_AHEAD,
+  otpBinding: "linked-key",
+  consumeRefresh: false,
+  revokeFamilyOnReuse: false,
+  maxOtpFailures: null,
+  lockout: "one-tick",
+  checkAccessExpiry: true
+}
+
+/** The smallest changes that make every P3 property hold (SPEC.md §4). */
+export const hardened: Policy = {
+  name: "hardened",
+  otpSpent: true,
+  lookAhead: LOOK_AHEAD,
+  otpBinding: "linked-key",
+  consumeRefresh: true,
+  revokeFamilyOnReuse: true,
+  maxOtpFailures: MAX_OTP_FAILURES,
+  lockout: "one-tick",
+  checkAccessExpiry: true
+}
+
+export const policies = { claimed, hardened } as const
