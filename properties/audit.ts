@@ -276,7 +276,8 @@ const fail = (message: string) => Effect.fail(new AuditSelectionError({ message 
 
 const known = (names: Iterable<string>): string => [...names].join(", ") || "(none)"
 
-const select = (suites: ReadonlyArray<ProtocolSuite>, options: AuditOptions) =>
+/** What an audit with these options would judge (or why it cannot run): the work per protocol. */
+export const planAudit = (suites: ReadonlyArray<ProtocolSuite>, options: AuditOptions) =>
   Effect.gen(function* () {
     if (suites.length === 0) return yield* fail("no protocol suites are registered (cli/suites.ts): nothing to audit")
     for (const [name, value] of [["runs", options.runs], ["depth", options.depth]] as const) {
@@ -367,7 +368,7 @@ export const runAudit = (
   Effect.gen(function* () {
     const started = now()
     const generatedAt = new Date(yield* Clock.currentTimeMillis).toISOString()
-    const { work, worlds, partial, protocols } = yield* select(suites, options)
+    const { work, worlds, partial, protocols } = yield* planAudit(suites, options)
     const progress = options.onProgress ?? (() => {})
     const replayOut = options.replayOut ?? "report/replay"
     const useModel = worlds.includes("model")
@@ -410,7 +411,8 @@ export const runAudit = (
                 depth: outcome.depth,
                 exhaustive: outcome.exhaustive,
                 statesPerSecond: outcome.statesPerSecond,
-                millis: wall
+                // The suite's own figure when it is larger: judgements may have been computed ahead, in a worker.
+                millis: Math.max(wall, outcome.millis)
               }
             : { protocol, subject: name, states: 0, transitions: 0, depth: options.depth, exhaustive: false, statesPerSecond: 0, millis: wall, error: exploreError }
           explorations.push(exploration)
@@ -489,7 +491,7 @@ export const runAudit = (
               })
             ).pipe(Effect.sandbox, Effect.either)
             const millis = now() - t0
-            implWall = millis
+            implWall = result._tag === "Right" ? Math.max(millis, result.right.millis) : millis
             done++
             if (result._tag === "Right") {
               const j: ImplJudgement = result.right

@@ -9,10 +9,13 @@
 import { Command, Options } from "@effect/cli"
 import { FileSystem, Path } from "@effect/platform"
 import { Effect, Option } from "effect"
+import { availableParallelism } from "node:os"
 import { type AuditProgress, runAudit } from "../../properties/audit.ts"
 import * as config from "../../properties/harness/config.ts"
-import type { ProtocolSuite } from "../../properties/suite.ts"
+import { type ProtocolSuite, subjectName } from "../../properties/suite.ts"
 import { Output } from "../output.ts"
+import { answeringFrom, judgeInWorkers, unitsOf } from "../parallel/pool.ts"
+import { suites as registeredSuites } from "../suites.ts"
 import { renderJson } from "../report/json.ts"
 import { renderMarkdown } from "../report/markdown.ts"
 import { progressLine, reportText } from "../report/text.ts"
@@ -21,6 +24,7 @@ import { toolVersion } from "../version.ts"
 /** Fixed, so two audits of the same code give the same verdicts and counterexamples. */
 export const DEFAULT_SEED = 42
 export const DEFAULT_OUT = "report"
+export const DEFAULT_WORKERS = Math.max(1, Number(process.env.AUTHLAB_WORKERS ?? availableParallelism()) || 1)
 
 const options = {
   protocol: Options.text("protocol").pipe(
@@ -49,7 +53,13 @@ const options = {
   out: Options.text("out").pipe(Options.withDefault(DEFAULT_OUT), Options.withDescription(`Directory for audit.json and audit.md (default ${DEFAULT_OUT}).`)),
   noMutants: Options.boolean("no-mutants").pipe(Options.withDescription("Skip the mutants (faster; a partial audit).")),
   noImpl: Options.boolean("no-impl").pipe(Options.withDescription("Judge on the model only (a partial audit).")),
-  noModel: Options.boolean("no-model").pipe(Options.withDescription("Judge on the implementation only (a partial audit)."))
+  noModel: Options.boolean("no-model").pipe(Options.withDescription("Judge on the implementation only (a partial audit).")),
+  workers: Options.integer("workers").pipe(
+    Options.withDefault(DEFAULT_WORKERS),
+    Options.withDescription(
+      `Worker threads judging protocol × subject units in parallel (default ${DEFAULT_WORKERS}: AUTHLAB_WORKERS, else one per core); 1 runs everything in this thread. Results do not depend on it.`
+    )
+  )
 }
 
 /** The live line on a terminal (rewritten with \r), plain lines otherwise. */
@@ -79,7 +89,8 @@ export const auditCommand = (suites: ReadonlyArray<ProtocolSuite>, invocation: s
       const path = yield* Path.Path
       const progress = progressReporter(io)
       const out = o.out
-      const result = yield* runAudit(suites, {
+      const started = performance.now()
+      const auditOptions = {
         protocols: o.protocol,
         variants: o.variant,
         mutantNames: o.mutant,
@@ -91,16 +102,33 @@ export const auditCommand = (suites: ReadonlyArray<ProtocolSuite>, invocation: s
         mutants: !o.noMutants,
         worlds: [...(o.noModel ? [] : ["model" as const]), ...(o.noImpl ? [] : ["impl" as const])],
         // A replay writes beside the report it came from, never over it.
-        replayOut: path.basename(out) === "replay" ? out : path.join(out, "replay"),
-        onProgress: progress.onProgress
-      }).pipe(Effect.either)
+        replayOut: path.basename(out) === "replay" ? out : path.join(out, "replay")
+      }
+      // In parallel, the units are judged ahead in worker threads and the audit reads their results;
+      // a replay (--path) stays in this thread, where it is one check anyway.
+      // Workers load the registered suites (cli/suites.ts), so only an audit of those can use them.
+      const units = o.workers > 1 && Option.isNone(o.path) && suites === registeredSuites ? yield* unitsOf(suites, auditOptions) : []
+      let judged = suites
+      if (units.length > 1) {
+        const results = yield* Effect.promise(() =>
+          judgeInWorkers(units, o.workers, (d) => {
+            const line = `[${String(d.done).padStart(String(d.total).length)}/${d.total}] ${d.request.protocol} ${subjectName(d.request.subject)}: judged in ${(d.result.millis / 1000).toFixed(1)} s`
+            if (io.isTTY) io.err(`\r\x1b[2K${line}`)
+            else io.err(`${line}\n`)
+          })
+        )
+        if (io.isTTY) io.err("\r\x1b[2K")
+        judged = answeringFrom(suites, units, results)
+      }
+      const result = yield* runAudit(judged, { ...auditOptions, ...(units.length > 1 ? {} : { onProgress: progress.onProgress }) }).pipe(Effect.either)
       progress.clear()
       if (result._tag === "Left") {
         io.err(`authlab audit: ${result.left.message}\n`)
         io.setExitCode(2)
         return
       }
-      const report = result.right
+      // The summary's time is the whole command's, workers included.
+      const report = { ...result.right, summary: { ...result.right.summary, millis: performance.now() - started } }
       const jsonFile = path.join(out, "audit.json")
       const mdFile = path.join(out, "audit.md")
       const written = yield* Effect.gen(function* () {

@@ -1,0 +1,100 @@
+/**
+ * A parallel audit: the units of work (protocol × subject) are judged ahead of time in worker
+ * threads, one per core, and the audit then runs over suites that answer from those results. The
+ * verdicts, counterexamples and replay commands are the same as a sequential audit's — every
+ * check is deterministic in its seed and depth — only the wall time shrinks.
+ */
+import { Effect } from "effect"
+import { Worker } from "node:worker_threads"
+import type { AuditOptions } from "../../properties/audit.ts"
+import { planAudit } from "../../properties/audit.ts"
+import type { ImplJudgement, ModelOutcome, ProtocolSuite } from "../../properties/suite.ts"
+import { subjectName } from "../../properties/suite.ts"
+import type { UnitRequest, UnitResult } from "./protocol.ts"
+
+export interface UnitDone {
+  readonly request: UnitRequest
+  readonly result: UnitResult
+  readonly done: number
+  readonly total: number
+}
+
+/** The units an audit with `options` needs, or none when it cannot run (runAudit then says why). */
+export const unitsOf = (suites: ReadonlyArray<ProtocolSuite>, options: AuditOptions) =>
+  Effect.map(Effect.either(planAudit(suites, options)), (plan) => {
+    if (plan._tag === "Left") return []
+    const useModel = plan.right.worlds.includes("model")
+    const useImpl = plan.right.worlds.includes("impl")
+    let id = 0
+    return plan.right.work.flatMap(({ suite, subjects, properties }) =>
+      subjects.map(
+        (subject): UnitRequest => ({
+          id: id++,
+          protocol: suite.protocol,
+          subject,
+          model: useModel && properties.some((p) => p.judgedIn.includes("model")),
+          impl: useImpl ? properties.filter((p) => p.judgedIn.includes("impl")).map((p) => p.id) : [],
+          depth: options.depth,
+          runs: options.runs,
+          seed: options.seed
+        })
+      )
+    )
+  })
+
+/** Judge `units` on `workers` threads; `onDone` hears of each as it completes. */
+export const judgeInWorkers = (units: ReadonlyArray<UnitRequest>, workers: number, onDone: (d: UnitDone) => void): Promise<Map<number, UnitResult>> =>
+  new Promise((resolve, reject) => {
+    const results = new Map<number, UnitResult>()
+    const queue = [...units]
+    const pool: Array<Worker> = []
+    const finish = (error?: unknown) => {
+      for (const w of pool) void w.terminate()
+      if (error === undefined) resolve(results)
+      else reject(error)
+    }
+    const feed = (w: Worker) => {
+      const next = queue.shift()
+      if (next !== undefined) w.postMessage(next)
+      else if (results.size === units.length) finish()
+    }
+    for (let i = 0; i < Math.min(workers, units.length); i++) {
+      const w = new Worker(new URL("./worker.mjs", import.meta.url))
+      pool.push(w)
+      w.on("message", (result: UnitResult) => {
+        results.set(result.id, result)
+        onDone({ request: units.find((u) => u.id === result.id)!, result, done: results.size, total: units.length })
+        feed(w)
+      })
+      w.on("error", (e) => finish(e))
+      feed(w)
+    }
+    if (units.length === 0) finish()
+  })
+
+/** The suites, answering `explore` and `checkImpl` from the workers' results where they have one. */
+export const answeringFrom = (
+  suites: ReadonlyArray<ProtocolSuite>,
+  units: ReadonlyArray<UnitRequest>,
+  results: ReadonlyMap<number, UnitResult>
+): ReadonlyArray<ProtocolSuite> =>
+  suites.map((suite) => {
+    const resultFor = (subject: Parameters<ProtocolSuite["explore"]>[0]) => {
+      const unit = units.find((u) => u.protocol === suite.protocol && subjectName(u.subject) === subjectName(subject))
+      return unit === undefined ? undefined : results.get(unit.id)
+    }
+    return {
+      ...suite,
+      explore: (subject, options) => {
+        const r = resultFor(subject)
+        if (r?.exploreError !== undefined) throw new Error(r.exploreError)
+        if (r?.outcome === undefined || r.outcome.depth > options.depth) return suite.explore(subject, options)
+        return { ...r.outcome, judgements: new Map(r.outcome.judgements) } satisfies ModelOutcome
+      },
+      checkImpl: (subject, property, options) => {
+        const found = resultFor(subject)?.impl.find((x) => x.property === property.id)
+        if (found === undefined || options.path !== undefined) return suite.checkImpl(subject, property, options)
+        return found.judgement !== undefined ? Effect.succeed<ImplJudgement>(found.judgement) : Effect.die(new Error(found.error))
+      }
+    }
+  })

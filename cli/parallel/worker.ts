@@ -1,0 +1,31 @@
+/** An audit worker thread: judges the units it is sent with the same suites as the main thread. */
+import { Effect } from "effect"
+import { parentPort } from "node:worker_threads"
+import { suites } from "../suites.ts"
+import type { UnitRequest, UnitResult } from "./protocol.ts"
+
+const message = (e: unknown) => (e instanceof Error ? e.message : String(e))
+
+const judge = (req: UnitRequest): UnitResult => {
+  const started = performance.now()
+  const suite = suites.find((s) => s.protocol === req.protocol)
+  if (suite === undefined) return { id: req.id, exploreError: `no suite ${req.protocol}`, impl: [], millis: 0 }
+  let outcome: UnitResult["outcome"]
+  let exploreError: string | undefined
+  if (req.model) {
+    try {
+      const o = suite.explore(req.subject, { depth: req.depth })
+      outcome = { ...o, judgements: [...o.judgements.entries()] }
+    } catch (e) {
+      exploreError = message(e)
+    }
+  }
+  const impl = req.impl.map((id) => {
+    const property = suite.properties.find((p) => p.id === id)!
+    const result = Effect.runSync(Effect.either(Effect.sandbox(suite.checkImpl(req.subject, property, { runs: req.runs, seed: req.seed }))))
+    return result._tag === "Right" ? { property: id, judgement: result.right } : { property: id, error: message(result.left) }
+  })
+  return { id: req.id, ...(outcome ? { outcome } : {}), ...(exploreError ? { exploreError } : {}), impl, millis: performance.now() - started }
+}
+
+parentPort!.on("message", (req: UnitRequest) => parentPort!.postMessage(judge(req)))
