@@ -4,7 +4,7 @@
 import type { AuditCheck, AuditReport, Finding, Severity, WorldVerdict } from "../../properties/audit.ts"
 
 export const duration = (millis: number): string =>
-  millis < 1 ? "<1 ms" : millis < 1000 ? `${Math.round(millis)} ms` : millis < 60_000 ? `${(millis / 1000).toFixed(1)} s` : `${Math.floor(millis / 60_000)} min ${Math.round((millis % 60_000) / 1000)} s`
+  millis < 1 ? "<1 ms" : millis < 1000 ? `${Math.round(millis)} ms` : millis < 60_000 ? `${(millis / 1000).toFixed(1)} s` : `${Math.floor(Math.round(millis / 1000) / 60)} min ${Math.round(millis / 1000) % 60} s`
 
 export const count = (n: number): string => Math.round(n).toLocaleString("en-US")
 

@@ -13,7 +13,8 @@
  * may press her token without using the code (RFC 4226 §7.4's cause of desynchronisation), up to
  * `MAX_IDLE_PRESSES` times.
  */
-import { initialTransition, transition, type SnapshotFrom } from "xstate"
+import { initialTransition, type SnapshotFrom } from "xstate"
+import { transition } from "../explore/transition.ts"
 import type { Move } from "../../spec/attacker.ts"
 import { LOOK_AHEAD, type Policy } from "../../spec/hw-token-2fa/variants.ts"
 import type { Actor, Trace, TraceEvent } from "../../spec/trace.ts"

@@ -9,7 +9,8 @@
  * in TLS: the attacker may drop or delay them, but each is delivered at most once and only to its
  * addressee. The attacker can also forge a grant (a fresh rolling input with no valid proof).
  */
-import { initialTransition, transition, type SnapshotFrom } from "xstate"
+import { initialTransition, type SnapshotFrom } from "xstate"
+import { transition } from "../explore/transition.ts"
 import type { Move } from "../../spec/attacker.ts"
 import type { Policy } from "../../spec/rolling-key/variants.ts"
 import { type Actor, sentTo, type Trace, type TraceEvent } from "../../spec/trace.ts"

@@ -13,7 +13,8 @@
  * OTP the user carries (consent phishing), submits bursts of guessed OTPs, lets time pass, and at
  * a relying party presents a token it saw or one it forged.
  */
-import { initialTransition, transition, type AnyStateMachine, type SnapshotFrom } from "xstate"
+import { initialTransition, type AnyStateMachine, type SnapshotFrom } from "xstate"
+import { transition } from "../explore/transition.ts"
 import type { Move } from "../../spec/attacker.ts"
 import { GUESS_BURST, VICTIM_ATTRS } from "../../spec/soft-token/properties.ts"
 import type { Policy } from "../../spec/soft-token/variants.ts"
