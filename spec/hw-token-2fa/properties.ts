@@ -27,6 +27,7 @@
  *   uses its access token once — every message delivered once, in order.
  */
 import type { SecurityProperty, Violation } from "../property.ts"
+import { malformedInputRejected as malformedInput } from "../robustness.ts"
 import type { Trace, TraceEvent } from "../trace.ts"
 import { LOOK_AHEAD, MAX_OTP_FAILURES } from "./variants.ts"
 
@@ -276,28 +277,13 @@ export const attemptThrottling: SecurityProperty = {
   }
 }
 
-export const malformedInputRejected: SecurityProperty = {
+export const malformedInputRejected = malformedInput({
   id: "P3.malformed-input",
   protocol: "hw-token-2fa",
-  kind: "robustness",
   statement:
     "Every malformed message (truncated, trailing bytes, random bytes, a tampered or alg-confused access token) is refused as malformed — before any check that could consume state — and changes no participant's durable state.",
-  expected: { claimed: "holds", hardened: "holds" },
-  judgedIn: ["impl"],
-  check: (trace) => {
-    for (let at = 0; at < trace.length; at++) {
-      const e = trace[at]!
-      if (e._tag === "Signal" && e.signal === "state-changed-on-reject")
-        return violation(at, `${e.actor} changed its durable state while refusing an input`)
-      if (e._tag !== "Deliver" || e.how !== "injected" || !e.label.startsWith("malformed")) continue
-      const next = trace.slice(at + 1).find((f) => f._tag === "Deliver" || f._tag === "Reject" || f._tag === "Commit" || f._tag === "Accept")
-      if (next === undefined || next._tag !== "Reject") return violation(at, `injected ${e.label} to ${e.to} was not refused`)
-      if (next.reason !== "malformed" && next.reason !== "invalid")
-        return violation(at, `injected ${e.label} to ${e.to} was parsed and refused as ${next.reason}, not as malformed`)
-    }
-    return undefined
-  }
-}
+  reasons: ["malformed", "invalid"]
+})
 
 /** Every P3 property, in report order. */
 export const properties: ReadonlyArray<SecurityProperty> = [

@@ -19,6 +19,7 @@
  *   has no key, and make one attempt with every message delivered once, in order.
  */
 import type { SecurityProperty, Violation } from "../property.ts"
+import { malformedInputRejected as malformedInput } from "../robustness.ts"
 import type { Trace, TraceEvent } from "../trace.ts"
 
 interface RequestName {
@@ -196,29 +197,12 @@ export const keySecrecy: SecurityProperty = {
   }
 }
 
-export const malformedInputRejected: SecurityProperty = {
+export const malformedInputRejected = malformedInput({
   id: "P5.malformed-input",
   protocol: "rolling-key",
-  kind: "robustness",
   statement:
-    "Every malformed message (truncated, trailing bytes, wrong lengths, random bytes) or message naming an unknown device is refused with a typed error and changes no participant's durable state.",
-  expected: { claimed: "holds", hardened: "holds" },
-  judgedIn: ["impl"],
-  check: (trace) => {
-    for (let at = 0; at < trace.length; at++) {
-      const e = trace[at]!
-      if (e._tag === "Signal" && e.signal === "state-changed-on-reject")
-        return violation(at, `${e.actor} changed its durable state while refusing an input`)
-      // Producers label garbage they inject `malformed:<kind>` (truncated, trailing, random,
-      // unknown-device, …); forged but well-formed messages are other properties' business.
-      if (e._tag !== "Deliver" || e.how !== "injected" || !e.label.startsWith("malformed")) continue
-      const next = trace.slice(at + 1).find((f) => f._tag === "Deliver" || f._tag === "Reject" || f._tag === "Commit" || f._tag === "Accept")
-      if (next === undefined || next._tag !== "Reject")
-        return violation(at, `injected ${e.label} to ${e.to} was not refused`)
-    }
-    return undefined
-  }
-}
+    "Every malformed message (truncated, trailing bytes, wrong lengths, random bytes) or message naming an unknown device is refused with a typed error and changes no participant's durable state."
+})
 
 /** Every P5 property, in report order. */
 export const properties: ReadonlyArray<SecurityProperty> = [

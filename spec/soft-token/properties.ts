@@ -22,6 +22,7 @@
  * - `Tick(clock)`: time advanced by 300 s (the hardened OTP lifetime).
  */
 import type { SecurityProperty, Violation } from "../property.ts"
+import { malformedInputRejected } from "../robustness.ts"
 import type { Trace, TraceEvent } from "../trace.ts"
 
 /** Each actor's own secure-element key. */
@@ -261,25 +262,12 @@ export const keyConfirmation: SecurityProperty = {
   }
 }
 
-export const malformedInput: SecurityProperty = {
+export const malformedInput = malformedInputRejected({
   id: "P1.malformed-input",
   protocol: "soft-token",
-  kind: "robustness",
   statement: "Every malformed message (truncated, trailing bytes, random bytes) to the service or a relying party is refused as malformed, before any check, and changes no state.",
-  expected: { claimed: "holds", hardened: "holds" },
-  judgedIn: ["impl"],
-  check: (trace) => {
-    for (let at = 0; at < trace.length; at++) {
-      const e = trace[at]!
-      if (e._tag === "Signal" && e.signal === "state-changed-on-reject") return violation(at, `${e.actor} changed its state while refusing an input`)
-      if (e._tag !== "Deliver" || e.how !== "injected" || !e.label.startsWith("malformed")) continue
-      const next = trace.slice(at + 1).find((f) => f._tag === "Deliver" || f._tag === "Reject" || f._tag === "Commit" || f._tag === "Accept")
-      if (next === undefined || next._tag !== "Reject" || next.reason !== "malformed")
-        return violation(at, `injected ${e.label} to ${e.to} was not refused as malformed${next?._tag === "Reject" ? ` (refused later, as ${next.reason})` : ""}`)
-    }
-    return undefined
-  }
-}
+  reasons: ["malformed"]
+})
 
 /** Every P1 property, in report order. */
 export const properties: ReadonlyArray<SecurityProperty> = [

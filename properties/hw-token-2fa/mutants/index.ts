@@ -4,11 +4,12 @@
  * the properties it names, in the model or on the implementation (properties/hw-token-2fa/
  * mutants.test.ts and the audit check it).
  */
-import { Effect, Schema } from "effect"
+import { Schema } from "effect"
 import { ToAuth } from "../../../spec/hw-token-2fa/messages.ts"
 import { hardened, type Policy } from "../../../spec/hw-token-2fa/variants.ts"
 import type { AuthServerOptions } from "../../../impl/hw-token-2fa/auth-server.ts"
 import type { Mutant } from "../../suite.ts"
+import { lenientDecoder } from "../../harness/lenient-decoder.ts"
 
 export interface HwToken2faMutant extends Mutant {
   readonly policy: Policy
@@ -18,9 +19,7 @@ export interface HwToken2faMutant extends Mutant {
 
 const strict = Schema.decodeUnknown(ToAuth)
 
-/** Accepts up to 8 trailing bytes by decoding the longest prefix that parses: a classic lenient parser. */
-const lenientDecode: NonNullable<AuthServerOptions["decode"]> = (bytes) =>
-  Effect.firstSuccessOf([0, 1, 2, 3, 4, 5, 6, 7, 8].filter((cut) => cut < bytes.length).map((cut) => strict(bytes.subarray(0, bytes.length - cut))))
+const lenientDecode: NonNullable<AuthServerOptions["decode"]> = lenientDecoder(strict)
 
 const flawed = (name: string, change: Partial<Policy>): Policy => ({ ...hardened, ...change, name: `mutant:${name}` })
 

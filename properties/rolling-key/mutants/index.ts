@@ -4,11 +4,12 @@
  * suite and the audit both check it. A flaw in a policy switch applies to model and
  * implementation alike; a flaw in byte handling exists only in the implementation.
  */
-import { Effect, Schema } from "effect"
+import { Schema } from "effect"
 import { ToServer } from "../../../spec/rolling-key/messages.ts"
 import { hardened, type Policy } from "../../../spec/rolling-key/variants.ts"
 import type { ServerOptions } from "../../../impl/rolling-key/server.ts"
 import type { Mutant } from "../../suite.ts"
+import { lenientDecoder } from "../../harness/lenient-decoder.ts"
 
 export interface RollingKeyMutant extends Mutant {
   readonly policy: Policy
@@ -20,9 +21,7 @@ const flawed = (name: string, change: Partial<Policy>): Policy => ({ ...hardened
 
 const strict = Schema.decodeUnknown(ToServer)
 
-/** Accepts up to 8 trailing bytes by decoding the longest prefix that parses: a classic lenient parser. */
-const lenientDecode: NonNullable<ServerOptions["decode"]> = (bytes) =>
-  Effect.firstSuccessOf([0, 1, 2, 3, 4, 5, 6, 7, 8].filter((cut) => cut < bytes.length).map((cut) => strict(bytes.subarray(0, bytes.length - cut))))
+const lenientDecode: NonNullable<ServerOptions["decode"]> = lenientDecoder(strict)
 
 export const mutants: ReadonlyArray<RollingKeyMutant> = [
   {
