@@ -251,6 +251,11 @@ export const stateDiagram = (machine: AnyStateMachine, options: StateDiagramOpti
       for (const child of children) declare(child, indent)
     }
     for (const child of children) edges(child, indent)
+    // Notes last: Mermaid (11) fails to lay out a note on a state its edges have not drawn yet.
+    for (const child of children) {
+      const spec = specOf(child.meta)
+      if (notes && spec) lines.push(`${indent}note right of ${sid(child)} : ${escapeLabel(spec)}`)
+    }
   }
 
   const declare = (node: NodeLike, indent: string): void => {
@@ -260,8 +265,6 @@ export const stateDiagram = (machine: AnyStateMachine, options: StateDiagramOpti
       walk(node, `${indent}  `)
       lines.push(`${indent}}`)
     } else if (id !== node.key) lines.push(`${indent}state "${escapeLabel(node.key)}" as ${id}`)
-    const spec = specOf(node.meta)
-    if (notes && spec) lines.push(`${indent}note right of ${id} : ${escapeLabel(spec)}`)
   }
 
   const edges = (node: NodeLike, indent: string): void => {
