@@ -48,6 +48,24 @@ const privateKey = (prefix: Buffer, key: Uint8Array) =>
   createPrivateKey({ key: withPrefix(prefix, key), format: "der", type: "pkcs8" })
 const publicKey = (prefix: Buffer, key: Uint8Array) =>
   createPublicKey({ key: withPrefix(prefix, key), format: "der", type: "spki" })
+/**
+ * Imported public keys, by their bytes. Importing (and, for Ed25519, decoding the point in BigInt
+ * arithmetic) cost more than the verification itself; public keys are public, so remembering
+ * them leaks nothing. Secret keys are never cached: a cache would outlive an erased secret.
+ * Bounded: cleared when full.
+ */
+const importedPublicKeys = new Map<string, KeyObject | "invalid-point" | "low-order">()
+const rememberPublic = (kind: string, key: Uint8Array, importKey: () => KeyObject | "invalid-point" | "low-order") => {
+  const id = `${kind}:${Buffer.from(key).toString("hex")}`
+  let found = importedPublicKeys.get(id)
+  if (found === undefined) {
+    if (importedPublicKeys.size >= 4096) importedPublicKeys.clear()
+    found = importKey()
+    importedPublicKeys.set(id, found)
+  }
+  return found
+}
+
 /** The raw key is the tail of the SPKI encoding (the BIT STRING contents). */
 const rawPublicKey = (key: KeyObject, length: number) =>
   new Uint8Array(key.export({ format: "der", type: "spki" }).subarray(-length))
@@ -199,11 +217,18 @@ export const CryptoNode: Layer.Layer<Crypto> = Layer.succeed(
       function*(key: Uint8Array, message: Uint8Array, signature: Uint8Array) {
         yield* requireLength("Ed25519 public key", key, 32)
         yield* requireLength("Ed25519 signature", signature, 64)
-        if (!isEd25519Point(key)) return yield* invalidPoint("Ed25519 public key")
-        // a small-order key lets one signature verify for many messages: refuse it up front
-        if (ED25519_SMALL_ORDER.has(Buffer.from(key).toString("hex"))) return yield* lowOrderPoint("Ed25519 public key")
+        const keyObject = rememberPublic("ed25519", key, () =>
+          !isEd25519Point(key)
+            ? "invalid-point"
+            : // a small-order key lets one signature verify for many messages: refuse it up front
+              ED25519_SMALL_ORDER.has(Buffer.from(key).toString("hex"))
+              ? "low-order"
+              : publicKey(ED25519_SPKI, key)
+        )
+        if (keyObject === "invalid-point") return yield* invalidPoint("Ed25519 public key")
+        if (keyObject === "low-order") return yield* lowOrderPoint("Ed25519 public key")
         // OpenSSL checks S < L and compares the recomputed R byte for byte (RFC 8032 §5.1.7)
-        if (!verify(null, message, publicKey(ED25519_SPKI, key), signature)) {
+        if (!verify(null, message, keyObject, signature)) {
           return yield* new VerificationFailed({ primitive: "ed25519" })
         }
       }
@@ -219,11 +244,21 @@ export const CryptoNode: Layer.Layer<Crypto> = Layer.succeed(
         yield* requireSec1Point("P-256 public key", key)
         yield* requireLength("ECDSA P-256 signature", signature, 64)
         // SPKI decoding checks the point is on the curve
-        const keyObject = yield* attempt(
-          () => publicKey(key.length === 33 ? P256_SPKI_COMPRESSED : P256_SPKI_UNCOMPRESSED, key),
-          ["ERR_OSSL_EVP_DECODE_ERROR"],
+        const imported = yield* attempt(
+          () =>
+            rememberPublic("p256", key, () => {
+              try {
+                return publicKey(key.length === 33 ? P256_SPKI_COMPRESSED : P256_SPKI_UNCOMPRESSED, key)
+              } catch (cause) {
+                if ((cause as { code?: unknown }).code === "ERR_OSSL_EVP_DECODE_ERROR") return "invalid-point"
+                throw cause
+              }
+            }),
+          [],
           () => invalidPoint("P-256 public key")
         )
+        if (imported === "invalid-point" || imported === "low-order") return yield* invalidPoint("P-256 public key")
+        const keyObject = imported
         if (!verify("sha256", message, { key: keyObject, dsaEncoding: "ieee-p1363" }, signature)) {
           return yield* new VerificationFailed({ primitive: "ecdsa-p256" })
         }
