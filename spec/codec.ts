@@ -62,24 +62,24 @@ export const emptyOrFixed = (n: number): FieldCodec<Uint8Array> => ({
   describe: `0 or ${n} bytes`
 })
 
-/** A UTF-8 string of 1..max bytes; invalid UTF-8 is refused, not replaced. */
-export const utf8 = (max: number): FieldCodec<string> => ({
+/** A UTF-8 string of min..max bytes (min 1 unless an empty string is meaningful); invalid UTF-8 is refused, not replaced. */
+export const utf8 = (max: number, min = 1): FieldCodec<string> => ({
   schema: Schema.String.pipe(
     Schema.filter((s) => {
       const n = utf8Encoder.encode(s).length
-      return n >= 1 && n <= max
-    }, { message: () => `expected 1..${max} UTF-8 bytes` })
+      return n >= min && n <= max
+    }, { message: () => `expected ${min}..${max} UTF-8 bytes` })
   ),
   encode: (value) => utf8Encoder.encode(value),
   decode: (bytes) => {
-    if (bytes.length < 1 || bytes.length > max) return Either.left(`expected 1..${max} UTF-8 bytes, got ${bytes.length}`)
+    if (bytes.length < min || bytes.length > max) return Either.left(`expected ${min}..${max} UTF-8 bytes, got ${bytes.length}`)
     try {
       return Either.right(utf8Decoder.decode(bytes))
     } catch {
       return Either.left("invalid UTF-8")
     }
   },
-  describe: `UTF-8, 1..${max} bytes`
+  describe: `UTF-8, ${min}..${max} bytes`
 })
 
 /** One of a closed set of reason codes, carried as a UTF-8 string. */

@@ -180,7 +180,7 @@ export const makeService = (options: ServiceOptions) =>
         reads.set(conn, { session: bound, nonce })
         const request = AttributeRequest.make({
           nonce,
-          deviceName: policy.showFingerprint ? utf8.encode(boundRecord.deviceName) : EMPTY,
+          deviceName: policy.showFingerprint ? boundRecord.deviceName : "",
           fingerprint: policy.showFingerprint ? fingerprintOf(boundRecord.publicKey) : EMPTY
         })
         const step: ServiceStep = {

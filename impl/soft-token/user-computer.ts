@@ -56,7 +56,7 @@ export const makeUserComputer = (options: { readonly idToken: IdToken; readonly 
             nonce = m.nonce
             if (m.fingerprint.length > 0) {
               phase = "confirming"
-              shown = { deviceName: new TextDecoder().decode(m.deviceName), fingerprint: displayFingerprint(m.fingerprint) }
+              shown = { deviceName: m.deviceName, fingerprint: displayFingerprint(m.fingerprint) }
               return { sends: [] }
             }
             return { sends: yield* read }

@@ -58,7 +58,8 @@ export const OtpSubmit = message("OtpSubmit", 7, { otp: utf8(16) })
  */
 export const AttributeRequest = message("AttributeRequest", 8, {
   nonce: fixedBytes(NONCE_BYTES),
-  deviceName: boundedBytes(0, 64),
+  /** Shown on the consent screen: strict UTF-8 (no replacement characters to disguise a name); empty in `claimed`. */
+  deviceName: utf8(64, 0),
   fingerprint: emptyOrFixed(FINGERPRINT_BYTES)
 })
 

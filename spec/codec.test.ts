@@ -1,0 +1,61 @@
+/**
+ * The canonical codec at every protocol's edge: a round trip for any field values, and a strict
+ * refusal of truncated, extended, re-labelled or badly encoded frames.
+ */
+import { Either, Schema } from "effect"
+import fc from "fast-check"
+import { describe, expect, it } from "vitest"
+import { boundedBytes, emptyOrFixed, fixedBytes, MAX_FRAME_BYTES, message, transcript, utf8, wireUnion } from "./codec.ts"
+import * as config from "../properties/harness/config.ts"
+
+const Sample = message("Sample", 42, { id: fixedBytes(4), body: boundedBytes(0, 8), proof: emptyOrFixed(2), name: utf8(6, 0) })
+const Other = message("Other", 43, { id: fixedBytes(4) })
+const decode = (bytes: Uint8Array) => Schema.decodeUnknownEither(wireUnion(Sample, Other))(bytes)
+const sample = Sample.make({ id: new Uint8Array([1, 2, 3, 4]), body: new Uint8Array([9]), proof: new Uint8Array(0), name: "é" })
+
+describe("codec", () => {
+  it("round-trips any valid message", () => {
+    fc.assert(
+      fc.property(
+        fc.uint8Array({ minLength: 4, maxLength: 4 }),
+        fc.uint8Array({ maxLength: 8 }),
+        fc.constantFrom(0, 2).chain((n) => fc.uint8Array({ minLength: n, maxLength: n })),
+        fc.string({ maxLength: 6 }).filter((s) => new TextEncoder().encode(s).length <= 6),
+        (id, body, proof, name) => {
+          const m = Sample.make({ id, body, proof, name })
+          expect(Either.getOrThrow(decode(Sample.encode(m)))).toEqual(m)
+        }
+      ),
+      { numRuns: config.runs }
+    )
+  })
+
+  it("refuses every truncation and any trailing byte", () => {
+    const bytes = Sample.encode(sample)
+    for (let n = 0; n < bytes.length; n++) expect(Either.isLeft(decode(bytes.subarray(0, n))), `truncated to ${n}`).toBe(true)
+    expect(Either.isLeft(decode(Uint8Array.from([...bytes, 0])))).toBe(true)
+  })
+
+  it("refuses a wrong version, an unknown code, a wrong field length, an oversized frame", () => {
+    const bytes = Sample.encode(sample)
+    const edit = (i: number, v: number) => Uint8Array.from(bytes, (b, j) => (j === i ? v : b))
+    expect(Either.isLeft(decode(edit(0, 2)))).toBe(true)
+    expect(Either.isLeft(decode(edit(1, 99)))).toBe(true)
+    expect(Either.isLeft(decode(Other.encode(Other.make({ id: new Uint8Array(4) })).subarray(0, 7)))).toBe(true)
+    const wrongProof = Sample.encode({ ...sample, proof: new Uint8Array(1) })
+    expect(Either.isLeft(decode(wrongProof))).toBe(true)
+    expect(Either.isLeft(decode(new Uint8Array(MAX_FRAME_BYTES + 1)))).toBe(true)
+  })
+
+  it("refuses invalid UTF-8 instead of replacing it", () => {
+    const bytes = Sample.encode({ ...sample, name: "ab" })
+    const bad = Uint8Array.from(bytes)
+    bad[bad.length - 1] = 0xff
+    expect(Either.isLeft(decode(bad))).toBe(true)
+  })
+
+  it("gives different field lists different transcripts", () => {
+    expect(transcript("l", ["ab", "c"])).not.toEqual(transcript("l", ["a", "bc"]))
+    expect(transcript("l", ["a"])).not.toEqual(transcript("m", ["a"]))
+  })
+})
