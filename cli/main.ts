@@ -7,6 +7,6 @@ import { NodeContext, NodeRuntime } from "@effect/platform-node"
 import { Effect, Layer } from "effect"
 import { makeCli } from "./app.ts"
 import { Output } from "./output.ts"
-import { suites } from "./suites.ts"
+import { suites } from "./protocols.ts"
 
 makeCli(suites)(process.argv).pipe(Effect.provide(Layer.merge(NodeContext.layer, Output.live)), NodeRuntime.runMain({ disableErrorReporting: true }))

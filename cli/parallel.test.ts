@@ -7,7 +7,7 @@ import { mkdtempSync, readFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { expect, it } from "vitest"
-import { suites } from "./suites.ts"
+import { suites } from "./protocols.ts"
 import { runCli } from "./testing/run-cli.ts"
 
 /** The checks of an audit, without their timings. */

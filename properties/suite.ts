@@ -47,12 +47,42 @@ export interface ModelOutcome {
   readonly millis: number
 }
 
+/**
+ * How an implementation check looked for (and, when it fails, found) its counterexample: the
+ * model's counterexample replayed, a recorded regression path, a path covering a model state, or
+ * random runs alone (`unguided`). `all` tries them in that order, then random runs.
+ */
+export type Guidance = "model-replay" | "seeded" | "covering" | "unguided"
+
 export interface ImplJudgement {
   readonly verdict: Verdict
   readonly runs: number
   readonly seed: number
   readonly counterexample?: Counterexample
+  /** Which source of runs found the counterexample (absent when the property held). */
+  readonly foundBy?: Guidance
+  /** What the check was allowed to use: everything, or random runs only (mutants). */
+  readonly guidance: "all" | "unguided"
   readonly millis: number
+}
+
+/** Step-wise conformance of one subject: model and implementation compared after every move. */
+export interface ConformanceJudgement {
+  readonly verdict: "agrees" | "disagrees"
+  readonly runs: number
+  /** Moves after which the two worlds were compared, over all runs. */
+  readonly steps: number
+  readonly seed: number
+  readonly millis: number
+  readonly disagreement?: {
+    readonly start: string
+    /** The moves applied to both worlds, the last one being where they first differ. */
+    readonly moves: ReadonlyArray<string>
+    readonly what: string
+    readonly model: string
+    readonly impl: string
+    readonly path: string
+  }
 }
 
 export interface ImplOptions {
@@ -60,6 +90,8 @@ export interface ImplOptions {
   readonly seed: number
   /** fast-check replay path, with `seed`, to re-run one failing case. */
   readonly path?: string
+  /** Random runs only (default for mutants), or every source of runs (default for variants). */
+  readonly guidance?: "all" | "unguided"
 }
 
 export interface Mutant {
@@ -68,6 +100,8 @@ export interface Mutant {
   readonly flaw: string
   /** The properties we expect to catch it (the test suite asserts at least one does). */
   readonly expectedKilledBy: ReadonlyArray<string>
+  /** Where the flaw exists: both worlds, or only the implementation (a flaw in bytes). */
+  readonly worlds: ReadonlyArray<World>
 }
 
 export interface ProtocolSuite {
@@ -80,6 +114,8 @@ export interface ProtocolSuite {
   readonly explore: (subject: Subject, options: { readonly depth: number }) => ModelOutcome
   /** fast-check runs of the implementation under faults, for one property. */
   readonly checkImpl: (subject: Subject, property: SecurityProperty, options: ImplOptions) => Effect.Effect<ImplJudgement>
+  /** Step-wise conformance of the model and the implementation of `subject`. */
+  readonly conform: (subject: Subject, options: ImplOptions) => Effect.Effect<ConformanceJudgement>
   /** The participant machines (hardened), for state diagrams. */
   readonly machines: ReadonlyArray<{ readonly participant: string; readonly machine: AnyStateMachine }>
   /** The trace of one fault-free honest run on the model, for the sequence diagram. */

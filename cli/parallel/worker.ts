@@ -1,7 +1,7 @@
 /** An audit worker thread: judges the units it is sent with the same suites as the main thread. */
 import { Effect } from "effect"
 import { parentPort } from "node:worker_threads"
-import { suites } from "../suites.ts"
+import { suites } from "../protocols.ts"
 import type { UnitRequest, UnitResult } from "./protocol.ts"
 
 const message = (e: unknown) => (e instanceof Error ? e.message : String(e))

@@ -27,6 +27,12 @@ export interface ExplorableSystem<S> {
   readonly key: (s: S) => string
   /** `FaultsEnd` and the events of the honest continuation from `s`. */
   readonly continuation: (s: S) => Trace
+  /**
+   * What the participants hold in `s`, as a string (their observation): the explorer keeps one
+   * shortest path to each distinct value, so the implementation can be driven to every situation
+   * the model reaches (state covering).
+   */
+  readonly cover?: (s: S) => string
 }
 
 export interface ExploreOptions {
@@ -57,6 +63,8 @@ export interface ExploreResult {
   readonly millis: number
   readonly statesPerSecond: number
   readonly violations: ReadonlyMap<string, FoundViolation>
+  /** One shortest path to each distinct `cover` value, in the order found (shortest first). */
+  readonly covering: ReadonlyArray<{ readonly start: string; readonly moves: ReadonlyArray<Move> }>
 }
 
 const HISTORY_TAGS: ReadonlySet<TraceEvent["_tag"]> = new Set(["Running", "Commit", "Accept", "Signal", "Reveal"])
@@ -110,6 +118,8 @@ export const explore = <S>(
   const violations = new Map<string, FoundViolation>()
   let transitions = 0
   let exhaustive = true
+  const covered = new Set<string>()
+  const covering: Array<{ start: string; moves: ReadonlyArray<Move> }> = []
 
   // Many nodes share a system state and differ only in history: compute each continuation once.
   const continuations = new Map<string, Trace>()
@@ -142,6 +152,13 @@ export const explore = <S>(
     seen.add(k)
     nodes.push({ ...node, history, stateKey })
     judge(nodes.length - 1)
+    if (system.cover !== undefined) {
+      const c = `${node.start}|${system.cover(node.state)}`
+      if (!covered.has(c)) {
+        covered.add(c)
+        covering.push({ start: node.start, moves: pathOf(nodes, nodes.length - 1) })
+      }
+    }
     return true
   }
 
@@ -172,6 +189,7 @@ export const explore = <S>(
     exhaustive,
     millis,
     statesPerSecond: millis > 0 ? Math.round((nodes.length / millis) * 1000) : nodes.length,
-    violations
+    violations,
+    covering
   }
 }

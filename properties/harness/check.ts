@@ -2,14 +2,27 @@
  * Judge one property on the implementation with fast-check: random move schedules (with faults)
  * of bounded length, each run on a fresh world whose randomness comes from a seed the
  * arbitrary draws — so fast-check's seed and path replay a failure exactly, byte for byte.
+ *
+ * Runs are really `depth` moves long: fast-check's default size caps an array at 10 elements
+ * whatever its `maxLength`, so the move list is drawn at size `max`, and shrinking shortens it.
  */
 import fc from "fast-check"
 import type { SecurityProperty } from "../../spec/property.ts"
 import { formatMove } from "../../spec/attacker.ts"
-import type { ImplJudgement } from "../suite.ts"
+import type { Guidance, ImplJudgement } from "../suite.ts"
 import { runChoices, type World } from "./world.ts"
 
+/** One run: the world's random seed, its start index, and the move choices. */
+export type RunValue = [number, number, Array<number>]
+
+/** A run tried before the random ones, with where it came from (the judgement reports it). */
+export interface ImplExample {
+  readonly origin: Exclude<Guidance, "unguided">
+  readonly value: RunValue
+}
+
 export interface ImplCheckOptions {
+  /** Random runs (the examples come on top of them). */
   readonly runs: number
   readonly seed: number
   readonly path?: string
@@ -18,28 +31,36 @@ export interface ImplCheckOptions {
   /** How many set-ups `makeWorld` offers (its `start` argument ranges over 0..starts-1). */
   readonly starts: number
   /** Runs to try before the random ones, e.g. a model counterexample translated to choices. */
-  readonly examples?: ReadonlyArray<[number, number, Array<number>]>
+  readonly examples?: ReadonlyArray<ImplExample>
 }
 
 /**
  * The arbitrary of one run: the world's random seed, which set-up it starts from (a world may
  * offer several, e.g. fresh and already registered) and the move choices.
  */
-export const runArbitrary = (depth: number, starts: number) =>
-  fc.tuple(fc.integer({ min: 0, max: 0x7fffffff }), fc.nat({ max: starts - 1 }), fc.array(fc.nat({ max: 1 << 16 }), { maxLength: depth }))
+export const runArbitrary = (depth: number, starts: number): fc.Arbitrary<RunValue> =>
+  fc.tuple(fc.integer({ min: 0, max: 0x7fffffff }), fc.nat({ max: starts - 1 }), fc.array(fc.nat({ max: 1 << 16 }), { maxLength: depth, size: "max" }))
 
 export const checkOnImpl = <O>(
   makeWorld: (worldSeed: number, start: number) => World<O>,
   property: SecurityProperty,
   options: ImplCheckOptions
-): ImplJudgement => {
+): Omit<ImplJudgement, "guidance"> => {
   const started = performance.now()
+  const examples = options.examples ?? []
   const result = fc.check(
     fc.property(runArbitrary(options.depth, options.starts), ([worldSeed, start, choices]) => {
       const run = runChoices(makeWorld(worldSeed, start), choices, { continuation: true })
       return property.check(run.trace) === undefined
     }),
-    { numRuns: options.runs, seed: options.seed, examples: (options.examples ?? []).map((e) => [e] as [[number, number, Array<number>]]), ...(options.path === undefined ? {} : { path: options.path }), endOnFailure: false }
+    {
+      // Examples count against numRuns in fast-check: add them, so the random runs stay `runs`.
+      numRuns: options.runs + examples.length,
+      seed: options.seed,
+      examples: examples.map((e) => [e.value] as [RunValue]),
+      ...(options.path === undefined ? {} : { path: options.path }),
+      endOnFailure: false
+    }
   )
   const millis = performance.now() - started
   if (!result.failed) return { verdict: "holds", runs: result.numRuns, seed: options.seed, millis }
@@ -50,18 +71,23 @@ export const checkOnImpl = <O>(
   const run = runChoices(makeWorld(worldSeed, start), choices, { continuation: true })
   const violation = property.check(run.trace)
   if (violation === undefined) throw new Error(`${property.id}: the shrunk counterexample did not reproduce (non-determinism?)`)
+  // The path's first step is the index of the run that failed first: the examples come first.
+  const path = result.counterexamplePath ?? ""
+  const first = Number(path.split(":")[0])
+  const foundBy: Guidance = Number.isInteger(first) && first < examples.length ? examples[first]!.origin : "unguided"
   return {
     verdict: "fails",
     runs: result.numRuns,
     seed: options.seed,
     millis,
+    foundBy,
     counterexample: {
       world: "impl",
       steps: run.moves.map(formatMove),
       trace: run.trace,
       violation,
       seed: options.seed,
-      path: result.counterexamplePath ?? ""
+      path
     }
   }
 }

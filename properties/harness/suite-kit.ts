@@ -1,57 +1,48 @@
 /**
- * What every protocol suite does the same way, so a suite is only its protocol-specific parts:
- * explorations cached per subject and depth; the model's shortest counterexamples turned into
- * fast-check examples for the implementation check (model-guided: the attack the model found is
- * run on the real services first); the explorer's result as the audit's `ModelOutcome`.
+ * A protocol's audit suite, derived from its definition (properties/definition.ts) once for every
+ * protocol: explorations cached per subject and depth; implementation checks; step-wise
+ * conformance; the explorer's result as the audit's `ModelOutcome`.
+ *
+ * How an implementation check looks for a counterexample (each verdict says which found it):
+ * - `model-replay`: the model's shortest counterexample for this subject, run on the real services;
+ * - `seeded`: recorded regression paths (attacks deeper than the guide);
+ * - `covering`: one path to every distinct observation of the explored model, so every state the
+ *   design can reach is tried on the real code, each followed by random moves;
+ * - `unguided`: random runs of up to AUTHLAB_STEPS moves, each kind of move picked with equal
+ *   weight, including the implementation world's own byte-level attacks that the model lacks.
+ * A mutant is judged unguided only: it must be caught by the implementation on its own, without
+ * the model's counterexample (the model catches it — or not — in its own exploration).
  */
 import { Effect } from "effect"
 import { decodeMove, encodeMove, formatMove, type Move } from "../../spec/attacker.ts"
-import type { SecurityProperty, Variant } from "../../spec/property.ts"
-import type { Trace } from "../../spec/trace.ts"
-import type { ExploreResult } from "../../model/explore/explorer.ts"
-import type { ImplJudgement, ModelJudgement, ModelOutcome, ProtocolSuite, Subject } from "../suite.ts"
-import { checkOnImpl } from "./check.ts"
+import type { SecurityProperty } from "../../spec/property.ts"
+import { explore as exploreSystem, type ExploreResult } from "../../model/explore/explorer.ts"
+import type { MutantDefinition, ProtocolDefinition } from "../definition.ts"
+import type { ConformanceJudgement, Guidance, ImplJudgement, ModelJudgement, ModelOutcome, ProtocolSuite, Subject } from "../suite.ts"
+import { checkOnImpl, type ImplExample } from "./check.ts"
+import { canonicalJson, checkConformance } from "./conformance.ts"
 import { steps as defaultSteps } from "./config.ts"
-import { pickMove, type World } from "./world.ts"
+import { choiceOf, type World } from "./world.ts"
 
 /** The depth the model is explored to when it guides an implementation check: fixed, so a printed replay path stays valid whatever the audit's `--depth`. */
 export const GUIDE_DEPTH = 6
 
-export interface SuiteParts extends Omit<ProtocolSuite, "explore" | "checkImpl" | "honestRun"> {
-  /** The explorer's starting points, in the order `makeImplWorld`'s `start` index uses, with a phrase for reports. */
-  readonly starts: ReadonlyArray<{ readonly name: string; readonly description: string }>
-  readonly explore: (subject: Subject, depth: number) => ExploreResult
-  /** A fresh implementation world for `subject`, from a random seed and a start index. */
-  readonly implWorld: (subject: Subject) => (seed: number, start: number) => World<unknown>
-  readonly honestRun: (variant: Variant) => Trace
-  /** Override GUIDE_DEPTH when every counterexample of the protocol is known to be shallower. */
-  readonly guideDepth?: number
-  /**
-   * Model paths (as the audit prints them) that once found a violation deeper than the guide,
-   * per property: replayed on the implementation first, as regression examples.
-   */
-  readonly regressionPaths?: Readonly<Record<string, ReadonlyArray<string>>>
-}
+/** At most this many covering paths per check (the shortest first): enough for every observation our models reach at the guide depth. */
+const MAX_COVERING = 64
 
 export interface Suite extends ProtocolSuite {
   /** `checkImpl` without the Effect wrapper, for tests. */
-  readonly checkImplNow: (
-    subject: Subject,
-    property: SecurityProperty,
-    options: { readonly runs: number; readonly seed: number; readonly path?: string }
-  ) => ImplJudgement
+  readonly checkImplNow: (subject: Subject, property: SecurityProperty, options: { readonly runs: number; readonly seed: number; readonly path?: string; readonly guidance?: "all" | "unguided" }) => ImplJudgement
+  /** A model world and an implementation world for `subject` (conformance tests drive both). */
+  readonly worlds: (subject: Subject, start: string, seed: number, malformed: boolean) => { readonly model: World<unknown>; readonly impl: World<unknown> }
 }
 
 /** The choice numbers that make `pickMove` replay `path` on `world` (a model path, run on the implementation). */
 export const choicesFor = <O>(world: World<O>, path: ReadonlyArray<Move>): Array<number> | undefined => {
   const choices: Array<number> = []
   for (const move of path) {
-    const enabled = world.moves()
-    const kinds = [...new Set(enabled.map((m) => m._tag))]
-    const index = enabled.filter((m) => m._tag === move._tag).findIndex((m) => encodeMove(m) === encodeMove(move))
-    if (index < 0) return undefined
-    const choice = kinds.indexOf(move._tag) + index * kinds.length
-    if (encodeMove(pickMove(enabled, choice)) !== encodeMove(move)) return undefined
+    const choice = choiceOf(world.moves(), move)
+    if (choice === undefined) return undefined
     choices.push(choice)
     world.step(move)
   }
@@ -72,56 +63,120 @@ export const parseModelPath = (path: string, starts: ReadonlyArray<string>): { s
   }
 }
 
-export const makeSuite = (parts: SuiteParts): Suite => {
+export const makeSuite = (def: ProtocolDefinition): Suite => {
+  const startNames = def.starts.map((s) => s.name)
+  const mutantNamed = (name: string): MutantDefinition<unknown, unknown> => {
+    const m = def.mutants.find((x) => x.name === name)
+    if (m === undefined) throw new Error(`unknown ${def.protocol} mutant ${name}; known: ${def.mutants.map((x) => x.name).join(", ")}`)
+    return m
+  }
+  /** A mutant is the hardened protocol with one flaw applied from outside. */
+  const resolve = (subject: Subject) => {
+    if (subject.kind === "variant") return { policy: def.policies[subject.variant], modelFlaw: undefined, implFlaw: undefined }
+    const m = mutantNamed(subject.mutant)
+    return { policy: def.policies.hardened, modelFlaw: m.model, implFlaw: m.impl }
+  }
+  const systemOf = (subject: Subject) => {
+    const r = resolve(subject)
+    return def.model.system(r.policy, r.modelFlaw)
+  }
+  const implWorld = (subject: Subject, options: { readonly malformed: boolean }) => (seed: number, start: number) => {
+    const r = resolve(subject)
+    return def.impl.world({ policy: r.policy, seed, start: startNames[start]!, malformed: options.malformed, flaw: r.implFlaw })
+  }
+  const modelWorld = (subject: Subject, start: string): World<unknown> => {
+    const system = systemOf(subject)
+    const init = system.initial.find((i) => i.name === start)
+    if (init === undefined) throw new Error(`${def.protocol} has no start ${start}`)
+    let state = init.state
+    return {
+      initialTrace: init.trace,
+      moves: () => system.moves(state),
+      step: (move) => {
+        const next = system.step(state, move)
+        if (next === undefined) return []
+        state = next.state
+        return next.events
+      },
+      observe: () => system.observe(state),
+      continuation: () => system.continuation(state)
+    }
+  }
+
   // Explorations are deterministic and costly: one per subject and depth, shared by the model
   // judgement and the guidance of the implementation checks.
   const explorations = new Map<string, ExploreResult>()
   const explored = (subject: Subject, depth: number): ExploreResult => {
-    const key = `${JSON.stringify(subject)}@${depth}`
+    const used = Math.min(depth, def.model.maxDepth ?? depth)
+    const key = `${JSON.stringify(subject)}@${used}`
     let r = explorations.get(key)
     if (r === undefined) {
-      r = parts.explore(subject, depth)
+      const system = systemOf(subject)
+      r = exploreSystem(
+        { ...system, cover: (s) => canonicalJson(system.observe(s)) },
+        def.properties.filter((p) => p.judgedIn.includes("model")),
+        { depth: used, ...(def.model.maxStates === undefined ? {} : { maxStates: def.model.maxStates }), ...(def.model.historyKey === undefined ? {} : { historyKey: def.model.historyKey }) }
+      )
       explorations.set(key, r)
     }
     return r
   }
-  const startNames = parts.starts.map((s) => s.name)
+  const guideDepth = def.model.guideDepth ?? GUIDE_DEPTH
 
-  /** The model's counterexample for `property` and its regression paths, as fast-check examples: [seed, start, choices]. */
-  const examplesFor = (subject: Subject, property: SecurityProperty): Array<[number, number, Array<number>]> => {
-    if (!property.judgedIn.includes("model")) return []
-    const found = explored(subject, parts.guideDepth ?? GUIDE_DEPTH).violations.get(property.id)
-    const paths = [
-      ...(found === undefined ? [] : [{ start: found.start, moves: found.path }]),
-      ...(parts.regressionPaths?.[property.id] ?? []).map((p) => parseModelPath(p, startNames))
-    ]
-    return paths.flatMap(({ start, moves }) => {
+  const asExamples = (subject: Subject, origin: ImplExample["origin"], paths: ReadonlyArray<{ start: string; moves: ReadonlyArray<Move> }>): Array<ImplExample> =>
+    paths.flatMap(({ start, moves }) => {
       const index = startNames.indexOf(start)
-      const choices = choicesFor(parts.implWorld(subject)(0, index), moves)
-      return choices === undefined ? [] : [[0, index, choices] as [number, number, Array<number>]]
+      const choices = choicesFor(implWorld(subject, { malformed: true })(0, index), moves)
+      return choices === undefined ? [] : [{ origin, value: [0, index, choices] as [number, number, Array<number>] }]
     })
+
+  /** The model's counterexample for `property`, the regression paths, and the covering paths, as fast-check examples. */
+  const examplesFor = (subject: Subject, property: SecurityProperty): Array<ImplExample> => {
+    const exploration = explored(subject, guideDepth)
+    const found = property.judgedIn.includes("model") ? exploration.violations.get(property.id) : undefined
+    return [
+      ...asExamples(subject, "model-replay", found === undefined ? [] : [{ start: found.start, moves: found.path }]),
+      ...asExamples(subject, "seeded", (def.regressionPaths?.[property.id] ?? []).map((p) => parseModelPath(p, startNames))),
+      ...asExamples(subject, "covering", exploration.covering.slice(0, MAX_COVERING))
+    ]
   }
 
   const checkImplNow: Suite["checkImplNow"] = (subject, property, options) => {
     const started = performance.now()
-    const judgement = checkOnImpl(parts.implWorld(subject), property, {
+    const guidance = options.guidance ?? (subject.kind === "mutant" ? "unguided" : "all")
+    const judgement = checkOnImpl(implWorld(subject, { malformed: true }), property, {
       runs: options.runs,
       seed: options.seed,
       depth: defaultSteps,
-      starts: parts.starts.length,
-      examples: examplesFor(subject, property),
+      starts: def.starts.length,
+      examples: guidance === "unguided" ? [] : examplesFor(subject, property),
       ...(options.path === undefined ? {} : { path: options.path })
     })
     // Count the model guidance too: it is part of what this check cost.
-    return { ...judgement, millis: performance.now() - started }
+    return { ...judgement, guidance, millis: performance.now() - started }
+  }
+
+  const conform = (subject: Subject, options: { readonly runs: number; readonly seed: number; readonly path?: string }): ConformanceJudgement => {
+    const j = checkConformance({
+      model: (start) => modelWorld(subject, startNames[start]!),
+      impl: (seed, start) => implWorld(subject, { malformed: false })(seed, start),
+      verdicts: def.conformance.verdicts,
+      starts: def.starts.length,
+      steps: defaultSteps,
+      runs: options.runs,
+      seed: options.seed,
+      ...(options.path === undefined ? {} : { path: options.path }),
+      regressions: (def.conformance.regressions ?? []).map((r) => parseModelPath(`${r.start} ${r.moves}`, startNames)).map((p) => ({ start: startNames.indexOf(p.start), moves: p.moves }))
+    })
+    return j.disagreement === undefined ? j : { ...j, disagreement: { ...j.disagreement, start: startNames[Number(j.disagreement.start)] ?? j.disagreement.start } }
   }
 
   const explore = (subject: Subject, options: { readonly depth: number }): ModelOutcome => {
     const r = explored(subject, options.depth)
-    const describeStart = (name: string) => parts.starts.find((s) => s.name === name)?.description ?? name
+    const describeStart = (name: string) => def.starts.find((s) => s.name === name)?.description ?? name
     return {
       judgements: new Map<string, ModelJudgement>(
-        parts.properties
+        def.properties
           .filter((p) => p.judgedIn.includes("model"))
           .map((p): [string, ModelJudgement] => {
             const v = r.violations.get(p.id)
@@ -147,16 +202,20 @@ export const makeSuite = (parts: SuiteParts): Suite => {
     }
   }
 
+  const honestRun: ProtocolSuite["honestRun"] = (variant) => def.model.honestRun(def.policies[variant])
+
   return {
-    protocol: parts.protocol,
-    title: parts.title,
-    seed: parts.seed,
-    properties: parts.properties,
-    mutants: parts.mutants,
-    machines: parts.machines,
-    honestRun: parts.honestRun,
+    protocol: def.protocol,
+    title: def.title,
+    seed: def.seed,
+    properties: def.properties,
+    mutants: def.mutants.map((m) => ({ name: m.name, flaw: m.flaw, expectedKilledBy: m.expectedKilledBy, worlds: m.model === undefined ? ["impl"] : ["model", "impl"] })),
+    machines: def.model.machines,
+    honestRun,
     explore,
     checkImpl: (subject, property, options) => Effect.sync(() => checkImplNow(subject, property, options)),
-    checkImplNow
+    checkImplNow,
+    conform: (subject, options) => Effect.sync(() => conform(subject, options)),
+    worlds: (subject, start, seed, malformed) => ({ model: modelWorld(subject, start), impl: implWorld(subject, { malformed })(seed, startNames.indexOf(start)) })
   }
 }

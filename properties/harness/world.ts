@@ -30,15 +30,30 @@ export interface Run {
 }
 
 /**
+ * The kind of a move, for picking: the move's tag, and for injections the recipe's family
+ * (`Inject:grant`, `Inject:malformed`, `Inject:tamper`), so a dozen kinds of garbage do not drown
+ * the one forged message that matters.
+ */
+export const moveKind = (m: Move): string => (m._tag === "Inject" ? `Inject:${m.forge.split(":")[0]}` : m._tag)
+
+/**
  * Pick a move with a choice number: first the kind of move, then one of that kind. Deliveries far
  * outnumber the rest (every message ever sent can be replayed), so a flat pick would almost never
  * compromise a device or complete a login; picking the kind first keeps rare moves likely.
  */
 export const pickMove = (enabled: ReadonlyArray<Move>, choice: number): Move => {
-  const kinds = [...new Set(enabled.map((m) => m._tag))]
+  const kinds = [...new Set(enabled.map(moveKind))]
   const kind = kinds[choice % kinds.length]!
-  const ofKind = enabled.filter((m) => m._tag === kind)
+  const ofKind = enabled.filter((m) => moveKind(m) === kind)
   return ofKind[Math.floor(choice / kinds.length) % ofKind.length]!
+}
+
+/** The choice that makes `pickMove(enabled, ·)` return `move`, if it is enabled. */
+export const choiceOf = (enabled: ReadonlyArray<Move>, move: Move): number | undefined => {
+  const kinds = [...new Set(enabled.map(moveKind))]
+  const wanted = encodeMove(move)
+  const index = enabled.filter((m) => moveKind(m) === moveKind(move)).findIndex((m) => encodeMove(m) === wanted)
+  return index < 0 ? undefined : kinds.indexOf(moveKind(move)) + index * kinds.length
 }
 
 /** Resolve each choice against the moves enabled at that point and apply it. */

@@ -6,18 +6,24 @@
  */
 import { Schema } from "effect"
 import { ToServer } from "../../../spec/rolling-key/messages.ts"
-import { hardened, type Policy } from "../../../spec/rolling-key/variants.ts"
+import type { Policy } from "../../../spec/rolling-key/variants.ts"
 import type { ServerOptions } from "../../../impl/rolling-key/server.ts"
-import type { Mutant } from "../../suite.ts"
+import type { MutantDefinition } from "../../definition.ts"
 import { lenientDecoder } from "../../harness/lenient-decoder.ts"
 
-export interface RollingKeyMutant extends Mutant {
-  readonly policy: Policy
-  /** An implementation-only flaw: the server's edge decoder. */
+export interface RollingKeyModelFlaw {
+  readonly policy: Partial<Policy>
+}
+export interface RollingKeyImplFlaw {
+  readonly policy?: Partial<Policy>
+  /** The server's edge decoder. */
   readonly decode?: ServerOptions["decode"]
 }
 
-const flawed = (name: string, change: Partial<Policy>): Policy => ({ ...hardened, ...change, name: `mutant:${name}` })
+type RollingKeyMutant = MutantDefinition<RollingKeyModelFlaw, RollingKeyImplFlaw>
+
+/** The same flaw in both worlds. */
+const flawed = (name: string, change: Partial<Policy>): Pick<RollingKeyMutant, "model" | "impl"> => ({ model: { policy: { ...change, name: `mutant:${name}` } }, impl: { policy: { ...change, name: `mutant:${name}` } } })
 
 const strict = Schema.decodeUnknown(ToServer)
 
@@ -28,55 +34,48 @@ export const mutants: ReadonlyArray<RollingKeyMutant> = [
     name: "no-freshness",
     flaw: "The server verifies codes over a client-chosen input and issues no challenge.",
     expectedKilledBy: ["P5.no-replay"],
-    policy: flawed("no-freshness", { input: "client-random" })
+    ...flawed("no-freshness", { input: "client-random" })
   },
   {
     name: "challenge-not-consumed",
     flaw: "The server leaves the challenge outstanding after checking a request against it.",
     expectedKilledBy: ["P5.no-replay"],
-    policy: flawed("challenge-not-consumed", { consumeChallenge: false })
+    ...flawed("challenge-not-consumed", { consumeChallenge: false })
   },
   {
     name: "previous-not-kept",
     flaw: "The server forgets the previous key when it rolls, so a device whose grant was lost cannot log in.",
     expectedKilledBy: ["P5.desync-liveness"],
-    policy: flawed("previous-not-kept", { keepPrevious: false })
+    ...flawed("previous-not-kept", { keepPrevious: false })
   },
   {
     name: "retired-accepted",
     flaw: "The server still accepts the retired key (the previous key after the current one was used) instead of signalling a clone.",
     expectedKilledBy: ["P5.clone-detection"],
-    policy: flawed("retired-accepted", { retired: "accept" })
+    ...flawed("retired-accepted", { retired: "accept" })
   },
   {
     name: "unauthenticated-grant",
     flaw: "The client rolls its key on any grant for its device id, without checking the grant's proof.",
     expectedKilledBy: ["P5.desync-liveness", "P5.injective-agreement"],
-    policy: flawed("unauthenticated-grant", { authenticatedGrant: false })
+    ...flawed("unauthenticated-grant", { authenticatedGrant: false })
   },
   {
     name: "key-on-wire",
     flaw: "Registration sends the initial rolling key back to the server instead of deriving it on both sides.",
     expectedKilledBy: ["P5.key-secrecy"],
-    policy: flawed("key-on-wire", { initialKey: "sent-back" })
+    ...flawed("key-on-wire", { initialKey: "sent-back" })
   },
   {
     name: "key-used-before-stored",
     flaw: "The client uses a new key before writing it to storage (it persists a key only once it has been accepted), so a crash restarts it with a key the server has retired.",
     expectedKilledBy: ["P5.desync-liveness"],
-    policy: flawed("key-used-before-stored", { persistBeforeUse: false })
+    ...flawed("key-used-before-stored", { persistBeforeUse: false })
   },
   {
     name: "lenient-decoder",
     flaw: "The server's decoder ignores trailing bytes after a well-formed message.",
     expectedKilledBy: ["P5.malformed-input"],
-    policy: flawed("lenient-decoder", {}),
-    decode: lenientDecode
+    impl: { decode: lenientDecode }
   }
 ]
-
-export const mutantNamed = (name: string): RollingKeyMutant => {
-  const m = mutants.find((x) => x.name === name)
-  if (m === undefined) throw new Error(`unknown rolling-key mutant ${name}; known: ${mutants.map((x) => x.name).join(", ")}`)
-  return m
-}

@@ -1,0 +1,104 @@
+/**
+ * A protocol, once: everything that is truly the protocol's own, as one typed value. Everything
+ * else — the audit's suite (explorations, implementation checks, conformance), the standard test
+ * files, the audit's units of work, the CLI's protocol list — is derived from it generically
+ * (properties/harness/suite-kit.ts, properties/harness/suite-tests.ts, cli/protocols.ts).
+ *
+ * Variants and mutants are kept apart. A variant is a policy: only what differs between the
+ * `claimed` reading and the `hardened` protocol (spec/<p>/variants.ts). A mutant is a deliberate
+ * flaw applied from outside the shipped code: on the model side as machine overrides or a wrapped
+ * step, on the implementation side as a decorator of the real services; both live under
+ * properties/<p>/mutants/, and no code path in impl/ exists only for a mutant.
+ */
+import type { AnyStateMachine } from "xstate"
+import type { ProtocolName, SecurityProperty, Variant } from "../spec/property.ts"
+import type { Trace } from "../spec/trace.ts"
+import type { ExplorableSystem } from "../model/explore/explorer.ts"
+import type { CommandVocabulary } from "./harness/commands/index.ts"
+import type { World } from "./harness/world.ts"
+
+/** A named starting point of both worlds (e.g. `fresh`, `registered`), with a phrase for reports. */
+export interface Start {
+  readonly name: string
+  readonly description: string
+}
+
+/** The symbolic side: the composed system of participant machines, network and attacker. */
+export interface ModelSide<Policy, State, Observation, ModelFlaw> {
+  /**
+   * The composed system under `policy`, with `flaw` (a mutant's model-side change) applied; its
+   * `initial` states are named as `ProtocolDefinition.starts`.
+   */
+  readonly system: (policy: Policy, flaw: ModelFlaw | undefined) => ExplorableSystem<State> & { readonly observe: (s: State) => Observation }
+  /** The explorer never goes deeper than this, whatever `--depth` asks (reported as the depth used). */
+  readonly maxDepth?: number
+  /** A cap on states kept, so a large `--depth` cannot exhaust memory (reported as not exhaustive). */
+  readonly maxStates?: number
+  /** The history the properties read beyond the state (default: agreement, secrecy, signal facts). */
+  readonly historyKey?: (events: Trace) => string
+  /** Depth of the exploration whose counterexamples seed implementation checks (default 6). */
+  readonly guideDepth?: number
+  /** The participant machines (hardened), for state diagrams. */
+  readonly machines: ReadonlyArray<{ readonly participant: string; readonly machine: AnyStateMachine }>
+  /** The trace of one fault-free honest run, for the sequence diagram. */
+  readonly honestRun: (policy: Policy) => Trace
+}
+
+/** The concrete side: the real Effect services with real crypto, as a world of attacker moves. */
+export interface ImplSide<Policy, Observation, ImplFlaw> {
+  readonly world: (args: {
+    readonly policy: Policy
+    /** Seeds every random byte the participants and the attacker draw. */
+    readonly seed: number
+    /** One of `ProtocolDefinition.starts`. */
+    readonly start: string
+    /** Whether the attacker also throws malformed bytes (off for conformance: the model has no bytes). */
+    readonly malformed: boolean
+    /** A mutant's implementation-side change (a decorator of the real services). */
+    readonly flaw: ImplFlaw | undefined
+  }) => World<Observation>
+}
+
+export interface MutantDefinition<ModelFlaw, ImplFlaw> {
+  readonly name: string
+  /** The one flaw, in a sentence (what a careless implementer might do). */
+  readonly flaw: string
+  /** The properties we expect to catch it. */
+  readonly expectedKilledBy: ReadonlyArray<string>
+  /** The flaw in the model; absent for a flaw that only exists in bytes (a lenient decoder). */
+  readonly model?: ModelFlaw
+  /** The same flaw in the implementation. */
+  readonly impl: ImplFlaw
+}
+
+export interface ConformanceSide {
+  /** The verdict facts both worlds must produce alike after every move (some refusals are worded differently). */
+  readonly verdicts: (trace: Trace) => ReadonlyArray<string>
+  /** The vocabulary of the fast-check move commands (user actions, actors that fault, attacks). */
+  readonly vocabulary: CommandVocabulary
+  /** Schedules that once showed a disagreement, replayed move by move as regressions. */
+  readonly regressions?: ReadonlyArray<{ readonly why: string; readonly start: string; readonly moves: string }>
+}
+
+// The type parameters are the protocol's own; the generic code sees them as opaque.
+// biome-ignore lint: `any` here is the existential type of a registry of differently-typed protocols.
+export interface ProtocolDefinition<Policy = any, State = any, Observation = any, ModelFlaw = any, ImplFlaw = any> {
+  readonly protocol: ProtocolName
+  /** The short name used in property ids and test titles (`P5`). */
+  readonly code: string
+  readonly title: string
+  /** The seed patent text, relative to the project root. */
+  readonly seed: string
+  readonly policies: Readonly<Record<Variant, Policy>>
+  readonly properties: ReadonlyArray<SecurityProperty>
+  readonly starts: ReadonlyArray<Start>
+  readonly model: ModelSide<Policy, State, Observation, ModelFlaw>
+  readonly impl: ImplSide<Policy, Observation, ImplFlaw>
+  readonly mutants: ReadonlyArray<MutantDefinition<ModelFlaw, ImplFlaw>>
+  readonly conformance: ConformanceSide
+  /**
+   * Model paths (as the audit prints them) that once found a violation deeper than the guide, per
+   * property: replayed on the implementation first, as regression examples.
+   */
+  readonly regressionPaths?: Readonly<Record<string, ReadonlyArray<string>>>
+}

@@ -1,0 +1,88 @@
+/**
+ * The standard tests of a protocol, written once: each protocol's `suite.test.ts` calls
+ * `suiteTests(definition)`. They are the audit's own checks at the test suite's sizes
+ * (AUTHLAB_RUNS, AUTHLAB_DEPTH, AUTHLAB_STEPS):
+ * - the model, per variant: an exhaustive exploration, every model-judged property as expected;
+ * - the implementation, per variant: every property as expected;
+ * - the mutants: each killed by the properties it names, in the model (by exploration) and on the
+ *   implementation on its own (unguided runs, no model counterexample); every property kills a
+ *   mutant or fails on `claimed`;
+ * - conformance, per variant and per mutant the model also has: the worlds agree after every move.
+ */
+import { Effect } from "effect"
+import { beforeAll, describe, expect, it } from "vitest"
+import { variants } from "../../spec/property.ts"
+import type { ProtocolDefinition } from "../definition.ts"
+import type { Counterexample, ModelOutcome, Subject } from "../suite.ts"
+import * as config from "./config.ts"
+import { explain as explainFor } from "./explain.ts"
+import { makeSuite } from "./suite-kit.ts"
+
+export const suiteTests = (def: ProtocolDefinition): void => {
+  const suite = makeSuite(def)
+  const explain = (property: string, subject: Subject, cx: Counterexample | undefined) => explainFor(def.protocol, property, subject, cx)
+  const modelProperties = def.properties.filter((p) => p.judgedIn.includes("model"))
+
+  describe.each(variants)(`${def.code} model, %s`, (variant) => {
+    const subject = { kind: "variant", variant } as const
+    // Explore in a hook, not while the file is collected: vitest's worker must get back to its
+    // event loop within 60 s (its RPC timeout), and collection does not yield between describes.
+    let outcome: ModelOutcome
+    beforeAll(() => {
+      outcome = suite.explore(subject, { depth: config.depth })
+    })
+
+    it("explores a non-trivial state space exhaustively", () => {
+      console.info(`${def.code} ${variant}: ${outcome.states} states, ${outcome.transitions} transitions, depth ${outcome.depth}, ${outcome.statesPerSecond} states/s`)
+      expect(outcome.exhaustive).toBe(true)
+      expect(outcome.states).toBeGreaterThan(100)
+    })
+
+    it.each(modelProperties.map((p) => [p.id, p] as const))("%s", (id, property) => {
+      const j = outcome.judgements.get(id)!
+      expect(j.verdict, explain(id, subject, j.counterexample)).toBe(property.expected[variant])
+    })
+  })
+
+  describe.each(variants)(`${def.code} implementation, %s`, (variant) => {
+    const subject = { kind: "variant", variant } as const
+    it.each(def.properties.map((p) => [p.id, p] as const))("%s", (id, property) => {
+      const j = suite.checkImplNow(subject, property, { runs: config.runs, seed: 42 })
+      expect(j.verdict, explain(id, subject, j.counterexample)).toBe(property.expected[variant])
+    })
+  })
+
+  describe(`${def.code} mutants`, () => {
+    const mutantDepth = Math.min(config.depth, def.model.guideDepth ?? config.depth)
+    const cases = def.mutants.flatMap((m) => m.expectedKilledBy.map((p) => [m.name, p] as const))
+
+    it.each(cases)("%s is killed by %s on the implementation, unguided", (mutant, propertyId) => {
+      const property = def.properties.find((p) => p.id === propertyId)!
+      const j = suite.checkImplNow({ kind: "mutant", mutant }, property, { runs: config.runs, seed: 42, guidance: "unguided" })
+      expect(j.verdict, `${mutant} survived ${propertyId} on the implementation`).toBe("fails")
+    })
+
+    const modelCases = cases.filter(([mutant, propertyId]) => def.mutants.find((m) => m.name === mutant)!.model !== undefined && modelProperties.some((p) => p.id === propertyId))
+    it.each(modelCases)("%s is killed by %s in the model", (mutant, propertyId) => {
+      const j = suite.explore({ kind: "mutant", mutant }, { depth: mutantDepth }).judgements.get(propertyId)
+      expect(j?.verdict, `${mutant} survived ${propertyId} in the model`).toBe("fails")
+    })
+
+    it("every property fails on claimed or kills a mutant", () => {
+      const catching = new Set([...def.properties.filter((p) => p.expected.claimed === "fails").map((p) => p.id), ...def.mutants.flatMap((m) => m.expectedKilledBy)])
+      expect(def.properties.map((p) => p.id).filter((id) => !catching.has(id))).toEqual([])
+    })
+  })
+
+  const conformanceSubjects: ReadonlyArray<readonly [string, Subject]> = [
+    ...variants.map((variant) => [variant, { kind: "variant", variant }] as const),
+    ...def.mutants.filter((m) => m.model !== undefined).map((m) => [`mutant:${m.name}`, { kind: "mutant", mutant: m.name }] as const)
+  ]
+  describe(`${def.code} conformance`, () => {
+    it.each(conformanceSubjects)("%s: model and implementation agree after every move", (_name, subject) => {
+      const j = Effect.runSync(suite.conform(subject, { runs: Math.max(1, Math.round(config.runs / 2)), seed: 42 }))
+      expect(j.disagreement, JSON.stringify(j.disagreement, null, 2)).toBeUndefined()
+      expect(j.steps).toBeGreaterThan(0)
+    })
+  })
+}
