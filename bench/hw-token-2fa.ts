@@ -43,6 +43,7 @@ import { makeHardwareToken } from "../impl/hw-token-2fa/token.ts"
 import { base64urlEncode, type SigningKey, signJwt, toPublicJwk, type VerificationKey, verificationKeyOf, verifyJwt } from "../impl/jws/jws.ts"
 import { dynamicTruncate, verifyHotp } from "../impl/otp/otp.ts"
 import { type Baselines, type Case, consume } from "./measure.ts"
+import type { BenchSuite } from "./run.ts"
 
 export const GROUP = "hw-token-2fa"
 
@@ -276,3 +277,6 @@ export const hwToken2faCases = async (): Promise<Array<Case>> => {
     { group: GROUP, operation: Op.rotation, implementation: Impl.rawNodeRotation, fn: rawRotation("node") }
   ]
 }
+
+/** This protocol's benchmarks, as its definition lists them (properties/hw-token-2fa/definition.ts). */
+export const bench: BenchSuite = { group: GROUP, cases: hwToken2faCases, baselines: hwToken2faBaselines }

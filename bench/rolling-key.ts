@@ -41,6 +41,7 @@ import { makeClient, type RollingKeyClient } from "../impl/rolling-key/client.ts
 import { makeServer, type RollingKeyServer } from "../impl/rolling-key/server.ts"
 import { makeInMemoryClientStore, makeInMemoryServerStore } from "../impl/rolling-key/store.ts"
 import { type Baselines, type Case, consume } from "./measure.ts"
+import type { BenchSuite } from "./run.ts"
 
 export const GROUP = "rolling-key"
 
@@ -229,3 +230,6 @@ export const rollingKeyCases = (): Array<Case> => {
     { group: GROUP, operation: Op.server, implementation: Impl.rawNodeServer, fn: rawLoop(rawNode, true) }
   ]
 }
+
+/** This protocol's benchmarks, as its definition lists them (properties/rolling-key/definition.ts). */
+export const bench: BenchSuite = { group: GROUP, cases: rollingKeyCases, baselines: rollingKeyBaselines }

@@ -4,18 +4,16 @@
  * in `bench/results/latest.json`. The header names the machine and Node version, because a
  * figure without them means nothing.
  *
- * Usage: `npm run bench [-- --ms 300] [-- --only hmac]`; `AUTHLAB_BENCH_MS` also sets the budget.
+ * Usage: `npm run bench [-- --ms 300] [-- --only hmac]` (the `authlab bench` command, which passes
+ * each protocol's benchmarks from the registry); `AUTHLAB_BENCH_MS` also sets the budget.
  */
 import { mkdirSync, writeFileSync } from "node:fs"
 import { cpus, loadavg, arch, platform, release, totalmem } from "node:os"
 import { dirname } from "node:path"
-import { fileURLToPath, pathToFileURL } from "node:url"
+import { fileURLToPath } from "node:url"
 import { cryptoBaselines, cryptoCases } from "./crypto.ts"
 import { effectBaselines, effectCases } from "./effect.ts"
 import { attachRatios, type Baselines, budgetMs, type Case, type Figure, measureCases, sinkSize } from "./measure.ts"
-import { hwToken2faBaselines, hwToken2faCases } from "./hw-token-2fa.ts"
-import { rollingKeyBaselines, rollingKeyCases } from "./rolling-key.ts"
-import { softTokenBaselines, softTokenCases } from "./soft-token.ts"
 
 export interface BenchOptions {
   /** Time budget per figure in ms (default `AUTHLAB_BENCH_MS`, else 300). */
@@ -27,6 +25,8 @@ export interface BenchOptions {
   /** Progress and the table go here; default `console.log` / `console.error`. */
   readonly log?: (line: string) => void
   readonly progress?: (line: string) => void
+  /** Each protocol's benchmarks, after the primitives' (from the registry, cli/protocols.ts). */
+  readonly protocols?: ReadonlyArray<BenchSuite>
 }
 
 export interface Machine {
@@ -97,19 +97,17 @@ export const toMarkdown = (r: Omit<BenchResult, "markdown">): string => {
 
 // --- the run ------------------------------------------------------------------------------
 
-interface Suite {
+/** One group of figures: a protocol's module exports one (see properties/definition.ts `bench`). */
+export interface BenchSuite {
   readonly group: string
   /** Builds (and checks) the fixtures; called only when the suite is selected, before any timing. */
   readonly cases: () => Array<Case> | Promise<Array<Case>>
   readonly baselines: Baselines
 }
 
-const suites: ReadonlyArray<Suite> = [
+const primitives: ReadonlyArray<BenchSuite> = [
   { group: "crypto", cases: cryptoCases, baselines: cryptoBaselines },
-  { group: "effect", cases: effectCases, baselines: effectBaselines },
-  { group: "rolling-key", cases: rollingKeyCases, baselines: rollingKeyBaselines },
-  { group: "hw-token-2fa", cases: hwToken2faCases, baselines: hwToken2faBaselines },
-  { group: "soft-token", cases: softTokenCases, baselines: softTokenBaselines }
+  { group: "effect", cases: effectCases, baselines: effectBaselines }
 ]
 
 const selects = (only: string | undefined, c: Case) =>
@@ -126,7 +124,7 @@ export const runBench = async (options: BenchOptions = {}): Promise<BenchResult>
   const started = process.hrtime.bigint()
 
   const figures: Array<Figure> = []
-  for (const suite of suites) {
+  for (const suite of [...primitives, ...(options.protocols ?? [])]) {
     const selected = (await suite.cases()).filter((c) => selects(options.only, c))
     if (selected.length === 0) continue
     // every implementation of an operation is measured side by side (interleaved batches)
@@ -164,24 +162,4 @@ export const runBench = async (options: BenchOptions = {}): Promise<BenchResult>
     progress(`wrote ${outFile}`)
   }
   return result
-}
-
-/** `--ms N`, `--only X` (also `--ms=N`). */
-const parseArgs = (argv: ReadonlyArray<string>): BenchOptions => {
-  const out: { ms?: number; only?: string } = {}
-  for (let i = 0; i < argv.length; i++) {
-    const [flag, inline] = argv[i]!.split("=", 2) as [string, string | undefined]
-    const value = () => inline ?? argv[++i]
-    if (flag === "--ms") out.ms = Number(value())
-    else if (flag === "--only") out.only = value()
-    else throw new Error(`unknown argument ${argv[i]} (expected --ms N, --only TEXT)`)
-  }
-  return out
-}
-
-if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href) {
-  runBench(parseArgs(process.argv.slice(2))).catch((error: unknown) => {
-    console.error(error)
-    process.exitCode = 1
-  })
 }

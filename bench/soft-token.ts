@@ -42,6 +42,7 @@ import { makeService, type SoftTokenService } from "../impl/soft-token/service.t
 import { possessionInput, tokenBytes } from "../impl/soft-token/token.ts"
 import { makeUserComputer, type UserComputer } from "../impl/soft-token/user-computer.ts"
 import { type Baselines, type Case, consume } from "./measure.ts"
+import type { BenchSuite } from "./run.ts"
 
 export const GROUP = "soft-token"
 
@@ -236,3 +237,6 @@ export const softTokenCases = (): Array<Case> => {
     { group: GROUP, operation: Op.rpCheck, implementation: Impl.rawNodeCheck, fn: rawCheck(rawNode()) }
   ]
 }
+
+/** This protocol's benchmarks, as its definition lists them (properties/soft-token/definition.ts). */
+export const bench: BenchSuite = { group: GROUP, cases: softTokenCases, baselines: softTokenBaselines }

@@ -6,8 +6,8 @@ import { assert, describe, it } from "@effect/vitest"
 import { FileSystem, Path } from "@effect/platform"
 import { NodeContext } from "@effect/platform-node"
 import { Effect } from "effect"
-import type { AuditCheck, AuditReport } from "../properties/audit.ts"
-import { makeFakeSuite, type FakeSuiteSwitches } from "./testing/fake-suite.ts"
+import type { AuditCheck, AuditReport } from "../properties/audit/report.ts"
+import { makeFakeSuite, type FakeSuiteSwitches } from "../properties/testing/fake-suite.ts"
 import { runCli, shellWords } from "./testing/run-cli.ts"
 
 /** Run `authlab audit` into a fresh temp dir; return the captured output and the parsed audit.json. */

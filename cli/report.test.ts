@@ -7,7 +7,7 @@ import { Console, Effect } from "effect"
 import { and, not, or, setup } from "xstate"
 import type { Trace } from "../spec/trace.ts"
 import { escapeLabel, guardLabel, mermaidId, sequenceDiagram, stateDiagram } from "./report/mermaid.ts"
-import { makeFakeSuite } from "./testing/fake-suite.ts"
+import { makeFakeSuite } from "../properties/testing/fake-suite.ts"
 import { runCli } from "./testing/run-cli.ts"
 
 describe("escapeLabel", () => {

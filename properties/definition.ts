@@ -11,6 +11,7 @@
  * properties/<p>/mutants/, and no code path in impl/ exists only for a mutant.
  */
 import type { AnyStateMachine } from "xstate"
+import type { BenchSuite } from "../bench/run.ts"
 import type { ProtocolName, SecurityProperty, Variant } from "../spec/property.ts"
 import type { Trace } from "../spec/trace.ts"
 import type { ExplorableSystem } from "../model/explore/explorer.ts"
@@ -101,4 +102,6 @@ export interface ProtocolDefinition<Policy = any, State = any, Observation = any
    * property: replayed on the implementation first, as regression examples.
    */
   readonly regressionPaths?: Readonly<Record<string, ReadonlyArray<string>>>
+  /** The protocol's benchmarks (bench/<p>.ts), loaded only by `authlab bench`. */
+  readonly bench?: () => Promise<BenchSuite>
 }

@@ -225,3 +225,27 @@ export const transcript = (label: string, fields: ReadonlyArray<Uint8Array | str
   const parts = [label, ...fields].map((f) => (typeof f === "string" ? utf8Encoder.encode(f) : f))
   return concat(parts.flatMap((p) => [u32(p.length), p]))
 }
+
+/**
+ * The raw fields of a well-formed frame of any message type, with its two header bytes; undefined
+ * when the bytes are not a frame. For the attacker, which edits a captured message field by field
+ * (participants decode with their strict schemas).
+ */
+export const splitAnyFrame = (bytes: Uint8Array): { readonly header: Uint8Array; readonly fields: ReadonlyArray<Uint8Array> } | undefined => {
+  if (bytes.length < 2 || bytes.length > MAX_FRAME_BYTES || bytes[0] !== WIRE_VERSION) return undefined
+  const fields: Array<Uint8Array> = []
+  let offset = 2
+  while (offset < bytes.length) {
+    if (offset + 2 > bytes.length) return undefined
+    const length = (bytes[offset]! << 8) | bytes[offset + 1]!
+    offset += 2
+    if (offset + length > bytes.length) return undefined
+    fields.push(bytes.subarray(offset, offset + length))
+    offset += length
+  }
+  return { header: bytes.subarray(0, 2), fields }
+}
+
+/** The frame with these header bytes and raw fields (the inverse of `splitAnyFrame`). */
+export const joinAnyFrame = (header: Uint8Array, fields: ReadonlyArray<Uint8Array>): Uint8Array =>
+  concat([header, ...fields.flatMap((b) => [u16(b.length), b])])

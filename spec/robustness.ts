@@ -35,3 +35,35 @@ export const malformedInputRejected = (options: {
     return undefined
   }
 })
+
+/**
+ * The property every protocol states for the implementation attacker's byte edits
+ * (properties/harness/byte-attacks.ts): a well-formed message with one field flipped, cut or
+ * taken from another message (labelled `tampered:<label>`) is refused by its recipient, and the
+ * refusal changes no durable state beyond what the design names for that refusal.
+ */
+export const tamperedInputRejected = (options: {
+  readonly id: string
+  readonly protocol: ProtocolName
+  readonly statement: string
+}): SecurityProperty => ({
+  id: options.id,
+  protocol: options.protocol,
+  kind: "robustness",
+  statement: options.statement,
+  expected: { claimed: "holds", hardened: "holds" },
+  judgedIn: ["impl"],
+  check: (trace) => {
+    for (let at = 0; at < trace.length; at++) {
+      const e = trace[at]!
+      if (e._tag !== "Deliver" || e.how !== "injected" || !e.label.startsWith("tampered:")) continue
+      const next = trace.slice(at + 1).findIndex((f) => f._tag === "Deliver" || f._tag === "Reject" || f._tag === "Commit" || f._tag === "Accept")
+      const verdict = next < 0 ? undefined : trace[at + 1 + next]!
+      if (verdict === undefined || verdict._tag === "Deliver") return { at, reason: `${e.label} delivered to ${e.to} was neither accepted nor refused` }
+      if (verdict._tag !== "Reject") return { at: at + 1 + next, reason: `${e.to} accepted ${e.label} (a captured message with one field changed)` }
+      const changed = trace.slice(at + 1, at + 1 + next + 3).find((f) => f._tag === "Signal" && f.signal === "state-changed-on-reject")
+      if (changed !== undefined) return { at, reason: `${e.to} changed its durable state while refusing ${e.label}` }
+    }
+    return undefined
+  }
+})

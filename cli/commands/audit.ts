@@ -10,7 +10,8 @@ import { Command, Options } from "@effect/cli"
 import { FileSystem, Path } from "@effect/platform"
 import { Effect, Option } from "effect"
 import { availableParallelism } from "node:os"
-import { type AuditProgress, runAudit } from "../../properties/audit.ts"
+import type { AuditProgress } from "../../properties/audit/plan.ts"
+import { runAudit } from "../../properties/audit/run.ts"
 import * as config from "../../properties/harness/config.ts"
 import { type ProtocolSuite, subjectName } from "../../properties/suite.ts"
 import { Output } from "../output.ts"
@@ -76,7 +77,7 @@ const progressReporter = (io: Output["Type"]) => {
       const width = Math.max(20, io.columns - 1)
       io.err(`\r\x1b[2K${line.length > width ? `${line.slice(0, width - 1)}…` : line}`)
       live = true
-    } else if (e._tag === "ExploreDone" || e._tag === "CheckDone") io.err(`${line}\n`)
+    } else if (e._tag === "ExploreDone" || e._tag === "CheckDone" || e._tag === "ConformanceDone") io.err(`${line}\n`)
   }
   return { onProgress, clear }
 }

@@ -18,7 +18,9 @@ export const benchCommand = Command.make(
       const io = yield* Output
       const ran = yield* Effect.tryPromise(async () => {
         const { runBench } = await import("../../bench/run.ts")
+        const { definitions } = await import("../protocols.ts")
         return runBench({
+          protocols: await Promise.all(definitions.flatMap((d) => (d.bench === undefined ? [] : [d.bench()]))),
           ...(Option.isSome(ms) ? { ms: ms.value } : {}),
           ...(Option.isSome(only) ? { only: only.value } : {}),
           log: (line) => io.out(`${line}\n`),

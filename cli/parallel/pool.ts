@@ -6,9 +6,9 @@
  */
 import { Effect } from "effect"
 import { Worker } from "node:worker_threads"
-import type { AuditOptions } from "../../properties/audit.ts"
-import { planAudit } from "../../properties/audit.ts"
-import type { ImplJudgement, ModelOutcome, ProtocolSuite } from "../../properties/suite.ts"
+import type { AuditOptions } from "../../properties/audit/plan.ts"
+import { planAudit } from "../../properties/audit/plan.ts"
+import type { ConformanceJudgement, ImplJudgement, ModelOutcome, ProtocolSuite } from "../../properties/suite.ts"
 import { subjectName } from "../../properties/suite.ts"
 import type { UnitRequest, UnitResult } from "./protocol.ts"
 
@@ -26,7 +26,7 @@ export const unitsOf = (suites: ReadonlyArray<ProtocolSuite>, options: AuditOpti
     const useModel = plan.right.worlds.includes("model")
     const useImpl = plan.right.worlds.includes("impl")
     let id = 0
-    return plan.right.work.flatMap(({ suite, subjects, properties }) =>
+    return plan.right.work.flatMap(({ suite, subjects, properties, conformance }) =>
       subjects.map(
         (subject): UnitRequest => ({
           id: id++,
@@ -34,6 +34,7 @@ export const unitsOf = (suites: ReadonlyArray<ProtocolSuite>, options: AuditOpti
           subject,
           model: useModel && properties.some((p) => p.judgedIn.includes("model")),
           impl: useImpl ? properties.filter((p) => p.judgedIn.includes("impl")).map((p) => p.id) : [],
+          conformance,
           depth: options.depth,
           runs: options.runs,
           seed: options.seed
@@ -95,6 +96,11 @@ export const answeringFrom = (
         const found = resultFor(subject)?.impl.find((x) => x.property === property.id)
         if (found === undefined || options.path !== undefined) return suite.checkImpl(subject, property, options)
         return found.judgement !== undefined ? Effect.succeed<ImplJudgement>(found.judgement) : Effect.die(new Error(found.error))
+      },
+      conform: (subject, options) => {
+        const found = resultFor(subject)?.conformance
+        if (found === undefined || options.path !== undefined) return suite.conform(subject, options)
+        return found.judgement !== undefined ? Effect.succeed<ConformanceJudgement>(found.judgement) : Effect.die(new Error(found.error))
       }
     }
   })

@@ -3,7 +3,7 @@
  * subject — its exploration and its implementation checks — so each worker keeps the suite's
  * exploration cache warm for the checks that follow it.
  */
-import type { ImplJudgement, ModelJudgement, ModelOutcome, Subject } from "../../properties/suite.ts"
+import type { ConformanceJudgement, ImplJudgement, ModelJudgement, ModelOutcome, Subject } from "../../properties/suite.ts"
 
 export interface UnitRequest {
   readonly id: number
@@ -13,6 +13,8 @@ export interface UnitRequest {
   readonly model: boolean
   /** Property ids to check on the implementation. */
   readonly impl: ReadonlyArray<string>
+  /** Run step-wise conformance. */
+  readonly conformance: boolean
   readonly depth: number
   readonly runs: number
   readonly seed: number
@@ -26,5 +28,6 @@ export interface UnitResult {
   readonly outcome?: SerializedOutcome
   readonly exploreError?: string
   readonly impl: ReadonlyArray<{ readonly property: string; readonly judgement?: ImplJudgement; readonly error?: string }>
+  readonly conformance?: { readonly judgement?: ConformanceJudgement; readonly error?: string }
   readonly millis: number
 }

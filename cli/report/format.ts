@@ -1,7 +1,7 @@
 /**
  * Small formatting helpers shared by the Markdown report and the terminal output.
  */
-import type { AuditCheck, AuditReport, Finding, Severity, WorldVerdict } from "../../properties/audit.ts"
+import type { AuditCheck, AuditReport, Finding, Severity, WorldVerdict } from "../../properties/audit/report.ts"
 
 export const duration = (millis: number): string =>
   millis < 1 ? "<1 ms" : millis < 1000 ? `${Math.round(millis)} ms` : millis < 60_000 ? `${(millis / 1000).toFixed(1)} s` : `${Math.floor(Math.round(millis / 1000) / 60)} min ${Math.round(millis / 1000) % 60} s`

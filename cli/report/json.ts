@@ -2,7 +2,7 @@
  * `audit.json`: the audit for machines. The report object as is (it holds only plain data: trace
  * events are plain objects), plus what produced it, pretty-printed so a diff between two audits reads.
  */
-import type { AuditReport } from "../../properties/audit.ts"
+import type { AuditReport } from "../../properties/audit/report.ts"
 
 export interface JsonOptions {
   /** The `authlab` version and the command line, so a reader can re-run it. */

@@ -5,7 +5,7 @@
  * that replays it; then the summary table and the explorations; then a state diagram of every
  * participant machine, generated from the machine; it ends with the mutant kill matrix.
  */
-import type { AuditCheck, AuditReport, CounterexampleReport, Finding, MutantResult, Severity } from "../../properties/audit.ts"
+import type { AuditCheck, AuditReport, CounterexampleReport, Finding, MutantResult, Severity } from "../../properties/audit/report.ts"
 import type { ProtocolSuite } from "../../properties/suite.ts"
 import { formatEvent } from "../../spec/trace.ts"
 import { checkStatus, count, duration, findingTitle, headline, otherCounterexample, statusText, subjectOf, verdictText } from "./format.ts"
@@ -79,7 +79,7 @@ const sections: ReadonlyArray<{ readonly severity: Severity; readonly title: str
 const summaryTable = (report: AuditReport, checks: ReadonlyArray<AuditCheck>): string => {
   const rows = checks.map((c) => {
     const model = c.model.verdict === "n/a" ? "n/a" : `${verdictText(c.model.verdict)} (${count(c.model.states)} states)`
-    const impl = c.impl.verdict === "n/a" ? "n/a" : `${verdictText(c.impl.verdict)} (${count(c.impl.runs)} runs)`
+    const impl = c.impl.verdict === "n/a" ? "n/a" : `${verdictText(c.impl.verdict)} (${count(c.impl.runs)} runs${c.impl.foundBy ? `, found ${c.impl.foundBy}` : ""})`
     return `| ${c.protocol} | ${subjectOf(c)} | ${code(c.property)} | ${c.expected ?? "—"} | ${model} | ${impl} | ${c.impl.verdict === "n/a" ? "—" : duration(c.millis)} | ${statusText[checkStatus(report, c)]} |`
   })
   return ["| protocol | variant | property | expected | model | implementation | time | status |", "|---|---|---|---|---|---|--:|---|", ...rows].join("\n")
@@ -95,17 +95,31 @@ const explorationTable = (report: AuditReport): string =>
     )
   ].join("\n")
 
+const conformanceTable = (report: AuditReport): string =>
+  [
+    "| protocol | subject | verdict | runs | moves compared | time | first difference |",
+    "|---|---|---|--:|--:|--:|---|",
+    ...report.conformance.map(
+      (c) =>
+        `| ${c.protocol} | ${c.subject} | ${c.error ? "error" : c.verdict} | ${count(c.runs)} | ${count(c.steps)} | ${duration(c.millis)} | ${c.error ? cell(c.error) : c.disagreement ? `${cell(c.disagreement.what)} after ${code(c.disagreement.moves.join(" ") || "(set-up)")} — replay ${code(c.disagreement.replay)}` : "—"} |`
+    )
+  ].join("\n")
+
 const killMatrix = (report: AuditReport, protocol: string, mutants: ReadonlyArray<MutantResult>): string => {
   const ids = report.protocols.find((p) => p.protocol === protocol)?.properties.map((p) => p.id) ?? []
   const judged = ids.filter((id) => mutants.some((m) => m.checks.some((c) => c.property === id)))
-  const mark = (m: MutantResult, id: string) =>
-    m.killedBy.includes(id) ? "✔" : !m.checks.some((c) => c.property === id) ? "—" : m.expectedKilledBy.includes(id) ? "✘ expected" : ""
+  // M: killed in the model (exploration); I: killed on the implementation by unguided runs alone.
+  const mark = (m: MutantResult, id: string) => {
+    const worlds = [m.killedIn.model.includes(id) ? "M" : "", m.killedIn.impl.includes(id) ? "I" : ""].join("")
+    return worlds !== "" ? `✔ ${worlds}` : !m.checks.some((c) => c.property === id) ? "—" : m.expectedKilledBy.includes(id) ? "✘ expected" : ""
+  }
   const rows = mutants.map(
-    (m) => `| ${code(m.name)} | ${cell(m.flaw)} | ${judged.map((id) => mark(m, id)).join(" | ")} | ${m.killed ? "killed" : "**SURVIVES**"} |`
+    (m) =>
+      `| ${code(m.name)} | ${cell(m.flaw)} | ${m.worlds.includes("model") ? "both" : "impl only"} | ${judged.map((id) => mark(m, id)).join(" | ")} | ${m.killedIn.conformance ? "✔" : ""} | ${m.killed ? "killed" : "**SURVIVES**"} |`
   )
   const out = [
-    `| mutant | flaw | ${judged.map(code).join(" | ")} | verdict |`,
-    `|---|---|${judged.map(() => ":-:|").join("")}---|`,
+    `| mutant | flaw | flaw in | ${judged.map(code).join(" | ")} | conformance | verdict |`,
+    `|---|---|---|${judged.map(() => ":-:|").join("")}:-:|---|`,
     ...rows
   ]
   const neverKills = judged.filter((id) => !mutants.some((m) => m.killedBy.includes(id)))
@@ -149,6 +163,7 @@ export const renderMarkdown = (report: AuditReport, suites: ReadonlyArray<Protoc
 
   out.push("## Summary", "", summaryTable(report, report.checks), "")
   if (report.explorations.length > 0) out.push("### Model explorations", "", "One bounded exploration per subject judges every model-judged property at once.", "", explorationTable(report), "")
+  if (report.conformance.length > 0) out.push("### Conformance", "", "The same attacker schedules on the model and the implementation, observations and verdicts compared after every move.", "", conformanceTable(report), "")
 
   const shown = suites.filter((s) => report.selection.protocols.includes(s.protocol))
   if (shown.some((s) => s.machines.length > 0)) {
@@ -168,7 +183,10 @@ export const renderMarkdown = (report: AuditReport, suites: ReadonlyArray<Protoc
   out.push("## Mutant kill matrix", "")
   if (report.mutants.length === 0) out.push("No mutants were judged in this run.", "")
   else {
-    out.push("Each mutant is the hardened protocol with one deliberate flaw. ✔: the property fails on the mutant (in either world); ✘ expected: it was expected to and did not; —: not judged.", "")
+    out.push(
+      "Each mutant is the hardened protocol with one deliberate flaw, applied from outside the shipped code. ✔ M: the property fails in the model (bounded exploration); ✔ I: it fails on the implementation with unguided runs alone (no model counterexample); ✘ expected: it was expected to and did not; —: not judged. Conformance ✔: the implementation departs from the model step by step (a flaw only the implementation has).",
+      ""
+    )
     for (const protocol of report.selection.protocols) {
       const mutants = report.mutants.filter((m) => m.protocol === protocol)
       if (mutants.length === 0) continue

@@ -2,7 +2,8 @@
  * The audit on a terminal: the progress line, the summary table, and the findings with their
  * numbered counterexamples and replay commands (what a replay command prints).
  */
-import type { AuditProgress, AuditReport, CounterexampleReport, Finding } from "../../properties/audit.ts"
+import type { AuditProgress } from "../../properties/audit/plan.ts"
+import type { AuditReport, CounterexampleReport, Finding } from "../../properties/audit/report.ts"
 import { formatEvent } from "../../spec/trace.ts"
 import { checkStatus, count, duration, findingTitle, headline, otherCounterexample, statusText, subjectOf, verdictText } from "./format.ts"
 
@@ -36,10 +37,19 @@ export const summaryText = (report: AuditReport): string => {
               ` in ${duration(e.millis)} (${count(e.statesPerSecond)} states/s${e.exhaustive ? ", exhaustive" : ", NOT exhaustive: a cap was hit"})`
       )
   }
+  if (report.conformance.length > 0) {
+    out.push("")
+    for (const c of report.conformance)
+      out.push(
+        `conformance ${c.protocol} ${c.subject}: ${c.error ? `died: ${c.error}` : c.disagreement ? `DISAGREES: ${c.disagreement.what} after ${c.disagreement.moves.join(" ") || "(set-up)"}` : `agrees`} (${count(c.runs)} runs, ${count(c.steps)} moves compared)`
+      )
+  }
   if (report.mutants.length > 0) {
     out.push("")
-    for (const m of report.mutants)
-      out.push(`mutant ${m.protocol} ${m.name}: ${m.killed ? `killed by ${m.killedBy.join(", ")}` : "SURVIVES"}${m.missedBy.length > 0 ? ` (not by ${m.missedBy.join(", ")}, as expected)` : ""}`)
+    for (const m of report.mutants) {
+      const where = `model: ${m.worlds.includes("model") ? m.killedIn.model.join(", ") || "—" : "n/a"}; implementation, unguided: ${m.killedIn.impl.join(", ") || "—"}${m.killedIn.conformance ? "; conformance" : ""}`
+      out.push(`mutant ${m.protocol} ${m.name}: ${m.killed ? `killed (${where})` : "SURVIVES"}${m.missedBy.length > 0 ? ` (not by ${m.missedBy.join(", ")}, as expected)` : ""}`)
+    }
   }
   return out.join("\n") + "\n"
 }
@@ -101,6 +111,10 @@ export const progressLine = (e: AuditProgress): string | undefined => {
     }
     case "ImplStart":
       return `${at(e.done, e.total)} ${e.protocol} ${e.subject} ${e.property}: implementation, ${count(e.runs)} runs…`
+    case "ConformanceDone": {
+      const c = e.conformance
+      return `${at(e.done, e.total)} ${c.protocol} ${c.subject} conformance: ${c.error ? "died" : c.verdict} (${count(c.steps)} moves compared)`
+    }
     case "CheckDone": {
       const c = e.check
       const model = c.model.verdict === "n/a" ? "" : ` model ${verdictText(c.model.verdict)} (${count(c.model.states)} states)`

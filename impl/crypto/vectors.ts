@@ -3,16 +3,28 @@
  * the project, in the directory named by `AUTHLAB_VECTORS` (default `../shared/vectors` next to
  * the project root). Vector files are read in place, never copied into the project.
  *
- * A missing file is not an error: the loader says so on stderr and returns `available: false`,
- * and the suite skips with `describe.skipIf(!file.available)`.
+ * When `AUTHLAB_VECTORS` is not set, a missing file is not an error: the loader says so on stderr
+ * and returns `available: false`, and the suite skips with `describe.skipIf(!file.available)`.
+ * When it is set (as CI sets it), the vectors were asked for: a missing directory, an empty one or
+ * a missing file fails loudly, so a CI run can never pass by skipping them.
  */
-import { existsSync, readFileSync } from "node:fs"
+import { existsSync, readdirSync, readFileSync } from "node:fs"
 import path from "node:path"
 
 const projectRoot = path.resolve(import.meta.dirname, "../..")
 
 /** `AUTHLAB_VECTORS`, resolved against the project root when relative. */
 export const vectorsDir: string = path.resolve(projectRoot, process.env.AUTHLAB_VECTORS ?? "../shared/vectors")
+
+/** Whether the vectors were asked for explicitly (then they must be there). */
+export const vectorsRequired: boolean = (process.env.AUTHLAB_VECTORS ?? "").trim() !== ""
+
+/** Why the required vectors directory cannot be used, or undefined when it can. */
+export const vectorsDirProblem = (): string | undefined => {
+  if (!existsSync(vectorsDir)) return `AUTHLAB_VECTORS=${process.env.AUTHLAB_VECTORS} names ${vectorsDir}, which does not exist`
+  if (readdirSync(vectorsDir).length === 0) return `AUTHLAB_VECTORS=${process.env.AUTHLAB_VECTORS} names ${vectorsDir}, which is empty`
+  return undefined
+}
 
 export type Loaded<T> =
   | { readonly available: true; readonly path: string; readonly data: T }
@@ -26,6 +38,7 @@ export const loadVectors = <T>(relativePath: string, label: string): Loaded<T> =
   const file = path.join(vectorsDir, relativePath)
   if (!existsSync(file)) {
     const why = existsSync(vectorsDir) ? `${file} not found` : `AUTHLAB_VECTORS dir not found at ${vectorsDir}`
+    if (vectorsRequired) throw new Error(`${label}: the vectors are required (AUTHLAB_VECTORS is set) but ${why}`)
     console.warn(`skipping ${label}: ${why}`)
     return { available: false, path: file }
   }

@@ -25,10 +25,10 @@ import {
   type RefreshBegin,
   type RefreshRequest
 } from "../../spec/hw-token-2fa/messages.ts"
-import { ACCESS_TOKEN_LIFETIME, type Policy, TICK_SECONDS } from "../../spec/hw-token-2fa/variants.ts"
+import { ACCESS_TOKEN_LIFETIME, LOOK_AHEAD, type Policy, TICK_SECONDS } from "../../spec/hw-token-2fa/variants.ts"
 import { type Crypto, SecureRandom } from "../crypto/services.ts"
 import { type SigningKey, signJwt, type VerificationKey, verificationKeyOf, verifyCompact } from "../jws/jws.ts"
-import { MAX_WINDOW, matchHotp } from "../otp/otp.ts"
+import { type HotpMatch, type HotpVerifyParams, matchHotp } from "../otp/otp.ts"
 import type { AuthState, AuthStore, RefreshRecord, TokenRecord } from "./store.ts"
 import { OTP_DIGITS } from "./token.ts"
 
@@ -78,8 +78,10 @@ export interface AuthServerOptions {
   readonly store: AuthStore
   /** The Ed25519 key access tokens are signed with. */
   readonly signingKey: SigningKey
-  /** The edge decoder; default strict `Schema.decodeUnknown(ToAuth)`. A mutant may plug in a lenient one. */
+  /** The edge decoder; default strict `Schema.decodeUnknown(ToAuth)`. */
   readonly decode?: (bytes: Uint8Array) => Effect.Effect<ToAuth, ParseResult.ParseError>
+  /** The HOTP verifier (RFC 4226 §7.2, §7.4); default `matchHotp` of impl/otp. */
+  readonly verifyOtp?: (secret: Uint8Array, otp: string, params: HotpVerifyParams) => HotpMatch | undefined
 }
 
 const hex = (b: Uint8Array) => Buffer.from(b).toString("hex")
@@ -93,12 +95,11 @@ const refuse = (reason: AuthRejectReason, revoked?: boolean) =>
 
 const tickOf = (seconds: number) => Math.floor(seconds / TICK_SECONDS)
 
-/** Failures that still count now: a `one-tick` lockout forgets them once the tick has passed. */
-const liveFailures = (policy: Policy, t: TokenRecord, tick: number) =>
-  policy.lockout === "one-tick" && t.failureTick !== tick ? 0 : t.failures
+/** Failures that still count now: the lockout lasts until the tick after the one they were counted in. */
+const liveFailures = (t: TokenRecord, tick: number) => (t.failureTick < tick ? 0 : t.failures)
 
 const isLocked = (policy: Policy, t: TokenRecord, tick: number) =>
-  policy.maxOtpFailures !== null && liveFailures(policy, t, tick) >= policy.maxOtpFailures
+  policy.maxOtpFailures !== null && liveFailures(t, tick) >= policy.maxOtpFailures
 
 type Decision =
   | { readonly ok: true; readonly username: string; readonly issued: TokenName; readonly presented?: TokenName }
@@ -108,6 +109,7 @@ export const makeAuthServer = (options: AuthServerOptions): Effect.Effect<AuthSe
   Effect.gen(function*() {
     const { policy, store } = options
     const decode = options.decode ?? Schema.decodeUnknown(ToAuth)
+    const verifyOtp = options.verifyOtp ?? matchHotp
     const random = yield* SecureRandom
     const verificationKey = yield* Effect.orDie(verificationKeyOf(options.signingKey))
     const services = yield* Effect.context<Crypto>()
@@ -119,20 +121,14 @@ export const makeAuthServer = (options: AuthServerOptions): Effect.Effect<AuthSe
     const checkOtp = (state: AuthState, username: string, otp: string, tick: number): readonly [AuthRejection | undefined, AuthState] => {
       const linked = state.tokens.get(state.users.get(username)!.keyId)!
       if (isLocked(policy, linked, tick)) return [refuse("throttled"), state]
-      const candidates = policy.otpBinding === "linked-key" ? [linked] : [...state.tokens.values()]
-      const window = policy.lookAhead === "unbounded" ? MAX_WINDOW : policy.lookAhead
-      for (const t of candidates) {
-        const m = matchHotp(Redacted.value(t.secret), otp, { counter: t.counter, window, digits: OTP_DIGITS })
-        if (m === undefined) continue
-        const tokens = new Map(state.tokens)
-        tokens.set(t.keyId, { ...t, counter: policy.otpSpent ? m.nextCounter : m.matched })
-        if (t.keyId !== linked.keyId) tokens.set(linked.keyId, { ...tokens.get(linked.keyId)!, failures: 0 })
-        else tokens.set(t.keyId, { ...tokens.get(t.keyId)!, failures: 0 })
+      const m = verifyOtp(Redacted.value(linked.secret), otp, { counter: linked.counter, window: LOOK_AHEAD, digits: OTP_DIGITS })
+      const tokens = new Map(state.tokens)
+      if (m !== undefined) {
+        tokens.set(linked.keyId, { ...linked, counter: policy.otpSpent ? m.nextCounter : m.matched, failures: 0 })
         return [undefined, { ...state, tokens }]
       }
       if (policy.maxOtpFailures === null) return [refuse("bad-otp"), state]
-      const tokens = new Map(state.tokens)
-      tokens.set(linked.keyId, { ...linked, failures: liveFailures(policy, linked, tick) + 1, failureTick: tick })
+      tokens.set(linked.keyId, { ...linked, failures: liveFailures(linked, tick) + 1, failureTick: tick })
       return [refuse("bad-otp"), { ...state, tokens }]
     }
 
@@ -261,7 +257,7 @@ export const makeAuthServer = (options: AuthServerOptions): Effect.Effect<AuthSe
         const counted = policy.maxOtpFailures !== null && token !== undefined
         return {
           nextCounter: token?.counter ?? 0,
-          failures: counted ? liveFailures(policy, token, tick) : 0,
+          failures: counted ? liveFailures(token, tick) : 0,
           locked: counted ? isLocked(policy, token, tick) : false,
           refresh: [...state.refresh.values()]
             .filter((r) => r.username === username)

@@ -37,7 +37,7 @@ const world = (policy = hardened) => {
   const secret = new Uint8Array(20).fill(4)
   const store = run(makeInMemoryAuthStore(enrol(emptyAuthState, { username: "alice", apiKey, keyId: "tA", secret })))
   const auth = run(makeAuthServer({ policy, store, signingKey: { alg: "EdDSA", secretKey: new Uint8Array(32).fill(5), kid: "as1" } }))
-  const rs = makeResourceServer({ policy, authKey: auth.verificationKey })
+  const rs = makeResourceServer({ authKey: auth.verificationKey })
   const device = run(makeUserDevice({ apiKey, token: run(makeHardwareToken("tA", Redacted.make(secret))) }))
   const loginAndAccess = () => {
     const grant = run(auth.receive(run(device.login)))

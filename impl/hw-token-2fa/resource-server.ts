@@ -5,7 +5,6 @@
  */
 import { Context, Data, Effect, Schema } from "effect"
 import { ACCESS_TOKEN_TYP, AccessGranted, Denied, ToResource } from "../../spec/hw-token-2fa/messages.ts"
-import type { Policy } from "../../spec/hw-token-2fa/variants.ts"
 import type { Crypto } from "../crypto/services.ts"
 import { type JwtClaims, type VerificationKey, verifyJwt } from "../jws/jws.ts"
 
@@ -26,7 +25,7 @@ export interface ResourceServer {
 
 export const ResourceServer = Context.GenericTag<ResourceServer>("authlab/hw-token-2fa/ResourceServer")
 
-export const makeResourceServer = (options: { readonly policy: Policy; readonly authKey: VerificationKey }): ResourceServer => {
+export const makeResourceServer = (options: { readonly authKey: VerificationKey }): ResourceServer => {
   const decode = Schema.decodeUnknown(ToResource)
   const refuse = (reason: "expired" | "invalid") =>
     new AccessRejection({ reason, reply: Denied.encode(Denied.make({ reason: reason === "expired" ? "expired" : "denied" })) })
@@ -38,8 +37,7 @@ export const makeResourceServer = (options: { readonly policy: Policy; readonly 
         verifyJwt(decoded.right.accessToken, [options.authKey], {
           typ: ACCESS_TOKEN_TYP,
           requiredClaims: ["exp", "sub"],
-          // the flaw a mutant switches on: an expired token is still honoured
-          clockToleranceSeconds: options.policy.checkAccessExpiry ? 0 : Number.POSITIVE_INFINITY
+          clockToleranceSeconds: 0
         })
       )
       if (verified._tag === "Left") return yield* refuse(verified.left.reason === "Expired" ? "expired" : "invalid")

@@ -6,7 +6,7 @@
  * one state update, then the reply. Time arrives in the events (`now`, in ticks).
  */
 import { enqueueActions, not, setup } from "xstate"
-import type { Policy } from "../../spec/hw-token-2fa/variants.ts"
+import { LOOK_AHEAD, type Policy } from "../../spec/hw-token-2fa/variants.ts"
 import { type AccessTerm, otpName, type OtpTerm, type SymMessage } from "./terms.ts"
 
 export interface UserRecord {
@@ -49,31 +49,31 @@ export type AuthVerdict =
   | { readonly accepted: true; readonly data: string }
   | { readonly accepted: false; readonly reason: AuthRejectReason; readonly revoked?: boolean }
 
-const send = (message: SymMessage): never => ({ type: "send", params: { message } }) as never
-const verdict = (v: AuthVerdict): never => ({ type: "verdict", params: v }) as never
+/** The emitted actions the system interprets (exported for mutants' machine overrides). */
+export const send = (message: SymMessage): never => ({ type: "send", params: { message } }) as never
+export const verdict = (v: AuthVerdict): never => ({ type: "verdict", params: v }) as never
 
 /** The user whose API key this is (claim: "a username associated with the credential"). */
 const userByKey = (c: AuthContext, apiKey: string): string | undefined =>
   Object.keys(c.users).find((u) => c.users[u]!.apiKey === apiKey)
 
-/** Which token's counter an OTP matches within the window; undefined when none. */
-export const matchOtp = (c: AuthContext, user: string, otp: OtpTerm): string | undefined => {
-  if (otp === "guess") return undefined
-  const linked = c.users[user]!.token
-  const candidates = c.policy.otpBinding === "linked-key" ? [linked] : Object.values(c.users).map((u) => u.token)
-  if (!candidates.includes(otp.token)) return undefined
-  const expected = c.counters[otp.token] ?? 0
-  const inWindow = otp.counter >= expected && (c.policy.lookAhead === "unbounded" || otp.counter < expected + c.policy.lookAhead)
-  return inWindow ? otp.token : undefined
+/** Whether `counter` is in token `token`'s look-ahead window (RFC 4226 §7.4): `c … c+W−1` from the next expected `c`. */
+export const inWindow = (c: AuthContext, token: string, counter: number, lookAhead: number = LOOK_AHEAD): boolean => {
+  const expected = c.counters[token] ?? 0
+  return counter >= expected && counter < expected + lookAhead
 }
 
-const userOf = (c: AuthContext, e: AuthEvent): string | undefined => {
+/** Whether `otp` is valid for `user`: from the token linked to the username, within its window. */
+export const matchOtp = (c: AuthContext, user: string, otp: OtpTerm): boolean =>
+  otp !== "guess" && otp.token === c.users[user]!.token && inWindow(c, otp.token, otp.counter)
+
+export const userOf = (c: AuthContext, e: AuthEvent): string | undefined => {
   if (e.type === "msg.LoginRequest") return userByKey(c, e.message.apiKey)
   if (e.type === "msg.RefreshRequest") return c.refresh[e.message.refreshToken]?.user
   return undefined
 }
 
-const otpOf = (e: AuthEvent): OtpTerm | undefined =>
+export const otpOf = (e: AuthEvent): OtpTerm | undefined =>
   e.type === "msg.LoginRequest" || e.type === "msg.RefreshRequest" ? e.message.otp : undefined
 
 export const authMachine = setup({
@@ -118,19 +118,26 @@ export const authMachine = setup({
       if (event.type !== "msg.RefreshBegin") return
       enqueue(send({ _tag: "RefreshPrompt", username: event.message.accessToken.sub }))
     }),
-    /**
-     * The OTP verified: spend it (or not: `otpSpent`), reset failures, consume the presented
-     * refresh token (`consumeRefresh`), and issue a new pair — a new family for a login, the
-     * next serial of the presented token's family for a refresh.
-     */
+    /** The OTP verified: spend it (`otpSpent`: store the counter after it; else the matched one) and reset the user's failures. */
+    acceptOtp: enqueueActions(({ context, event, enqueue }) => {
+      const user = userOf(context, event)!
+      const otp = otpOf(event) as Exclude<OtpTerm, "guess">
+      enqueue.assign({
+        counters: { ...context.counters, [otp.token]: context.policy.otpSpent ? otp.counter + 1 : otp.counter },
+        users: { ...context.users, [user]: { ...context.users[user]!, failures: 0 } }
+      })
+    }),
+    /** `consumeRefresh`: mark the presented refresh token used, in the same step that issues its successor. */
+    consumeRefresh: enqueueActions(({ context, event, enqueue }) => {
+      if (event.type !== "msg.RefreshRequest" || !context.policy.consumeRefresh) return
+      const presented = event.message.refreshToken
+      enqueue.assign({ refresh: { ...context.refresh, [presented]: { ...context.refresh[presented]!, status: "used" } } })
+    }),
+    /** Issue a new pair: a new family for a login, the next serial of the presented token's family for a refresh. */
     issue: enqueueActions(({ context, event, enqueue }) => {
       if (event.type !== "msg.LoginRequest" && event.type !== "msg.RefreshRequest") return
       const user = userOf(context, event)!
       const otp = event.message.otp as Exclude<OtpTerm, "guess">
-      const token = matchOtp(context, user, otp)!
-      const counters = { ...context.counters, [token]: context.policy.otpSpent ? otp.counter + 1 : otp.counter }
-      const users = { ...context.users, [user]: { ...context.users[user]!, failures: 0 } }
-      let refresh = context.refresh
       let family: number
       let families = context.families
       let presented = ""
@@ -138,14 +145,13 @@ export const authMachine = setup({
         family = ++families
       } else {
         presented = event.message.refreshToken
-        family = refresh[presented]!.family
-        if (context.policy.consumeRefresh) refresh = { ...refresh, [presented]: { ...refresh[presented]!, status: "used" } }
+        family = context.refresh[presented]!.family
       }
       const serial = context.serials[family] ?? 0
       const rt = `F${family}.${serial}`
-      refresh = { ...refresh, [rt]: { user, family, status: "active" } }
+      const refresh = { ...context.refresh, [rt]: { user, family, status: "active" as const } }
       const accessToken: AccessTerm = { name: `a${family}.${serial}`, sub: user, exp: event.now + 1 }
-      enqueue.assign({ counters, users, refresh, families, serials: { ...context.serials, [family]: serial + 1 } })
+      enqueue.assign({ refresh, families, serials: { ...context.serials, [family]: serial + 1 } })
       const data =
         event.type === "msg.LoginRequest"
           ? `login;user=${user};otp=${otpName(otp)};new=${rt}`
@@ -153,9 +159,8 @@ export const authMachine = setup({
       enqueue(verdict({ accepted: true, data }))
       enqueue(send({ _tag: "TokenGrant", accessToken, refreshToken: rt }))
     }),
-    /** Time passes: a `one-tick` lockout ends and the per-tick failure budget is renewed. */
+    /** Time passes: a lockout ends and the per-tick failure budget is renewed. */
     tick: enqueueActions(({ context, enqueue }) => {
-      if (context.policy.lockout !== "one-tick") return
       enqueue.assign({ users: Object.fromEntries(Object.entries(context.users).map(([n, u]) => [n, { ...u, failures: 0, locked: false }])) })
     })
   },
@@ -174,7 +179,7 @@ export const authMachine = setup({
     otpValid: ({ context, event }) => {
       const user = userOf(context, event)
       const otp = otpOf(event)
-      return user !== undefined && otp !== undefined && matchOtp(context, user, otp) !== undefined
+      return user !== undefined && otp !== undefined && matchOtp(context, user, otp)
     }
   }
 }).createMachine({
@@ -199,7 +204,7 @@ export const authMachine = setup({
           { guard: not("knownKey"), actions: { type: "refuse", params: { reason: "bad-credential" } } },
           { guard: "throttled", actions: { type: "refuse", params: { reason: "throttled" } } },
           { guard: not("otpValid"), actions: "refuseOtp" },
-          { description: "link username → key id, OTP valid: first access and refresh token", actions: "issue" }
+          { description: "link username → key id, OTP valid: first access and refresh token", actions: ["acceptOtp", "issue"] }
         ],
         "msg.RefreshBegin": { description: "the expired access token: ask for the refresh token", actions: "prompt" },
         "msg.RefreshRequest": [
@@ -207,7 +212,7 @@ export const authMachine = setup({
           { guard: "refreshUsed", description: "a rotated refresh token presented again (RFC 9700 §4.14.2)", actions: "refuseReuse" },
           { guard: "throttled", actions: { type: "refuse", params: { reason: "throttled" } } },
           { guard: not("otpValid"), actions: "refuseOtp" },
-          { description: "refresh token → username → key id → OTP valid: second access and refresh token", actions: "issue" }
+          { description: "refresh token → username → key id → OTP valid: second access and refresh token", actions: ["acceptOtp", "consumeRefresh", "issue"] }
         ]
       }
     }

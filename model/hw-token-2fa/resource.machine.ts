@@ -5,12 +5,10 @@
  * Spec: spec/hw-token-2fa/SPEC.md §2 ("allowing … secure access to the website").
  */
 import { enqueueActions, setup } from "xstate"
-import type { Policy } from "../../spec/hw-token-2fa/variants.ts"
 import type { AccessTerm, SymMessage } from "./terms.ts"
 
-export interface ResourceContext {
-  readonly policy: Policy
-}
+/** Stateless: every check is over the token and the time handed in with the event. */
+export type ResourceContext = Record<string, never>
 
 export type ResourceEvent = { readonly type: "msg.AccessRequest"; readonly message: { readonly _tag: "AccessRequest"; readonly accessToken: AccessTerm }; readonly now: number }
 
@@ -18,14 +16,13 @@ export type ResourceVerdict =
   | { readonly accepted: true; readonly data: string }
   | { readonly accepted: false; readonly reason: "expired" | "invalid" }
 
-const send = (message: SymMessage): never => ({ type: "send", params: { message } }) as never
-const verdict = (v: ResourceVerdict): never => ({ type: "verdict", params: v }) as never
+export const send = (message: SymMessage): never => ({ type: "send", params: { message } }) as never
+export const verdict = (v: ResourceVerdict): never => ({ type: "verdict", params: v }) as never
 
 export const resourceMachine = setup({
   types: {
     context: {} as ResourceContext,
-    events: {} as ResourceEvent,
-    input: {} as { readonly policy: Policy }
+    events: {} as ResourceEvent
   },
   actions: {
     send: (_, _params: { readonly message: SymMessage }) => {},
@@ -41,13 +38,13 @@ export const resourceMachine = setup({
     })
   },
   guards: {
-    expired: ({ context, event }) => context.policy.checkAccessExpiry && event.now >= event.message.accessToken.exp
+    expired: ({ event }) => event.now >= event.message.accessToken.exp
   }
 }).createMachine({
   id: "resourceServer",
   description: "P3 website: grants access to the subject of a valid, unexpired access token.",
   meta: { spec: "spec/hw-token-2fa/SPEC.md §2" },
-  context: ({ input }) => ({ policy: input.policy }),
+  context: {},
   initial: "serving",
   states: {
     serving: {

@@ -37,8 +37,20 @@ export interface NetMessage {
   readonly delivered: boolean
 }
 
+/**
+ * The machines the AuthServer and the ResourceServer run: the shipped ones, or a mutant's
+ * (`machine.provide({ guards, actions })`, properties/hw-token-2fa/mutants).
+ */
+export interface Machines {
+  readonly auth: typeof authMachine
+  readonly rs: typeof resourceMachine
+}
+
+export const MACHINES: Machines = { auth: authMachine, rs: resourceMachine }
+
 export interface SystemState {
   readonly policy: Policy
+  readonly machines: Machines
   readonly device: DeviceSnapshot
   /** alice's token (`tA`) and the attacker's own (`tM`, mallory's). */
   readonly tokenA: TokenSnapshot
@@ -54,13 +66,14 @@ export interface SystemState {
 
 export const USERS = { alice: { apiKey: "kA", token: "tA" }, mallory: { apiKey: "kM", token: "tM" } } as const
 
-export const initialState = (policy: Policy): SystemState => ({
+export const initialState = (policy: Policy, machines: Machines = MACHINES): SystemState => ({
   policy,
+  machines,
   device: initialTransition(deviceMachine, { apiKey: USERS.alice.apiKey })[0],
   tokenA: initialTransition(tokenMachine, { tokenId: "tA" })[0],
   tokenM: initialTransition(tokenMachine, { tokenId: "tM" })[0],
-  auth: initialTransition(authMachine, { policy, users: USERS })[0],
-  rs: initialTransition(resourceMachine, { policy })[0],
+  auth: initialTransition(machines.auth, { policy, users: USERS })[0],
+  rs: initialTransition(machines.rs)[0],
   now: 0,
   idlePresses: 0,
   network: []
@@ -119,13 +132,13 @@ const deliver = (s: SystemState, ref: number): Stepped | undefined => {
   const msg = m.message
   if (m.to === "auth") {
     if (msg._tag !== "LoginRequest" && msg._tag !== "RefreshBegin" && msg._tag !== "RefreshRequest") return undefined
-    const [auth, actions] = transition(authMachine, s.auth, { type: `msg.${msg._tag}`, message: msg, now: s.now } as AuthEvent)
+    const [auth, actions] = transition(s.machines.auth, s.auth, { type: `msg.${msg._tag}`, message: msg, now: s.now } as AuthEvent)
     const out = interpret({ ...marked, auth }, "auth", replyTo(m), actions as ReadonlyArray<Action>)
     return { state: out.state, events: [deliverEvent, ...out.events] }
   }
   if (m.to === "rs") {
     if (msg._tag !== "AccessRequest") return undefined
-    const [rs, actions] = transition(resourceMachine, s.rs, { type: "msg.AccessRequest", message: msg, now: s.now })
+    const [rs, actions] = transition(s.machines.rs, s.rs, { type: "msg.AccessRequest", message: msg, now: s.now })
     const out = interpret({ ...marked, rs }, "rs", replyTo(m), actions as ReadonlyArray<Action>)
     return { state: out.state, events: [deliverEvent, ...out.events] }
   }
@@ -147,7 +160,7 @@ const deliver = (s: SystemState, ref: number): Stepped | undefined => {
 
 const userAction = (s: SystemState, actor: Actor, action: string): Stepped | undefined => {
   if (actor === "clock" && action === "tick") {
-    const [auth] = transition(authMachine, s.auth, { type: "clock.tick" })
+    const [auth] = transition(s.machines.auth, s.auth, { type: "clock.tick" })
     return { state: { ...s, now: s.now + 1, auth }, events: [{ _tag: "Tick", actor: "clock" }] }
   }
   if (actor === "token" && action === "press") {
@@ -298,7 +311,7 @@ export const moves = (s: SystemState): ReadonlyArray<Move> =>
  * that smaller key, per policy, it is computed once for the many states that differ only in
  * what the attacker has not delivered yet.
  */
-const continuationMemo = new WeakMap<Policy, Map<string, Trace>>()
+const continuationMemo = new WeakMap<Machines, WeakMap<Policy, Map<string, Trace>>>()
 
 const continuationKey = (s: SystemState): string => {
   const { policy: _p, ...auth } = s.auth.context
@@ -307,8 +320,10 @@ const continuationKey = (s: SystemState): string => {
 
 /** Faults stop; a tick passes; the device gives up a pending exchange, recovers a pair, and uses it. */
 export const continuation = (s: SystemState): Trace => {
-  let memo = continuationMemo.get(s.policy)
-  if (memo === undefined) continuationMemo.set(s.policy, (memo = new Map()))
+  let byPolicy = continuationMemo.get(s.machines)
+  if (byPolicy === undefined) continuationMemo.set(s.machines, (byPolicy = new WeakMap()))
+  let memo = byPolicy.get(s.policy)
+  if (memo === undefined) byPolicy.set(s.policy, (memo = new Map()))
   const key = continuationKey(s)
   const hit = memo.get(key)
   if (hit !== undefined) return hit
@@ -377,7 +392,7 @@ export const observe = (s: SystemState): Observation => {
 }
 
 /** The starting point: alice enrolled and logged in honestly (so depth goes to refresh and attacks). */
-export const loggedInState = (policy: Policy): { state: SystemState; trace: Trace } => {
-  const r = honest(initialState(policy), "device", "login")!
+export const loggedInState = (policy: Policy, machines: Machines = MACHINES): { state: SystemState; trace: Trace } => {
+  const r = honest(initialState(policy, machines), "device", "login")!
   return { state: r.state, trace: r.events }
 }

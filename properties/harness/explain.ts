@@ -4,7 +4,7 @@
  * path, and the one-line `authlab` command) — so a red test is a reproducible finding.
  */
 import { formatEvent } from "../../spec/trace.ts"
-import { replayCommand } from "../audit.ts"
+import { replayCommand } from "./replay.ts"
 import type { Counterexample, Subject } from "../suite.ts"
 import * as config from "./config.ts"
 

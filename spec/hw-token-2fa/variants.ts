@@ -1,7 +1,10 @@
 /**
  * P3 variants as policies: the `claimed` reading of US 10,554,641 and the `hardened` protocol
  * differ only in these switches; the model and the implementation both take a `Policy`.
- * Mutants (properties/hw-token-2fa/mutants) are the hardened policy with one switch flipped.
+ * Mutants are not policies: each is one flaw applied from outside the shipped code
+ * (properties/hw-token-2fa/mutants). The OTP look-ahead window, which token an OTP is checked
+ * against, the one-tick lockout and the website's expiry check are the same in both variants,
+ * so they are constants of the protocol, not switches.
  */
 
 /** Look-ahead window s of RFC 4226 §7.4, in counters, shared by model and implementation. */
@@ -20,46 +23,30 @@ export interface Policy {
    * resynchronisation to the matched counter accepts the same OTP again).
    */
   readonly otpSpent: boolean
-  /** Look-ahead window in counters; `unbounded` searches every later counter (a flaw). */
-  readonly lookAhead: number | "unbounded"
-  /** Which token an OTP is checked against: the one linked to the username (the claim) or any enrolled token (a flaw). */
-  readonly otpBinding: "linked-key" | "any-token"
   /** A refresh token is marked used, atomically with issuing its successor. */
   readonly consumeRefresh: boolean
   /** Presenting a used refresh token revokes its whole family (RFC 9700 §4.14.2). */
   readonly revokeFamilyOnReuse: boolean
-  /** Consecutive OTP failures that throttle the account; `null`: no throttling. */
+  /** Consecutive OTP failures that throttle the account until the next tick; `null`: no throttling. */
   readonly maxOtpFailures: number | null
-  /** `one-tick`: a throttled account opens again after one clock tick; `permanent` (a flaw): never. */
-  readonly lockout: "one-tick" | "permanent"
-  /** The ResourceServer refuses an access token at or after its `exp`. */
-  readonly checkAccessExpiry: boolean
 }
 
 /** US 10,554,641 claim 1 read literally; where it is silent, the simplest reading (SPEC.md §3). */
 export const claimed: Policy = {
   name: "claimed",
   otpSpent: false,
-  lookAhead: LOOK_AHEAD,
-  otpBinding: "linked-key",
   consumeRefresh: false,
   revokeFamilyOnReuse: false,
-  maxOtpFailures: null,
-  lockout: "one-tick",
-  checkAccessExpiry: true
+  maxOtpFailures: null
 }
 
 /** The smallest changes that make every P3 property hold (SPEC.md §4). */
 export const hardened: Policy = {
   name: "hardened",
   otpSpent: true,
-  lookAhead: LOOK_AHEAD,
-  otpBinding: "linked-key",
   consumeRefresh: true,
   revokeFamilyOnReuse: true,
-  maxOtpFailures: MAX_OTP_FAILURES,
-  lockout: "one-tick",
-  checkAccessExpiry: true
+  maxOtpFailures: MAX_OTP_FAILURES
 }
 
 export const policies = { claimed, hardened } as const

@@ -12,7 +12,7 @@ import { Effect } from "effect"
 import { setup } from "xstate"
 import type { SecurityProperty, Variant, Violation } from "../../spec/property.ts"
 import type { Trace, TraceEvent } from "../../spec/trace.ts"
-import type { Counterexample, ImplJudgement, ModelJudgement, ModelOutcome, Mutant, ProtocolSuite, Subject } from "../../properties/suite.ts"
+import type { ConformanceJudgement, Counterexample, ImplJudgement, ModelJudgement, ModelOutcome, Mutant, ProtocolSuite, Subject } from "../suite.ts"
 
 export interface FakeSuiteSwitches {
   /** `F.progress` fails on hardened (a bug in "our work"): the audit must exit non-zero. */
@@ -160,10 +160,10 @@ const describe = (e: TraceEvent): string =>
 export const makeFakeSuite = (switches: FakeSuiteSwitches = {}): FakeSuite => {
   const calls: Array<string> = []
   const mutants: Array<Mutant> = [
-    { name: "accepts-replay", flaw: "The server forgets which requests it accepted.", expectedKilledBy: ["F.no-replay"] }
+    { name: "accepts-replay", flaw: "The server forgets which requests it accepted.", expectedKilledBy: ["F.no-replay"], worlds: ["model", "impl"] }
   ]
   if (switches.survivor) {
-    mutants.push({ name: "logs-secrets", flaw: "The server logs request ids (no property looks at logs).", expectedKilledBy: ["F.progress"] })
+    mutants.push({ name: "logs-secrets", flaw: "The server logs request ids (no property looks at logs).", expectedKilledBy: ["F.progress"], worlds: ["model", "impl"] })
   }
   const traces = (s: Subject): ReadonlyArray<Trace> =>
     s.kind === "variant" && s.variant === "hardened" && switches.breakHardened ? [honest, replayed(s), stuck] : [honest, replayed(s)]
@@ -204,9 +204,12 @@ export const makeFakeSuite = (switches: FakeSuiteSwitches = {}): FakeSuite => {
         if (switches.implDies) throw new Error("the fake implementation fell over")
         const missed = switches.implMissesReplay && property.id === noReplay.id && subjectKey(subject) === "claimed"
         const found = missed ? undefined : judge(property, traces(subject))
-        if (found === undefined) return { verdict: "holds", runs: options.runs, seed: options.seed, millis: 1 }
+        const guidance = options.guidance ?? "all"
+        if (found === undefined) return { verdict: "holds", runs: options.runs, seed: options.seed, millis: 1, guidance }
         return {
           verdict: "fails",
+          guidance,
+          foundBy: "unguided",
           runs: options.path === undefined ? 3 : 1,
           seed: options.seed,
           millis: 1,
@@ -219,6 +222,11 @@ export const makeFakeSuite = (switches: FakeSuiteSwitches = {}): FakeSuite => {
             path: options.path ?? "2:0"
           }
         }
+      }),
+    conform: (subject, options) =>
+      Effect.sync((): ConformanceJudgement => {
+        calls.push(`conform ${subjectKey(subject)} runs=${options.runs} seed=${options.seed}`)
+        return { verdict: "agrees", runs: options.runs, steps: 4 * options.runs, seed: options.seed, millis: 1 }
       })
   }
 }

@@ -4,8 +4,9 @@
  */
 import { assert, describe, it } from "@effect/vitest"
 import { Effect } from "effect"
-import { makeFakeSuite } from "../cli/testing/fake-suite.ts"
-import { type AuditOptions, runAudit } from "./audit.ts"
+import { makeFakeSuite } from "../testing/fake-suite.ts"
+import type { AuditOptions } from "./plan.ts"
+import { runAudit } from "./run.ts"
 
 const base: AuditOptions = { runs: 20, seed: 7, depth: 4, mutants: true }
 
