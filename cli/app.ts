@@ -8,6 +8,7 @@ import type { ProtocolSuite } from "../properties/suite.ts"
 import { auditCommand } from "./commands/audit.ts"
 import { benchCommand } from "./commands/bench.ts"
 import { diagramCommand } from "./commands/diagram.ts"
+import { mergeCommand } from "./commands/merge.ts"
 import { Output } from "./output.ts"
 import { toolVersion } from "./version.ts"
 
@@ -17,12 +18,12 @@ export const makeCli = (suites: ReadonlyArray<ProtocolSuite>) => (argv: Readonly
   const root = Command.make("authlab", {}, () =>
     Effect.gen(function* () {
       const io = yield* Output
-      io.err("authlab: give a command — audit, diagram or bench (authlab --help; authlab audit --help)\n")
+      io.err("authlab: give a command — audit, merge, diagram or bench (authlab --help; authlab audit --help)\n")
       io.setExitCode(2)
     })
   ).pipe(
     Command.withDescription("Audit the authentication protocols' model and implementation against their security properties."),
-    Command.withSubcommands([auditCommand(suites, invocation), diagramCommand(suites), benchCommand])
+    Command.withSubcommands([auditCommand(suites, invocation), mergeCommand(suites, invocation), diagramCommand(suites), benchCommand])
   )
   return Command.run(root, { name: "authlab", version: toolVersion(), executable: "authlab" })(argv).pipe(
     // @effect/cli has already printed what was wrong with the command line: usage error, status 2.

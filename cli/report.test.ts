@@ -50,9 +50,18 @@ describe("sequenceDiagram", () => {
   })
 
   it("draws Send and Deliver as arrows, a replay dashed", () => {
-    assert.include(diagram, "client->>attacker: authRequest(req1@k0) #35;0 for server")
-    assert.include(diagram, "attacker->>server: authRequest(req1@k0) #35;0")
-    assert.include(diagram, "attacker-->>server: authRequest(req1@k0) #35;0 [replay]")
+    assert.include(diagram, "client->>attacker: #35;0 authRequest(req1@k0) → server")
+    assert.include(diagram, "attacker->>server: #35;0 authRequest(req1@k0)")
+    assert.include(diagram, "attacker-->>server: #35;0 authRequest(req1@k0) [replay]")
+  })
+
+  it("keeps every label short, so five lanes fit a 980 px column (details are in the numbered trace)", () => {
+    const long: Trace = [
+      { _tag: "Send", from: "device", to: "auth", ref: 3, label: "RefreshRequest", data: "refresh;user=alice;rt=F1.2;otp=tA#3;new=F1.3" },
+      { _tag: "Commit", actor: "auth", peer: "device", data: "refresh;user=alice;rt=F1.2;otp=tA#3;new=F1.3" }
+    ]
+    const labels = sequenceDiagram(long).split("\n").flatMap((l) => (l.includes(": ") ? [l.slice(l.indexOf(": ") + 2).replaceAll(/#\d+;/g, "x")] : []))
+    for (const label of labels) assert.isAtMost(label.length, 48, label)
   })
 
   it("draws claims, signals and crashes as notes, and highlights the violation", () => {

@@ -12,6 +12,7 @@
  */
 import type { AnyStateMachine } from "xstate"
 import type { BenchSuite } from "../bench/run.ts"
+import type { FieldCodec, MessageCodec } from "../spec/codec.ts"
 import type { ProtocolName, SecurityProperty, Variant } from "../spec/property.ts"
 import type { Trace } from "../spec/trace.ts"
 import type { ExplorableSystem } from "../model/explore/explorer.ts"
@@ -91,6 +92,8 @@ export interface ProtocolDefinition<Policy = any, State = any, Observation = any
   /** The seed patent text, relative to the project root. */
   readonly seed: string
   readonly policies: Readonly<Record<Variant, Policy>>
+  /** Every wire message type (spec/<p>/messages.ts), for the canonical-decoding fuzz. */
+  readonly messages?: ReadonlyArray<MessageCodec<string, Record<string, FieldCodec<any>>>>
   readonly properties: ReadonlyArray<SecurityProperty>
   readonly starts: ReadonlyArray<Start>
   readonly model: ModelSide<Policy, State, Observation, ModelFlaw>

@@ -43,6 +43,8 @@ export interface ModelOutcome {
   readonly depth: number
   /** True when every state within the bound was expanded (no time or state cap hit). */
   readonly exhaustive: boolean
+  /** Why the exploration stopped before its bound (a state cap, the memory guard), when it did. */
+  readonly stopped?: string
   readonly statesPerSecond: number
   readonly millis: number
 }

@@ -18,7 +18,13 @@ export const WIRE_VERSION = 1
 /** No message of ours is larger; anything bigger is refused before parsing. */
 export const MAX_FRAME_BYTES = 4096
 
-const utf8Decoder = new TextDecoder("utf-8", { fatal: true })
+// `ignoreBOM: true` keeps a leading U+FEFF in the text instead of silently dropping it (the
+// default), so decoding never loses bytes; `hasBom` below refuses it outright, because a text
+// field that starts with an invisible character is never what a peer meant to send.
+const utf8Decoder = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true })
+
+/** A UTF-8 byte-order mark (EF BB BF) at the start: refused in every text field. */
+const hasBom = (bytes: Uint8Array): boolean => bytes.length >= 3 && bytes[0] === 0xef && bytes[1] === 0xbb && bytes[2] === 0xbf
 const utf8Encoder = new TextEncoder()
 
 /** How one field is represented on the wire and in memory. */
@@ -73,6 +79,7 @@ export const utf8 = (max: number, min = 1): FieldCodec<string> => ({
   encode: (value) => utf8Encoder.encode(value),
   decode: (bytes) => {
     if (bytes.length < min || bytes.length > max) return Either.left(`expected ${min}..${max} UTF-8 bytes, got ${bytes.length}`)
+    if (hasBom(bytes)) return Either.left("a byte-order mark at the start of a text field")
     try {
       return Either.right(utf8Decoder.decode(bytes))
     } catch {
@@ -96,6 +103,7 @@ export const literal = <const L extends string>(...values: ReadonlyArray<L>): Fi
 })
 
 const safeUtf8 = (bytes: Uint8Array): string | undefined => {
+  if (hasBom(bytes)) return undefined
   try {
     return utf8Decoder.decode(bytes)
   } catch {

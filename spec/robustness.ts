@@ -5,6 +5,7 @@
  * `state-changed-on-reject` when a refuser's storage differs after it refused). Judged on the
  * implementation only: the symbolic model has no bytes.
  */
+import { Either, Schema } from "effect"
 import type { ProtocolName, SecurityProperty } from "./property.ts"
 
 export const malformedInputRejected = (options: {
@@ -67,3 +68,20 @@ export const tamperedInputRejected = (options: {
     return undefined
   }
 })
+
+/**
+ * Canonical decoding, for every wire message: bytes that decode must be exactly the encoding of
+ * what they decode to (`encode(decode(b)) = b`). Otherwise two byte strings mean one message —
+ * a replay filter keyed on bytes misses the twin, a signature over one form is taken for the
+ * other — or a decoder drops something (a byte-order mark, a padding byte) the sender sent.
+ * Returns why `bytes` break it, or undefined (also when they do not decode at all).
+ */
+export const nonCanonical = <A>(wire: Schema.Schema<A, Uint8Array>, bytes: Uint8Array): string | undefined => {
+  const decoded = Schema.decodeUnknownEither(wire)(bytes)
+  if (Either.isLeft(decoded)) return undefined
+  const again = Schema.encodeEither(wire)(decoded.right)
+  if (Either.isLeft(again)) return "decodes to a message that does not encode"
+  const re = again.right
+  const same = re.length === bytes.length && re.every((x, i) => x === bytes[i])
+  return same ? undefined : `decodes to a message that encodes differently (${re.length} bytes instead of ${bytes.length})`
+}

@@ -17,6 +17,8 @@ export interface UnitDone {
   readonly result: UnitResult
   readonly done: number
   readonly total: number
+  /** The units the workers are judging now. */
+  readonly running: ReadonlyArray<UnitRequest>
 }
 
 /** The units an audit with `options` needs, or none when it cannot run (runAudit then says why). */
@@ -37,40 +39,71 @@ export const unitsOf = (suites: ReadonlyArray<ProtocolSuite>, options: AuditOpti
           conformance,
           depth: options.depth,
           runs: options.runs,
-          seed: options.seed
+          seed: options.seed,
+          ...(options.path === undefined ? {} : { path: options.path })
         })
       )
     )
   })
 
-/** Judge `units` on `workers` threads; `onDone` hears of each as it completes. */
-export const judgeInWorkers = (units: ReadonlyArray<UnitRequest>, workers: number, onDone: (d: UnitDone) => void): Promise<Map<number, UnitResult>> =>
-  new Promise((resolve, reject) => {
+/**
+ * Judge `units` on `workers` threads; `onDone` hears of each as it completes. The returned
+ * `stop` terminates every worker at once (an interrupt must not wait for a long exploration).
+ */
+export const judgeInWorkers = (
+  units: ReadonlyArray<UnitRequest>,
+  workers: number,
+  onDone: (d: UnitDone) => void
+): { readonly results: Promise<Map<number, UnitResult>>; readonly stop: () => void } => {
+  const pool: Array<Worker> = []
+  const stop = () => {
+    for (const w of pool) void w.terminate()
+  }
+  const results = new Promise<Map<number, UnitResult>>((resolve, reject) => {
     const results = new Map<number, UnitResult>()
     const queue = [...units]
-    const pool: Array<Worker> = []
+    const running = new Map<Worker, UnitRequest>()
     const finish = (error?: unknown) => {
-      for (const w of pool) void w.terminate()
+      stop()
       if (error === undefined) resolve(results)
       else reject(error)
     }
     const feed = (w: Worker) => {
       const next = queue.shift()
-      if (next !== undefined) w.postMessage(next)
-      else if (results.size === units.length) finish()
+      if (next !== undefined) {
+        running.set(w, next)
+        w.postMessage(next)
+      } else {
+        running.delete(w)
+        if (results.size === units.length) finish()
+      }
     }
     for (let i = 0; i < Math.min(workers, units.length); i++) {
       const w = new Worker(new URL("./worker.mjs", import.meta.url))
       pool.push(w)
       w.on("message", (result: UnitResult) => {
         results.set(result.id, result)
-        onDone({ request: units.find((u) => u.id === result.id)!, result, done: results.size, total: units.length })
+        running.delete(w)
         feed(w)
+        onDone({ request: units.find((u) => u.id === result.id)!, result, done: results.size, total: units.length, running: [...running.values()] })
       })
       w.on("error", (e) => finish(e))
       feed(w)
     }
     if (units.length === 0) finish()
+  })
+  return { results, stop }
+}
+
+/** `judgeInWorkers` as an Effect: interrupting it (a signal) terminates the workers. */
+export const judgeInWorkersInterruptibly = (units: ReadonlyArray<UnitRequest>, workers: number, onDone: (d: UnitDone) => void) =>
+  Effect.async<Map<number, UnitResult>>((resume) => {
+    const { results, stop } = judgeInWorkers(units, workers, onDone)
+    results.then(
+      (r) => resume(Effect.succeed(r)),
+      (e) => resume(Effect.die(e))
+    )
+    return Effect.sync(stop)
   })
 
 /** The suites, answering `explore` and `checkImpl` from the workers' results where they have one. */
@@ -94,12 +127,12 @@ export const answeringFrom = (
       },
       checkImpl: (subject, property, options) => {
         const found = resultFor(subject)?.impl.find((x) => x.property === property.id)
-        if (found === undefined || options.path !== undefined) return suite.checkImpl(subject, property, options)
+        if (found === undefined) return suite.checkImpl(subject, property, options)
         return found.judgement !== undefined ? Effect.succeed<ImplJudgement>(found.judgement) : Effect.die(new Error(found.error))
       },
       conform: (subject, options) => {
         const found = resultFor(subject)?.conformance
-        if (found === undefined || options.path !== undefined) return suite.conform(subject, options)
+        if (found === undefined) return suite.conform(subject, options)
         return found.judgement !== undefined ? Effect.succeed<ConformanceJudgement>(found.judgement) : Effect.die(new Error(found.error))
       }
     }

@@ -18,6 +18,8 @@ export interface UnitRequest {
   readonly depth: number
   readonly runs: number
   readonly seed: number
+  /** A replay path (one check selected). */
+  readonly path?: string
 }
 
 /** A `ModelOutcome` with its Map as entries, for structured cloning. */

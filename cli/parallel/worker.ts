@@ -23,12 +23,12 @@ const judge = (req: UnitRequest): UnitResult => {
   const impl = req.impl.map((id) => {
     const property = suite.properties.find((p) => p.id === id)!
     const guidance = req.subject.kind === "mutant" ? "unguided" : "all"
-    const result = Effect.runSync(Effect.either(Effect.sandbox(suite.checkImpl(req.subject, property, { runs: req.runs, seed: req.seed, guidance }))))
+    const result = Effect.runSync(Effect.either(Effect.sandbox(suite.checkImpl(req.subject, property, { runs: req.runs, seed: req.seed, guidance, ...(req.path === undefined ? {} : { path: req.path }) }))))
     return result._tag === "Right" ? { property: id, judgement: result.right } : { property: id, error: message(result.left) }
   })
   let conformance: UnitResult["conformance"]
   if (req.conformance) {
-    const result = Effect.runSync(Effect.either(Effect.sandbox(suite.conform(req.subject, { runs: req.runs, seed: req.seed }))))
+    const result = Effect.runSync(Effect.either(Effect.sandbox(suite.conform(req.subject, { runs: req.runs, seed: req.seed, ...(req.path === undefined ? {} : { path: req.path }) }))))
     conformance = result._tag === "Right" ? { judgement: result.right } : { error: message(result.left) }
   }
   return { id: req.id, ...(outcome ? { outcome } : {}), ...(exploreError ? { exploreError } : {}), impl, ...(conformance ? { conformance } : {}), millis: performance.now() - started }

@@ -59,7 +59,14 @@ const actorsOf = (e: TraceEvent): ReadonlyArray<string> => {
   }
 }
 
-const message = (label: string, data: string | undefined, ref: number) => `${label}${data ? `(${data})` : ""} #${ref}`
+/**
+ * Labels are kept short so a diagram of five participants fits a 980 px column (Mermaid widens a
+ * lane to its longest label): the full data of every event is in the numbered trace beside it.
+ */
+const LABEL_CHARS = 28
+const clip = (text: string, max = LABEL_CHARS) => (text.length <= max ? text : `${text.slice(0, max - 1)}…`)
+
+const message = (label: string, data: string | undefined, ref: number) => `#${ref} ${clip(`${label}${data ? `(${data})` : ""}`)}`
 
 export interface SequenceOptions {
   /** Highlight this event as where the property broke. */
@@ -88,22 +95,22 @@ export const sequenceDiagram = (trace: Trace, options: SequenceOptions = {}): st
     const note = (actor: string, text: string) => out.push(`  Note over ${id(actor)}: ${escapeLabel(text)}`)
     switch (e._tag) {
       case "Send":
-        out.push(`  ${id(e.from)}->>${id(NETWORK)}: ${escapeLabel(`${message(e.label, e.data, e.ref)} for ${e.to}`)}`)
+        out.push(`  ${id(e.from)}->>${id(NETWORK)}: ${escapeLabel(`${message(e.label, e.data, e.ref)} → ${clip(e.to, 12)}`)}`)
         break
       case "Deliver":
         out.push(`  ${id(NETWORK)}${e.how === "first" ? "->>" : "-->>"}${id(e.to)}: ${escapeLabel(`${message(e.label, e.data, e.ref)}${e.how === "first" ? "" : ` [${e.how}]`}`)}`)
         break
       case "Running":
-        note(e.actor, `Running(${e.peer}, ${e.data})`)
+        note(e.actor, clip(`Running(${e.peer}, ${e.data})`))
         break
       case "Commit":
-        note(e.actor, `Commit(${e.peer}, ${e.data})`)
+        note(e.actor, clip(`Commit(${e.peer}, ${e.data})`))
         break
       case "Accept":
-        note(e.actor, `Accept(${e.data})`)
+        note(e.actor, clip(`Accept(${e.data})`))
         break
       case "Reject":
-        note(e.actor, `Reject(${e.reason})`)
+        note(e.actor, clip(`Reject(${e.reason})`))
         break
       case "Secret":
         note(e.actor, `Secret(${e.name})`)
@@ -112,22 +119,22 @@ export const sequenceDiagram = (trace: Trace, options: SequenceOptions = {}): st
         note(NETWORK, `learns ${e.name} via ${e.via}`)
         break
       case "Signal":
-        note(e.actor, `Signal(${e.signal})`)
+        note(e.actor, clip(`Signal(${e.signal})`))
         break
       case "Crash":
-        note(e.actor, "Crash (restarts from durable state)")
+        note(e.actor, "Crash → restart")
         break
       case "Tick":
         note(e.actor, "Tick")
         break
       case "FaultsEnd":
-        if (everyone) out.push(`  Note over ${everyone}: ${escapeLabel("faults end: every message now delivered once, in order")}`)
+        if (everyone) out.push(`  Note over ${everyone}: ${escapeLabel("faults end")}`)
         break
     }
     if (options.violation?.at === at) {
       lines.push("  rect rgba(220, 38, 38, 0.15)", ...out.map((l) => `  ${l}`))
       const where = e._tag === "FaultsEnd" || e._tag === "Reveal" || e._tag === "Deliver" || e._tag === "Send" ? NETWORK : e.actor
-      lines.push(`    Note over ${id(where)}: ${escapeLabel(`✗ ${options.violation.reason}`)}`, "  end")
+      lines.push(`    Note over ${id(where)}: ${escapeLabel(clip(`✗ ${options.violation.reason}`, 48))}`, "  end")
     } else lines.push(...out)
   })
   if (options.autonumber) lines.splice(1, 0, "  autonumber")

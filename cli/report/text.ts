@@ -65,12 +65,13 @@ const counterexampleLines = (cx: CounterexampleReport): ReadonlyArray<string> =>
 
 const counterexampleText = (cx: CounterexampleReport, title: string): string => [title, ...counterexampleLines(cx)].join("\n") + "\n"
 
-export const findingText = (f: Finding, n: number, report: AuditReport): string => {
+export const findingText = (f: Finding, n: number, report: AuditReport, options: { readonly verbose: boolean } = { verbose: true }): string => {
   const out = [`${n}. [${f.severity}] ${findingTitle(f)}`]
   if (f.statement) out.push(`   "${f.statement}"`)
   out.push(`   ${f.message}`)
   const cx = f.counterexample
-  if (cx) {
+  if (cx && !options.verbose) out.push(`   counterexample: ${cx.world}, ${cx.trace.length} events (in the report; --verbose prints it here)`, `   replay: ${cx.replay}`)
+  else if (cx) {
     out.push(...counterexampleLines(cx))
     const other = otherCounterexample(report, f)
     if (other) out.push(`   found in the ${other.world === "impl" ? "implementation" : "model"} too (${other.trace.length} events): ${other.replay}`)
@@ -78,14 +79,20 @@ export const findingText = (f: Finding, n: number, report: AuditReport): string 
   return out.join("\n") + "\n"
 }
 
-export const reportText = (report: AuditReport, files: ReadonlyArray<string>): string => {
+/**
+ * What the terminal shows after an audit: the summary, the findings (their traces only with
+ * `verbose`: they are in the report), where the report is, and the headline. A replay (one check)
+ * always shows its trace: that is what it was run for.
+ */
+export const reportText = (report: AuditReport, files: ReadonlyArray<string>, options: { readonly verbose?: boolean } = {}): string => {
   const out = [summaryText(report)]
+  const all = [...report.checks, ...report.mutants.flatMap((m) => m.checks)]
+  const verbose = options.verbose === true || all.length === 1
   if (report.findings.length > 0) {
     out.push("Findings:\n")
-    report.findings.forEach((f, i) => out.push(findingText(f, i + 1, report)))
+    report.findings.forEach((f, i) => out.push(findingText(f, i + 1, report, { verbose })))
   }
   // A replay of a check that is no finding (a mutant's kill, say) still shows what it replayed.
-  const all = [...report.checks, ...report.mutants.flatMap((m) => m.checks)]
   if (all.length === 1) {
     const check = all[0]!
     const shown = new Set(report.findings.map((f) => f.counterexample?.replay))

@@ -10,6 +10,7 @@
  */
 import {
   createECDH,
+  createHash,
   createHmac,
   createPrivateKey,
   createPublicKey,
@@ -46,6 +47,23 @@ const P256_SPKI_COMPRESSED = der("3039301306072a8648ce3d020106082a8648ce3d030107
 const withPrefix = (prefix: Buffer, key: Uint8Array) => Buffer.concat([prefix, key])
 const privateKey = (prefix: Buffer, key: Uint8Array) =>
   createPrivateKey({ key: withPrefix(prefix, key), format: "der", type: "pkcs8" })
+/**
+ * Imported secret keys, per key array: a service that signs with one key imports it once, not on
+ * every call (the import cost 10–20× the signature). Keyed by the array object itself (a WeakMap:
+ * the KeyObject goes when the array goes, never later) and checked against a SHA-256 fingerprint
+ * of prefix and bytes on every use, so an array that was erased or rewritten misses the cache and
+ * its old KeyObject is dropped at once. Nothing is found by value: a secret is never looked up by
+ * its bytes.
+ */
+const importedSecrets = new WeakMap<Uint8Array, { readonly fingerprint: Buffer; readonly key: KeyObject }>()
+const importedSecret = (prefix: Buffer, key: Uint8Array): KeyObject => {
+  const fingerprint = createHash("sha256").update(prefix).update(key).digest()
+  const hit = importedSecrets.get(key)
+  if (hit !== undefined && timingSafeEqual(hit.fingerprint, fingerprint)) return hit.key
+  const imported = privateKey(prefix, key)
+  importedSecrets.set(key, { fingerprint, key: imported })
+  return imported
+}
 const publicKey = (prefix: Buffer, key: Uint8Array) =>
   createPublicKey({ key: withPrefix(prefix, key), format: "der", type: "spki" })
 /**
@@ -171,7 +189,7 @@ export const CryptoNode: Layer.Layer<Crypto> = Layer.succeed(
         // OpenSSL fails the derivation when the result is all zero (RFC 7748 §6.1)
         const shared = yield* attempt(
           () =>
-            plain(diffieHellman({ privateKey: privateKey(X25519_PKCS8, secretKey), publicKey: publicKey(X25519_SPKI, peer) })),
+            plain(diffieHellman({ privateKey: importedSecret(X25519_PKCS8, secretKey), publicKey: publicKey(X25519_SPKI, peer) })),
           ["ERR_OSSL_FAILED_DURING_DERIVATION"],
           () => lowOrderPoint("X25519 public key")
         )
@@ -210,7 +228,7 @@ export const CryptoNode: Layer.Layer<Crypto> = Layer.succeed(
 
     ed25519Sign: Effect.fnUntraced(function*(secretKey: Uint8Array, message: Uint8Array) {
       yield* requireLength("Ed25519 secret key", secretKey, 32)
-      return plain(sign(null, message, privateKey(ED25519_PKCS8, secretKey)))
+      return plain(sign(null, message, importedSecret(ED25519_PKCS8, secretKey)))
     }),
 
     ed25519Verify: Effect.fnUntraced(
@@ -236,7 +254,7 @@ export const CryptoNode: Layer.Layer<Crypto> = Layer.succeed(
 
     ecdsaP256Sign: Effect.fnUntraced(function*(secretKey: Uint8Array, message: Uint8Array) {
       yield* requireP256SecretKey(secretKey)
-      return plain(sign("sha256", message, { key: privateKey(P256_PKCS8, secretKey), dsaEncoding: "ieee-p1363" }))
+      return plain(sign("sha256", message, { key: importedSecret(P256_PKCS8, secretKey), dsaEncoding: "ieee-p1363" }))
     }),
 
     ecdsaP256Verify: Effect.fnUntraced(

@@ -91,7 +91,8 @@ export const base64urlDecode = (s: string): Uint8Array | undefined => {
 }
 
 const utf8 = new TextEncoder()
-const utf8Strict = new TextDecoder("utf-8", { fatal: true })
+// ignoreBOM: a leading BOM stays in the text, so JSON.parse refuses it instead of it vanishing.
+const utf8Strict = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true })
 
 const parseJsonObject = (bytes: Uint8Array): Record<string, unknown> | undefined => {
   try {

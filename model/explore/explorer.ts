@@ -12,6 +12,7 @@
  * Liveness: at every state the system supplies its fault-free continuation (`FaultsEnd`, then
  * the honest party completes one attempt); properties are judged on path + continuation.
  */
+import { getHeapStatistics } from "node:v8"
 import type { Move } from "../../spec/attacker.ts"
 import type { SecurityProperty, Violation } from "../../spec/property.ts"
 import type { Trace, TraceEvent } from "../../spec/trace.ts"
@@ -37,6 +38,14 @@ export interface ExplorableSystem<S> {
 
 export interface ExploreOptions {
   readonly depth: number
+  /**
+   * Stop (with `exhaustive: false` and `stopped` saying why) once the heap holds more than this many
+   * bytes; default: 3/4 of the heap limit, so a deep `--depth` ends with a report, not an
+   * out-of-memory crash.
+   */
+  readonly maxHeapBytes?: number
+  /** Hears how far the exploration is, every few thousand states. */
+  readonly onProgress?: (p: { readonly depth: number; readonly states: number; readonly statesPerSecond: number }) => void
   /** Stop expanding after this many states (the result then says `exhaustive: false`). */
   readonly maxStates?: number
   /**
@@ -65,7 +74,12 @@ export interface ExploreResult {
   readonly violations: ReadonlyMap<string, FoundViolation>
   /** One shortest path to each distinct `cover` value, in the order found (shortest first). */
   readonly covering: ReadonlyArray<{ readonly start: string; readonly moves: ReadonlyArray<Move> }>
+  /** Why the exploration stopped before its bound, when it did. */
+  readonly stopped?: string
 }
+
+/** How often (in states) the memory guard and the progress report run. */
+const CHECK_EVERY = 4096
 
 const HISTORY_TAGS: ReadonlySet<TraceEvent["_tag"]> = new Set(["Running", "Commit", "Accept", "Signal", "Reveal"])
 
@@ -166,12 +180,27 @@ export const explore = <S>(
     admit({ state: init.state, parent: -1, move: undefined, events: [], depth: 0, start: init.name }, historyKey(init.trace))
 
   // BFS: nodes[] doubles as the queue; `head` walks it.
+  const maxHeap = options.maxHeapBytes ?? Math.floor(getHeapStatistics().heap_size_limit * 0.75)
+  let stopped: string | undefined
+  let nextCheck = CHECK_EVERY
   for (let head = 0; head < nodes.length; head++) {
     const node = nodes[head]!
     if (node.depth >= options.depth) continue
     if (nodes.length >= maxStates) {
       exhaustive = false
+      stopped = `state cap of ${maxStates} states reached at depth ${node.depth}`
       break
+    }
+    if (nodes.length >= nextCheck) {
+      nextCheck = nodes.length + CHECK_EVERY
+      const heap = process.memoryUsage().heapUsed
+      if (heap > maxHeap) {
+        exhaustive = false
+        stopped = `memory guard: the heap reached ${Math.round(heap / 2 ** 20)} MiB (limit ${Math.round(maxHeap / 2 ** 20)} MiB) at depth ${node.depth}, ${nodes.length} states`
+        break
+      }
+      const millis = performance.now() - started
+      options.onProgress?.({ depth: node.depth, states: nodes.length, statesPerSecond: millis > 0 ? Math.round((nodes.length / millis) * 1000) : 0 })
     }
     for (const move of system.moves(node.state)) {
       const next = system.step(node.state, move)
@@ -190,6 +219,7 @@ export const explore = <S>(
     millis,
     statesPerSecond: millis > 0 ? Math.round((nodes.length / millis) * 1000) : nodes.length,
     violations,
-    covering
+    covering,
+    ...(stopped === undefined ? {} : { stopped })
   }
 }

@@ -94,6 +94,7 @@ export const runAudit = (
                 transitions: outcome.transitions,
                 depth: outcome.depth,
                 exhaustive: outcome.exhaustive,
+                ...(outcome.stopped === undefined ? {} : { stopped: outcome.stopped }),
                 statesPerSecond: outcome.statesPerSecond,
                 // The suite's own figure when it is larger: judgements may have been computed ahead, in a worker.
                 millis: Math.max(wall, outcome.millis)
@@ -112,7 +113,7 @@ export const runAudit = (
               subject: name,
               ...where,
               world: "model",
-              message: `the exploration stopped at a cap before depth ${outcome.depth} (${outcome.states} states): "holds" on the model covers only the part explored`
+              message: `the exploration stopped before depth ${outcome.depth} (${outcome.stopped ?? `${outcome.states} states`}): "holds" on the model covers only the part explored`
             })
         }
 
@@ -244,7 +245,7 @@ export const runAudit = (
             findings.push({ kind: "check-error", severity: "error", protocol, subject: name, ...where, property: CONFORMANCE, message: `the conformance check died: ${error}` })
           } else {
             const { disagreement, ...j } = result.right
-            const replay = replayCommand({ protocol, subject, property: CONFORMANCE, world: "impl", depth: options.depth, runs: options.runs, seed: j.seed, out: replayOut, ...(disagreement !== undefined && !disagreement.path.startsWith("regression") ? { path: disagreement.path } : {}) })
+            const replay = replayCommand({ protocol, subject, property: CONFORMANCE, world: "both", depth: options.depth, runs: options.runs, seed: j.seed, out: replayOut, ...(disagreement !== undefined && !disagreement.path.startsWith("regression") ? { path: disagreement.path } : {}) })
             conformed = {
               ...j,
               protocol,

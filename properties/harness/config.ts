@@ -1,26 +1,47 @@
 /**
- * Property-test sizes, read once from the environment so CI and a developer can turn them up or
- * down without editing tests: `AUTHLAB_RUNS` (fast-check runs per property, default 100),
- * `AUTHLAB_DEPTH` (attacker moves the symbolic explorer goes to, exhaustively, default 6) and
- * `AUTHLAB_STEPS` (attacker moves in one random run of the implementation, default 12).
+ * Sizes of the property checks, read once from the environment so CI and a developer can turn
+ * them up or down without editing tests: `AUTHLAB_RUNS` (fast-check runs per check, default
+ * 100), `AUTHLAB_DEPTH` (attacker moves the symbolic explorer goes to, exhaustively, default 6),
+ * `AUTHLAB_STEPS` (attacker moves in one random run of the implementation, default 12) and
+ * `AUTHLAB_WORKERS` (audit worker threads, default one per core) and `AUTHLAB_FUZZ` (inputs per
+ * message type in the canonical-decoding fuzz, default 10,000).
+ *
+ * A bad value never throws while modules load (that would be a stack trace instead of an
+ * answer): it is recorded in `configProblems`, the default is used meanwhile, and the `authlab`
+ * command and the test setup refuse to start while there is any, naming the variable and the
+ * allowed range.
  */
+import { availableParallelism } from "node:os"
 
-const positiveInteger = (name: string, fallback: number): number => {
+/** Each bad environment value, as one line for the user. */
+export const configProblems: Array<string> = []
+
+/** The largest values we accept: beyond them a run does not finish in any useful time. */
+export const LIMITS = { runs: 1_000_000, depth: 30, steps: 200, workers: 64, fuzz: 10_000_000 } as const
+
+const integerIn = (name: string, fallback: number, max: number): number => {
   const raw = process.env[name]
   if (raw === undefined || raw.trim() === "") return fallback
-  const value = Number(raw)
-  if (!Number.isSafeInteger(value) || value < 1) {
-    throw new RangeError(`${name} must be a positive integer, got ${JSON.stringify(raw)}`)
+  const value = /^\s*\d+\s*$/.test(raw) ? Number(raw) : Number.NaN
+  if (!Number.isSafeInteger(value) || value < 1 || value > max) {
+    configProblems.push(`${name} must be an integer from 1 to ${max}, got ${JSON.stringify(raw)}`)
+    return fallback
   }
   return value
 }
 
 /** fast-check `numRuns` for each property. */
-export const runs: number = positiveInteger("AUTHLAB_RUNS", 100)
+export const runs: number = integerIn("AUTHLAB_RUNS", 100, LIMITS.runs)
 
 /** Exhaustive exploration bound (attacker moves; a move may be a whole honest exchange). */
-export const depth: number = positiveInteger("AUTHLAB_DEPTH", 6)
+export const depth: number = integerIn("AUTHLAB_DEPTH", 6, LIMITS.depth)
 
 /** Maximum attacker moves in one random implementation run. */
 export const DEFAULT_STEPS = 12
-export const steps: number = positiveInteger("AUTHLAB_STEPS", DEFAULT_STEPS)
+export const steps: number = integerIn("AUTHLAB_STEPS", DEFAULT_STEPS, LIMITS.steps)
+
+/** Audit worker threads: one per core by default. */
+export const workers: number = integerIn("AUTHLAB_WORKERS", Math.max(1, availableParallelism()), LIMITS.workers)
+
+/** Inputs per message type in the canonical-decoding fuzz (`AUTHLAB_FUZZ`). */
+export const fuzz: number = integerIn("AUTHLAB_FUZZ", 10_000, LIMITS.fuzz)

@@ -14,7 +14,7 @@ const subjectFlags = (s: Subject): ReadonlyArray<string> => (s.kind === "variant
 
 /**
  * The command that judges one check in one world again, and nothing else: the subject and the
- * property select the check, `--no-model` / `--no-impl` the world; the model's exploration is
+ * property select the check, `--no-model` / `--no-impl` the world (neither for conformance, `--property conformance`, which needs both); the model's exploration is
  * deterministic (depth reproduces it), the implementation's run replays from seed and path.
  * It writes to its own `--out` so replaying never overwrites the report it came from.
  */
@@ -22,7 +22,8 @@ export const replayCommand = (args: {
   readonly protocol: string
   readonly subject: Subject
   readonly property: string
-  readonly world: World
+  /** `both` for conformance, which runs the two worlds side by side. */
+  readonly world: World | "both"
   readonly depth: number
   readonly runs: number
   readonly seed: number
@@ -30,15 +31,17 @@ export const replayCommand = (args: {
   readonly out: string
 }): string => {
   const words = ["--protocol", args.protocol, ...subjectFlags(args.subject), "--property", args.property]
-  if (args.world === "model") words.push("--depth", String(args.depth), "--no-impl")
+  // A violation of the start state is found at depth 0; exploring to depth 1 judges the start first.
+  if (args.world === "model") words.push("--depth", String(Math.max(1, args.depth)), "--no-impl")
   else {
     words.push("--seed", String(args.seed))
     if (args.path !== undefined) words.push("--path", args.path)
-    words.push("--runs", String(args.runs), "--no-model")
+    words.push("--runs", String(args.runs))
+    if (args.world === "impl") words.push("--no-model")
   }
   words.push("--out", args.out)
   // The length of a random run is part of what the seed and path index into.
-  const env = args.world === "impl" && config.steps !== config.DEFAULT_STEPS ? `AUTHLAB_STEPS=${config.steps} ` : ""
+  const env = args.world !== "model" && config.steps !== config.DEFAULT_STEPS ? `AUTHLAB_STEPS=${config.steps} ` : ""
   return `${env}${REPLAY_COMMAND} ${words.map(shellWord).join(" ")}`
 }
 

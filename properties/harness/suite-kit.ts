@@ -197,6 +197,7 @@ export const makeSuite = (def: ProtocolDefinition): Suite => {
       transitions: r.transitions,
       depth: r.depth,
       exhaustive: r.exhaustive,
+      ...(r.stopped === undefined ? {} : { stopped: r.stopped }),
       statesPerSecond: r.statesPerSecond,
       millis: r.millis
     }

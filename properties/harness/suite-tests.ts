@@ -10,6 +10,9 @@
  * - conformance, per variant and per mutant the model also has: the worlds agree after every move.
  */
 import { Effect } from "effect"
+import fc from "fast-check"
+import { joinAnyFrame } from "../../spec/codec.ts"
+import { nonCanonical } from "../../spec/robustness.ts"
 import { beforeAll, describe, expect, it } from "vitest"
 import { variants } from "../../spec/property.ts"
 import type { ProtocolDefinition } from "../definition.ts"
@@ -71,6 +74,27 @@ export const suiteTests = (def: ProtocolDefinition): void => {
     it("every property fails on claimed or kills a mutant", () => {
       const catching = new Set([...def.properties.filter((p) => p.expected.claimed === "fails").map((p) => p.id), ...def.mutants.flatMap((m) => m.expectedKilledBy)])
       expect(def.properties.map((p) => p.id).filter((id) => !catching.has(id))).toEqual([])
+    })
+  })
+
+  describe(`${def.code} wire messages`, () => {
+    // Frames of the right code and field count, with field bytes of the lengths our fields use,
+    // ASCII digits (OTPs) or text behind a byte-order mark: many decode, and each that does must
+    // be the encoding of what it decodes to.
+    const fieldBytes = fc.oneof(
+      fc.constantFrom(0, 1, 2, 6, 8, 16, 20, 32, 33, 64, 65).chain((n) => fc.uint8Array({ minLength: n, maxLength: n })),
+      fc.stringMatching(/^[0-9]{0,10}$/).map((t) => new TextEncoder().encode(t)),
+      fc.string({ maxLength: 12 }).map((t) => Uint8Array.from([0xef, 0xbb, 0xbf, ...new TextEncoder().encode(t)])),
+      fc.uint8Array({ maxLength: 80 })
+    )
+    it.each((def.messages ?? []).map((m) => [m.tag, m] as const))("%s decodes canonically (decode succeeds ⇒ encode(decode(b)) = b)", (_tag, codec) => {
+      const frame = fc.array(fieldBytes, { minLength: Object.keys(codec.fields).length, maxLength: Object.keys(codec.fields).length }).map((fields) =>
+        joinAnyFrame(Uint8Array.from([1, codec.code]), fields)
+      )
+      fc.assert(
+        fc.property(frame, (bytes) => nonCanonical(codec.wire, bytes) === undefined),
+        { numRuns: config.fuzz, seed: 42 }
+      )
     })
   })
 
