@@ -4,16 +4,32 @@
  * - `our noble`: the `Crypto` service from `CryptoNoble` (impl/crypto/noble.ts), run with
  *   `Effect.runSync` — the cost of the Effect wrapper (`Effect.fn` span + run) and of the layer's
  *   input checks on top of noble;
- * - `raw noble`: the same `@noble/curves` / `@noble/hashes` call, with the same options;
+ * - `raw noble`: the same `@noble/curves` / `@noble/hashes` / `@noble/ciphers` call, with the same
+ *   options;
  * - `our node`: the `Crypto` service from `CryptoNode` (impl/crypto/node.ts), run the same way;
  *   it takes raw key bytes, so it imports them into OpenSSL on every call;
- * - `raw node`: `node:crypto` on `KeyObject`s built once, outside the loop.
+ * - `raw node`: `node:crypto` on `KeyObject`s built once, outside the loop (for the AEADs a secret
+ *   `KeyObject`, still one `createCipheriv` per call: node:crypto has no synchronous one-shot AEAD).
  *
  * Every fixture (keys, messages, signatures, KeyObjects, the service instances) is built before
  * any timing starts, and `checkFixtures` runs each case once first: a verify that failed would
  * otherwise measure the fast path of a rejection.
  */
-import { createHmac, createPrivateKey, createPublicKey, diffieHellman, hkdfSync, type KeyObject, sign, verify } from "node:crypto"
+import {
+  createCipheriv,
+  createDecipheriv,
+  createHmac,
+  createPrivateKey,
+  createPublicKey,
+  createSecretKey,
+  diffieHellman,
+  hkdfSync,
+  type KeyObject,
+  sign,
+  verify
+} from "node:crypto"
+import { gcm } from "@noble/ciphers/aes.js"
+import { chacha20poly1305 } from "@noble/ciphers/chacha.js"
 import { ed25519, x25519 } from "@noble/curves/ed25519.js"
 import { p256 } from "@noble/curves/nist.js"
 import { hkdf } from "@noble/hashes/hkdf.js"
@@ -52,7 +68,11 @@ export const Op = {
   ed25519Sign: "Ed25519 sign (64-byte message)",
   ed25519Verify: "Ed25519 verify (64-byte message)",
   ecdsaSign: "ECDSA P-256 sign (64-byte message)",
-  ecdsaVerify: "ECDSA P-256 verify (64-byte message)"
+  ecdsaVerify: "ECDSA P-256 verify (64-byte message)",
+  aesGcmSeal: "AEAD AES-256-GCM seal (64-byte message, 16-byte AAD)",
+  aesGcmOpen: "AEAD AES-256-GCM open (64-byte message, 16-byte AAD)",
+  chachaSeal: "AEAD ChaCha20-Poly1305 seal (64-byte message, 16-byte AAD)",
+  chachaOpen: "AEAD ChaCha20-Poly1305 open (64-byte message, 16-byte AAD)"
 } as const
 
 const utf8 = (s: string) => new TextEncoder().encode(s)
@@ -96,6 +116,13 @@ interface Fixtures {
   readonly ecSecret: Uint8Array
   readonly ecPublic: Uint8Array
   readonly ecSig: Uint8Array
+  readonly aesKey: Uint8Array
+  readonly chachaKey: Uint8Array
+  readonly nonce: Uint8Array
+  readonly aad: Uint8Array
+  /** `message` sealed under each key (ciphertext ‖ tag), for the open figures. */
+  readonly aesSealed: Uint8Array
+  readonly chachaSealed: Uint8Array
   readonly node: {
     readonly xSecret: KeyObject
     readonly xPeer: KeyObject
@@ -105,6 +132,8 @@ interface Fixtures {
     readonly edPublic: KeyObject
     readonly ecSecret: KeyObject
     readonly ecPublic: KeyObject
+    readonly aesKey: KeyObject
+    readonly chachaKey: KeyObject
   }
 }
 
@@ -137,6 +166,10 @@ export const buildFixtures = (): Fixtures => {
   const edPublic = ed25519.getPublicKey(edSecret)
   const ecSecret = fixture("ecdsa-secret")
   const ecPublic = p256.getPublicKey(ecSecret, true)
+  const aesKey = fixture("aes-256-gcm-key")
+  const chachaKey = fixture("chacha20-poly1305-key")
+  const nonce = fixture("aead-nonce", 12)
+  const aad = fixture("aead-aad", 16)
   return {
     hmacKey: fixture("hmac-key"),
     message,
@@ -153,6 +186,12 @@ export const buildFixtures = (): Fixtures => {
     ecSecret,
     ecPublic,
     ecSig: p256.sign(message, ecSecret, ECDSA_OPTS),
+    aesKey,
+    chachaKey,
+    nonce,
+    aad,
+    aesSealed: gcm(aesKey, nonce, aad).encrypt(message),
+    chachaSealed: chacha20poly1305(chachaKey, nonce, aad).encrypt(message),
     node: {
       xSecret: createPrivateKey({ key: okpJwk("X25519", xSecret, x25519.getPublicKey(xSecret)), format: "jwk" }),
       xPeer: createPublicKey({ key: okpJwk("X25519", undefined, xPeer), format: "jwk" }),
@@ -161,7 +200,9 @@ export const buildFixtures = (): Fixtures => {
       edSecret: createPrivateKey({ key: okpJwk("Ed25519", edSecret, edPublic), format: "jwk" }),
       edPublic: createPublicKey({ key: okpJwk("Ed25519", undefined, edPublic), format: "jwk" }),
       ecSecret: createPrivateKey({ key: p256Jwk(ecSecret, ecPublic), format: "jwk" }),
-      ecPublic: createPublicKey({ key: p256Jwk(undefined, ecPublic), format: "jwk" })
+      ecPublic: createPublicKey({ key: p256Jwk(undefined, ecPublic), format: "jwk" }),
+      aesKey: createSecretKey(aesKey),
+      chachaKey: createSecretKey(chachaKey)
     }
   }
 }
@@ -172,6 +213,26 @@ interface Row {
   readonly ours: (c: CryptoShape) => Effect.Effect<unknown, unknown>
   readonly rawNoble: () => unknown
   readonly rawNode: () => unknown
+}
+
+const AEAD_TAG = { authTagLength: 16 } as const
+
+/** Raw node:crypto AEAD, as a program would call it: one cipher object per message. */
+const rawNodeSeal = (cipher: "aes-256-gcm" | "chacha20-poly1305", key: KeyObject, f: Fixtures) => {
+  const c = cipher === "aes-256-gcm"
+    ? createCipheriv(cipher, key, f.nonce, AEAD_TAG)
+    : createCipheriv(cipher, key, f.nonce, AEAD_TAG)
+  c.setAAD(f.aad, { plaintextLength: f.message.length })
+  return Buffer.concat([c.update(f.message), c.final(), c.getAuthTag()])
+}
+const rawNodeOpen = (cipher: "aes-256-gcm" | "chacha20-poly1305", key: KeyObject, sealed: Uint8Array, f: Fixtures) => {
+  const split = sealed.length - 16
+  const d = cipher === "aes-256-gcm"
+    ? createDecipheriv(cipher, key, f.nonce, AEAD_TAG)
+    : createDecipheriv(cipher, key, f.nonce, AEAD_TAG)
+  d.setAAD(f.aad, { plaintextLength: split })
+  d.setAuthTag(sealed.subarray(split))
+  return Buffer.concat([d.update(sealed.subarray(0, split)), d.final()])
 }
 
 const rows = (f: Fixtures): ReadonlyArray<Row> => [
@@ -223,6 +284,30 @@ const rows = (f: Fixtures): ReadonlyArray<Row> => [
     ours: (c) => c.ecdsaP256Verify(f.ecPublic, f.message, f.ecSig),
     rawNoble: () => p256.verify(f.ecSig, f.message, f.ecPublic, ECDSA_OPTS),
     rawNode: () => verify("sha256", f.message, { key: f.node.ecPublic, dsaEncoding: "ieee-p1363" }, f.ecSig)
+  },
+  {
+    operation: Op.aesGcmSeal,
+    ours: (c) => c.aesGcmSeal(f.aesKey, f.nonce, f.message, f.aad),
+    rawNoble: () => gcm(f.aesKey, f.nonce, f.aad).encrypt(f.message),
+    rawNode: () => rawNodeSeal("aes-256-gcm", f.node.aesKey, f)
+  },
+  {
+    operation: Op.aesGcmOpen,
+    ours: (c) => c.aesGcmOpen(f.aesKey, f.nonce, f.aesSealed, f.aad),
+    rawNoble: () => gcm(f.aesKey, f.nonce, f.aad).decrypt(f.aesSealed),
+    rawNode: () => rawNodeOpen("aes-256-gcm", f.node.aesKey, f.aesSealed, f)
+  },
+  {
+    operation: Op.chachaSeal,
+    ours: (c) => c.chacha20Poly1305Seal(f.chachaKey, f.nonce, f.message, f.aad),
+    rawNoble: () => chacha20poly1305(f.chachaKey, f.nonce, f.aad).encrypt(f.message),
+    rawNode: () => rawNodeSeal("chacha20-poly1305", f.node.chachaKey, f)
+  },
+  {
+    operation: Op.chachaOpen,
+    ours: (c) => c.chacha20Poly1305Open(f.chachaKey, f.nonce, f.chachaSealed, f.aad),
+    rawNoble: () => chacha20poly1305(f.chachaKey, f.nonce, f.aad).decrypt(f.chachaSealed),
+    rawNode: () => rawNodeOpen("chacha20-poly1305", f.node.chachaKey, f.chachaSealed, f)
   }
 ]
 
@@ -260,7 +345,7 @@ const checkRow = (row: Row, noble: CryptoShape, node: CryptoShape): void => {
   }
 }
 
-/** The 32 crypto cases, fixtures built and checked. */
+/** The crypto cases (12 operations × 4 implementations), fixtures built and checked. */
 export const cryptoCases = (): Array<Case> => {
   const f = buildFixtures()
   const noble = serviceOf(CryptoNoble)

@@ -12,6 +12,8 @@ import { existsSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { makeFakeSuite } from "../properties/testing/fake-suite.ts"
+import { parseSize } from "../properties/harness/config.ts"
+import { stripAnsi } from "./terminal.ts"
 import { toolVersion } from "./version.ts"
 import { runCli } from "./testing/run-cli.ts"
 
@@ -29,10 +31,10 @@ describe("bad flags are usage errors", () => {
     ["--shard 3/2", ["--shard", "3/2"], /--shard must be i\/n/],
     ["--out under /proc", ["--out", "/proc/authlab-no-such-dir"], /cannot write the report to \/proc/]
   ]
-  it.each(cases)("%s", ([, args, message]) =>
+  it.each(cases)("%s", (_name, args, message) =>
     Effect.gen(function* () {
       const dir = mkdtempSync(join(tmpdir(), "authlab-usage-"))
-      const r = yield* runCli([makeFakeSuite()], ["audit", "--out", dir, ...args])
+      const r = yield* runCli([makeFakeSuite()], ["audit", ...(args.includes("--out") ? [] : ["--out", dir]), ...args])
       assert.strictEqual(r.exitCode, 2)
       assert.match(r.stderr, message)
       assert.strictEqual(r.stderr.trim().split("\n").length, 1, r.stderr)
@@ -41,33 +43,52 @@ describe("bad flags are usage errors", () => {
   )
 })
 
-describe("the process", () => {
+describe("escape codes", () => {
+  it("are all removed for a pipe, only colours for a terminal with NO_COLOR", () => {
+    const text = "\x1b[1m\x1b[31mbold red\x1b[0m\r\x1b[2Kline"
+    assert.strictEqual(stripAnsi(text, { colourOnly: false }), "bold red\rline")
+    assert.strictEqual(stripAnsi(text, { colourOnly: true }), "bold red\r\x1b[2Kline")
+  })
+})
+
+describe("environment values", () => {
   it.each([
     ["AUTHLAB_RUNS", "abc"],
     ["AUTHLAB_DEPTH", "-3"],
     ["AUTHLAB_STEPS", "1e9"],
     ["AUTHLAB_WORKERS", "0"],
-    ["AUTHLAB_WORKERS", "abc"]
-  ])("refuses %s=%s with one line and exit 2, and --help still works", (name, value) => {
-    const r = authlab(["audit", "--protocol", "rolling-key"], { [name]: value })
+    ["AUTHLAB_WORKERS", "abc"],
+    ["AUTHLAB_FUZZ", "2.5"]
+  ])("%s=%s is a problem naming the variable and the range", (name, value) => {
+    assert.match(parseSize(name, value, 1, 100).problem ?? "", new RegExp(`^${name} must be an integer from 1 to 100, got`))
+  })
+
+  it("an unset or empty value takes the default; a good one is used", () => {
+    assert.deepStrictEqual(parseSize("X", undefined, 7, 100), { value: 7 })
+    assert.deepStrictEqual(parseSize("X", " ", 7, 100), { value: 7 })
+    assert.deepStrictEqual(parseSize("X", "42", 7, 100), { value: 42 })
+  })
+})
+
+describe("the process", () => {
+  it("refuses a bad AUTHLAB_* value with one line and exit 2, no stack trace", () => {
+    const r = authlab(["audit", "--protocol", "rolling-key"], { AUTHLAB_RUNS: "abc" })
     assert.strictEqual(r.status, 2, r.stderr)
-    assert.match(r.stderr, new RegExp(`${name} must be an integer from 1 to`))
+    assert.match(r.stderr, /AUTHLAB_RUNS must be an integer from 1 to/)
     assert.notMatch(r.stderr, /\n\s+at /, "no stack trace")
-    assert.strictEqual(authlab(["audit", "--help"], { [name]: value }).status, 0)
+  })
+
+  it("still prints help with a bad AUTHLAB_* value, without escape codes when piped", () => {
+    const r = authlab(["audit", "--help"], { AUTHLAB_WORKERS: "0", NO_COLOR: "1" })
+    assert.strictEqual(r.status, 0, r.stderr)
+    assert.include(r.stdout, "--shard")
+    assert.notMatch(r.stdout, /\x1b\[/)
   })
 
   it("prints the version for -v", () => {
     const r = authlab(["-v"])
     assert.strictEqual(r.status, 0)
     assert.include(r.stdout, toolVersion())
-  })
-
-  it("writes help without escape codes when piped, and with NO_COLOR", () => {
-    for (const env of [{}, { NO_COLOR: "1" }]) {
-      const r = authlab(["audit", "--help"], env)
-      assert.strictEqual(r.status, 0)
-      assert.notMatch(r.stdout, /\x1b\[/)
-    }
   })
 
   it("refuses --wizard without a terminal", () => {

@@ -4,7 +4,8 @@
  *
  * Lengths and encodings are checked here, before any key material reaches a primitive:
  * SEC1 §2.3.3 point encodings, the P-256 scalar range [1, n-1] (SEC1 §3.2.1), the HKDF output
- * bound L ≤ 255·HashLen (RFC 5869 §2.3) and the HMAC truncation floor (RFC 2104 §5).
+ * bound L ≤ 255·HashLen (RFC 5869 §2.3), the HMAC truncation floor (RFC 2104 §5) and the AEAD
+ * key, nonce and tag sizes (NIST SP 800-38D §5.2.1.1, RFC 8439 §2.8).
  */
 import { Effect } from "effect"
 import { CryptoInputError } from "./services.ts"
@@ -57,6 +58,51 @@ export const requireHkdfLength = (length: number): Effect.Effect<void, CryptoInp
     ? Effect.void
     : fail("OutputTooLong", `expected HKDF-SHA256 length ≤ ${HKDF_SHA256_MAX}, got ${length}`)
 }
+
+// --- AEAD (AES-GCM, ChaCha20-Poly1305) --------------------------------------------------------
+
+export type Aead = "aes-gcm" | "chacha20-poly1305"
+
+const AEAD_NAME: Readonly<Record<Aead, string>> = { "aes-gcm": "AES-GCM", "chacha20-poly1305": "ChaCha20-Poly1305" }
+
+/**
+ * 96-bit nonces only. SP 800-38D §5.2.1.1 lets GCM take other IV lengths, but those are hashed
+ * into the counter block by GHASH, which makes random-nonce collision bounds worse and is where
+ * implementations disagree (OpenSSL takes 1-byte IVs, noble refuses below 8); RFC 8439 §2.8
+ * fixes ChaCha20-Poly1305's at 96 bits. One length for both keeps the contract small.
+ */
+export const AEAD_NONCE_LENGTH = 12
+/** Full 128-bit tags only: SP 800-38D Appendix C shows how truncated GCM tags weaken forgery bounds. */
+export const AEAD_TAG_LENGTH = 16
+
+/**
+ * AES-128 or AES-256 (16 or 32 bytes); AES-192 is refused, so the contract names only the sizes
+ * the protocols use. ChaCha20 keys are 32 bytes (RFC 8439 §2.3).
+ */
+const requireAeadKey = (aead: Aead, key: Uint8Array): Effect.Effect<void, CryptoInputError> =>
+  aead === "chacha20-poly1305"
+    ? requireLength("ChaCha20-Poly1305 key", key, 32)
+    : key.length === 16 || key.length === 32
+      ? Effect.void
+      : fail("InvalidLength", `expected 16- or 32-byte AES-GCM key, got ${key.length}`)
+
+/** The checks before sealing: key, then nonce. */
+export const requireAeadSeal = (aead: Aead, key: Uint8Array, nonce: Uint8Array): Effect.Effect<void, CryptoInputError> =>
+  Effect.zipRight(requireAeadKey(aead, key), requireLength(`${AEAD_NAME[aead]} nonce`, nonce, AEAD_NONCE_LENGTH))
+
+/** The checks before opening: key, nonce, then a sealed input long enough to hold the tag. */
+export const requireAeadOpen = (
+  aead: Aead,
+  key: Uint8Array,
+  nonce: Uint8Array,
+  sealed: Uint8Array
+): Effect.Effect<void, CryptoInputError> =>
+  Effect.zipRight(
+    requireAeadSeal(aead, key, nonce),
+    sealed.length >= AEAD_TAG_LENGTH
+      ? Effect.void
+      : fail("InvalidLength", `expected ${AEAD_NAME[aead]} ciphertext of at least ${AEAD_TAG_LENGTH} bytes (the tag), got ${sealed.length}`)
+  )
 
 /** Order n of the P-256 base point (SEC2 §2.4.2). */
 export const P256_ORDER = 0xffffffff00000000ffffffffffffffffbce6faada7179e84f3b9cac2fc632551n

@@ -1,9 +1,10 @@
 /**
  * Differential properties: on random keys and messages `CryptoNoble` and `CryptoNode` give the
  * same bytes for every deterministic primitive (HMAC RFC 2104, HKDF RFC 5869, X25519 RFC 7748,
- * P-256 ECDH SEC1 §3.3.1, Ed25519 RFC 8032) and the same verdict on arbitrary public inputs;
- * ECDSA (random nonces in OpenSSL, RFC 6979 in noble) is checked by cross-verification. A flipped
- * bit in a MAC, signature or message is rejected by both.
+ * P-256 ECDH SEC1 §3.3.1, Ed25519 RFC 8032, AES-GCM SP 800-38D, ChaCha20-Poly1305 RFC 8439) and
+ * the same verdict on arbitrary public inputs; ECDSA (random nonces in OpenSSL, RFC 6979 in noble)
+ * is checked by cross-verification. A flipped bit in a MAC, signature or message — or, for the
+ * AEADs, in the ciphertext, tag, nonce or AAD — is rejected by both.
  *
  * Runs per property: `AUTHLAB_RUNS` (properties/harness/config.ts). A failure prints its seed;
  * pass it back with `fc.assert(…, { seed, path })` to replay.
@@ -15,6 +16,7 @@ import { Effect } from "effect"
 import fc from "fast-check"
 import { runs } from "../../properties/harness/config.ts"
 import { P256_ORDER } from "./bytes.ts"
+import type { CryptoShape } from "./services.ts"
 import { flipBit, node, noble, outcome } from "./testing.ts"
 import { hex, toHex } from "./vectors.ts"
 
@@ -220,3 +222,67 @@ describe("ECDSA P-256 / SHA-256", () => {
     )
   })
 })
+
+interface AeadUnderTest {
+  readonly name: string
+  readonly key: fc.Arbitrary<Uint8Array>
+  readonly seal: (c: CryptoShape) => CryptoShape["aesGcmSeal"]
+  readonly open: (c: CryptoShape) => CryptoShape["aesGcmOpen"]
+}
+const aeads: ReadonlyArray<AeadUnderTest> = [
+  {
+    name: "AES-GCM",
+    key: fc.oneof(fc.uint8Array({ minLength: 16, maxLength: 16 }), key32),
+    seal: (c) => c.aesGcmSeal,
+    open: (c) => c.aesGcmOpen
+  },
+  { name: "ChaCha20-Poly1305", key: key32, seal: (c) => c.chacha20Poly1305Seal, open: (c) => c.chacha20Poly1305Open }
+]
+const nonce12 = fc.uint8Array({ minLength: 12, maxLength: 12 })
+const aad = fc.uint8Array({ maxLength: 64 })
+
+for (const aead of aeads) {
+  describe(aead.name, () => {
+    it("both layers seal to the same bytes, and each opens the other's", () => {
+      fc.assert(
+        fc.property(aead.key, nonce12, message, aad, (key, nonce, msg, ad) => {
+          const sealed = run(aead.seal(noble)(key, nonce, msg, ad))
+          assert.strictEqual(sealed.length, msg.length + 16)
+          assert.strictEqual(toHex(run(aead.seal(node)(key, nonce, msg, ad))), toHex(sealed))
+          const opened = [outcome(aead.open(noble)(key, nonce, sealed, ad)), outcome(aead.open(node)(key, nonce, sealed, ad))]
+          assert.deepStrictEqual(opened, [toHex(msg), toHex(msg)])
+        }),
+        params
+      )
+    })
+
+    it("a flipped bit in the ciphertext, tag, nonce or AAD is rejected by both, with no plaintext", () => {
+      const target = fc.constantFrom("ciphertext", "tag", "nonce", "aad")
+      fc.assert(
+        fc.property(aead.key, nonce12, message, aad, target, bit, (key, nonce, msg, ad, where, b) => {
+          const sealed = run(aead.seal(noble)(key, nonce, msg, ad))
+          const ctBits = msg.length * 8
+          // an empty ciphertext or AAD has no bit to flip: flip one of the tag's instead
+          const part = (where === "ciphertext" && ctBits === 0) || (where === "aad" && ad.length === 0) ? "tag" : where
+          const s = part === "ciphertext" ? flipBit(sealed, b % ctBits) : part === "tag" ? flipBit(sealed, ctBits + (b % 128)) : sealed
+          const n = part === "nonce" ? flipBit(nonce, b) : nonce
+          const a = part === "aad" ? flipBit(ad, b) : ad
+          const verdicts = [outcome(aead.open(noble)(key, n, s, a)), outcome(aead.open(node)(key, n, s, a))]
+          assert.deepStrictEqual(verdicts, ["VerificationFailed", "VerificationFailed"], `flipped in the ${part}`)
+        }),
+        params
+      )
+    })
+
+    it("both layers refuse the same key, nonce and sealed lengths with the same reason", () => {
+      const length = (max: number) => fc.nat({ max }).map((n) => new Uint8Array(n).fill(7))
+      fc.assert(
+        fc.property(fc.oneof(aead.key, length(40)), fc.oneof(nonce12, length(20)), length(40), aad, (key, nonce, sealed, ad) => {
+          assert.strictEqual(outcome(aead.open(node)(key, nonce, sealed, ad)), outcome(aead.open(noble)(key, nonce, sealed, ad)))
+          assert.strictEqual(outcome(aead.seal(node)(key, nonce, sealed, ad)), outcome(aead.seal(noble)(key, nonce, sealed, ad)))
+        }),
+        params
+      )
+    })
+  })
+}

@@ -3,7 +3,8 @@
  * malformed input with the same `CryptoInputError` reason and labelled message — wrong lengths,
  * the RFC 5869 §2.3 output bound, P-256 scalars outside [1, n-1] (SEC1 §3.2.1), points off the
  * curve and hybrid encodings (SEC1 §2.3.4), low-order X25519 (RFC 7748 §6.1) and Ed25519 keys,
- * and non-canonical Ed25519 keys (RFC 8032 §5.1.3).
+ * and non-canonical Ed25519 keys (RFC 8032 §5.1.3), AEAD keys, nonces and sealed inputs too short
+ * for a tag (SP 800-38D, RFC 8439 §2.8).
  */
 import { assert, describe, it } from "@effect/vitest"
 import { ED25519_TORSION_SUBGROUP, ed25519 } from "@noble/curves/ed25519.js"
@@ -207,7 +208,43 @@ const cases: ReadonlyArray<Case> = [
     run: (c) => c.ed25519Verify(hex(encoding), bytes(3), bytes(64)),
     reason: "LowOrderPoint",
     detail: "Ed25519 public key is a point of small order"
-  }))
+  })),
+  {
+    name: "AES-GCM 24-byte key (AES-192 is outside the contract)",
+    run: (c) => c.aesGcmSeal(bytes(24), bytes(12), bytes(3), bytes(0)),
+    reason: "InvalidLength",
+    detail: "expected 16- or 32-byte AES-GCM key, got 24"
+  },
+  {
+    name: "AES-GCM 8-byte nonce (GCM allows it, the contract does not)",
+    run: (c) => c.aesGcmOpen(bytes(16), bytes(8), bytes(32), bytes(0)),
+    reason: "InvalidLength",
+    detail: "expected 12-byte AES-GCM nonce, got 8"
+  },
+  {
+    name: "AES-GCM sealed input shorter than the tag",
+    run: (c) => c.aesGcmOpen(bytes(32), bytes(12), bytes(15), bytes(0)),
+    reason: "InvalidLength",
+    detail: "expected AES-GCM ciphertext of at least 16 bytes (the tag), got 15"
+  },
+  {
+    name: "ChaCha20-Poly1305 16-byte key",
+    run: (c) => c.chacha20Poly1305Seal(bytes(16), bytes(12), bytes(3), bytes(0)),
+    reason: "InvalidLength",
+    detail: "expected 32-byte ChaCha20-Poly1305 key, got 16"
+  },
+  {
+    name: "ChaCha20-Poly1305 24-byte nonce (XChaCha20's, not RFC 8439's)",
+    run: (c) => c.chacha20Poly1305Open(bytes(32), bytes(24), bytes(32), bytes(0)),
+    reason: "InvalidLength",
+    detail: "expected 12-byte ChaCha20-Poly1305 nonce, got 24"
+  },
+  {
+    name: "ChaCha20-Poly1305 empty sealed input",
+    run: (c) => c.chacha20Poly1305Open(bytes(32), bytes(12), bytes(0), bytes(0)),
+    reason: "InvalidLength",
+    detail: "expected ChaCha20-Poly1305 ciphertext of at least 16 bytes (the tag), got 0"
+  }
 ]
 
 for (const [name, layer] of layers) {

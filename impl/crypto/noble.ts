@@ -1,11 +1,14 @@
 /**
  * `Crypto` on the audited pure-JS noble libraries: HMAC-SHA256 (RFC 2104), HKDF-SHA256
  * (RFC 5869), X25519 (RFC 7748 §5), P-256 ECDH (SEC1 §3.3.1) and ECDSA (FIPS 186-5 §6, RFC 6979
- * nonces), Ed25519 (RFC 8032 §5.1, strict decoding).
+ * nonces), Ed25519 (RFC 8032 §5.1, strict decoding), AES-GCM (NIST SP 800-38D) and
+ * ChaCha20-Poly1305 (RFC 8439 §2.8).
  *
  * Inputs are checked by the shared helpers in `bytes.ts` first, so this layer and `node.ts`
  * refuse the same inputs with the same reasons.
  */
+import { gcm } from "@noble/ciphers/aes.js"
+import { chacha20poly1305 } from "@noble/ciphers/chacha.js"
 import { ed25519, x25519 } from "@noble/curves/ed25519.js"
 import { p256 } from "@noble/curves/nist.js"
 import { hkdf } from "@noble/hashes/hkdf.js"
@@ -17,6 +20,8 @@ import {
   invalidPoint,
   isAllZero,
   lowOrderPoint,
+  requireAeadOpen,
+  requireAeadSeal,
   requireHkdfLength,
   requireHmacTag,
   requireLength,
@@ -31,6 +36,17 @@ const decodeP256 = (label: string, bytes: Uint8Array) =>
     try: () => p256.Point.fromBytes(bytes),
     catch: () => invalidPoint(label)
   }).pipe(Effect.filterOrFail((point) => !point.is0(), () => invalidPoint(label)))
+
+/**
+ * Open with noble. Both ciphers recompute the tag and compare it in constant time before they
+ * decrypt (aes.js `gcm`, chacha.js `_poly1305_aead`), so a wrong tag throws with no plaintext
+ * made. Lengths were checked before, so the tag is the only reason left to throw.
+ */
+const open = (
+  primitive: "aes-gcm" | "chacha20-poly1305",
+  decrypt: () => Uint8Array
+): Effect.Effect<Uint8Array, VerificationFailed> =>
+  Effect.try({ try: decrypt, catch: () => new VerificationFailed({ primitive }) })
 
 // Primitives are `Effect.fnUntraced`, not `Effect.fn("Crypto.…")`: a traced function captures a
 // stack trace on every call (~25 µs here, measured in bench/), which cost HMAC 5× its raw
@@ -143,6 +159,35 @@ export const CryptoNoble: Layer.Layer<Crypto> = Layer.succeed(
           ok = false
         }
         if (!ok) return yield* new VerificationFailed({ primitive: "ecdsa-p256" })
+      }
+    ),
+
+    // a fresh cipher per call: noble refuses a second encrypt() on one key + nonce instance
+    aesGcmSeal: Effect.fnUntraced(
+      function*(key: Uint8Array, nonce: Uint8Array, plaintext: Uint8Array, aad: Uint8Array) {
+        yield* requireAeadSeal("aes-gcm", key, nonce)
+        return gcm(key, nonce, aad).encrypt(plaintext)
+      }
+    ),
+
+    aesGcmOpen: Effect.fnUntraced(
+      function*(key: Uint8Array, nonce: Uint8Array, sealed: Uint8Array, aad: Uint8Array) {
+        yield* requireAeadOpen("aes-gcm", key, nonce, sealed)
+        return yield* open("aes-gcm", () => gcm(key, nonce, aad).decrypt(sealed))
+      }
+    ),
+
+    chacha20Poly1305Seal: Effect.fnUntraced(
+      function*(key: Uint8Array, nonce: Uint8Array, plaintext: Uint8Array, aad: Uint8Array) {
+        yield* requireAeadSeal("chacha20-poly1305", key, nonce)
+        return chacha20poly1305(key, nonce, aad).encrypt(plaintext)
+      }
+    ),
+
+    chacha20Poly1305Open: Effect.fnUntraced(
+      function*(key: Uint8Array, nonce: Uint8Array, sealed: Uint8Array, aad: Uint8Array) {
+        yield* requireAeadOpen("chacha20-poly1305", key, nonce, sealed)
+        return yield* open("chacha20-poly1305", () => chacha20poly1305(key, nonce, aad).decrypt(sealed))
       }
     )
   })

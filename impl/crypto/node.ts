@@ -1,7 +1,7 @@
 /**
  * `Crypto` on `node:crypto` (OpenSSL): HMAC-SHA256 (RFC 2104), HKDF-SHA256 (RFC 5869), X25519
  * (RFC 7748 §5), P-256 ECDH (SEC1 §3.3.1) and ECDSA (FIPS 186-5 §6, IEEE P1363 encoding),
- * Ed25519 (RFC 8032 §5.1).
+ * Ed25519 (RFC 8032 §5.1), AES-GCM (NIST SP 800-38D) and ChaCha20-Poly1305 (RFC 8439 §2.8).
  *
  * Raw keys enter OpenSSL through fixed DER prefixes (PKCS#8 for secrets, SPKI for public keys,
  * RFC 8410 for the 25519 curves, RFC 5480 for P-256). Where OpenSSL is laxer than the contract in
@@ -9,6 +9,8 @@
  * refuses the input exactly as `noble.ts` does, so the two layers give the same verdicts.
  */
 import {
+  createCipheriv,
+  createDecipheriv,
   createECDH,
   createHash,
   createHmac,
@@ -23,9 +25,13 @@ import {
 } from "node:crypto"
 import { Effect, Layer } from "effect"
 import {
+  AEAD_TAG_LENGTH,
+  type Aead,
   invalidPoint,
   isAllZero,
   lowOrderPoint,
+  requireAeadOpen,
+  requireAeadSeal,
   requireHkdfLength,
   requireHmacTag,
   requireLength,
@@ -148,6 +154,56 @@ const ED25519_SMALL_ORDER = new Set([
 ])
 /** Exported for the test that checks this list against noble's `ED25519_TORSION_SUBGROUP`. */
 export const ed25519SmallOrderEncodings: ReadonlySet<string> = ED25519_SMALL_ORDER
+
+// --- AEAD ----------------------------------------------------------------------------------
+// The key was checked to be 16 or 32 bytes (AES) or 32 (ChaCha20), so its length picks the
+// OpenSSL cipher; authTagLength pins the tag at 16 bytes on both sides.
+type AeadCipher = "aes-128-gcm" | "aes-256-gcm" | "chacha20-poly1305"
+const AEAD_OPTIONS = { authTagLength: AEAD_TAG_LENGTH }
+const cipherName = (aead: Aead, key: Uint8Array): AeadCipher =>
+  aead === "chacha20-poly1305" ? aead : key.length === 16 ? "aes-128-gcm" : "aes-256-gcm"
+const encryptor = (name: AeadCipher, key: Uint8Array, nonce: Uint8Array) =>
+  name === "chacha20-poly1305"
+    ? createCipheriv(name, key, nonce, AEAD_OPTIONS)
+    : createCipheriv(name, key, nonce, AEAD_OPTIONS)
+const decryptor = (name: AeadCipher, key: Uint8Array, nonce: Uint8Array) =>
+  name === "chacha20-poly1305"
+    ? createDecipheriv(name, key, nonce, AEAD_OPTIONS)
+    : createDecipheriv(name, key, nonce, AEAD_OPTIONS)
+
+const aeadSeal = (aead: Aead, key: Uint8Array, nonce: Uint8Array, plaintext: Uint8Array, aad: Uint8Array) => {
+  const cipher = encryptor(cipherName(aead, key), key, nonce)
+  cipher.setAAD(aad, { plaintextLength: plaintext.length })
+  const out = new Uint8Array(plaintext.length + AEAD_TAG_LENGTH)
+  const body = cipher.update(plaintext)
+  out.set(body)
+  // final() outputs nothing for these stream modes, but the tag exists only after it
+  out.set(cipher.final(), body.length)
+  out.set(cipher.getAuthTag(), plaintext.length)
+  return out
+}
+
+/**
+ * OpenSSL's `update` hands out plaintext *before* `final` has checked the tag. It stays in this
+ * function: on a bad tag it is zeroed and only the failure leaves, so no caller ever sees
+ * unauthenticated bytes.
+ */
+const aeadOpen = (aead: Aead, key: Uint8Array, nonce: Uint8Array, sealed: Uint8Array, aad: Uint8Array) =>
+  Effect.suspend(() => {
+    const split = sealed.length - AEAD_TAG_LENGTH
+    const decipher = decryptor(cipherName(aead, key), key, nonce)
+    decipher.setAAD(aad, { plaintextLength: split })
+    decipher.setAuthTag(sealed.subarray(split))
+    const body = decipher.update(sealed.subarray(0, split))
+    try {
+      decipher.final()
+    } catch {
+      // lengths were checked before: a throwing final() is the tag check failing
+      body.fill(0)
+      return Effect.fail(new VerificationFailed({ primitive: aead }))
+    }
+    return Effect.succeed(plain(body))
+  })
 
 // Primitives are `Effect.fnUntraced`, not `Effect.fn("Crypto.…")`: a traced function captures a
 // stack trace on every call (~25 µs here, measured in bench/), which cost HMAC 5× its raw
@@ -280,6 +336,34 @@ export const CryptoNode: Layer.Layer<Crypto> = Layer.succeed(
         if (!verify("sha256", message, { key: keyObject, dsaEncoding: "ieee-p1363" }, signature)) {
           return yield* new VerificationFailed({ primitive: "ecdsa-p256" })
         }
+      }
+    ),
+
+    aesGcmSeal: Effect.fnUntraced(
+      function*(key: Uint8Array, nonce: Uint8Array, plaintext: Uint8Array, aad: Uint8Array) {
+        yield* requireAeadSeal("aes-gcm", key, nonce)
+        return aeadSeal("aes-gcm", key, nonce, plaintext, aad)
+      }
+    ),
+
+    aesGcmOpen: Effect.fnUntraced(
+      function*(key: Uint8Array, nonce: Uint8Array, sealed: Uint8Array, aad: Uint8Array) {
+        yield* requireAeadOpen("aes-gcm", key, nonce, sealed)
+        return yield* aeadOpen("aes-gcm", key, nonce, sealed, aad)
+      }
+    ),
+
+    chacha20Poly1305Seal: Effect.fnUntraced(
+      function*(key: Uint8Array, nonce: Uint8Array, plaintext: Uint8Array, aad: Uint8Array) {
+        yield* requireAeadSeal("chacha20-poly1305", key, nonce)
+        return aeadSeal("chacha20-poly1305", key, nonce, plaintext, aad)
+      }
+    ),
+
+    chacha20Poly1305Open: Effect.fnUntraced(
+      function*(key: Uint8Array, nonce: Uint8Array, sealed: Uint8Array, aad: Uint8Array) {
+        yield* requireAeadOpen("chacha20-poly1305", key, nonce, sealed)
+        return yield* aeadOpen("chacha20-poly1305", key, nonce, sealed, aad)
       }
     )
   })

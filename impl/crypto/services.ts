@@ -7,7 +7,8 @@
  *
  * Conventions: every verification *fails* with `VerificationFailed` rather than returning a
  * boolean; malformed inputs (wrong lengths, points not on the curve, low-order points) fail with
- * `CryptoInputError` before any secret is touched. MAC comparison is constant-time.
+ * `CryptoInputError` before any secret is touched. MAC comparison is constant-time. An AEAD open
+ * checks the tag before it releases any plaintext: a failed open returns nothing, not a prefix.
  */
 import { Context, Data, type Effect } from "effect"
 
@@ -16,9 +17,12 @@ export class CryptoInputError extends Data.TaggedError("CryptoInputError")<{
   readonly detail: string
 }> {}
 
-/** A signature or MAC did not verify. Deliberately carries no detail: it would be an oracle. */
+/**
+ * A signature, MAC or AEAD tag did not verify. Deliberately carries no detail: it would be an
+ * oracle.
+ */
 export class VerificationFailed extends Data.TaggedError("VerificationFailed")<{
-  readonly primitive: "hmac-sha256" | "ed25519" | "ecdsa-p256"
+  readonly primitive: "hmac-sha256" | "ed25519" | "ecdsa-p256" | "aes-gcm" | "chacha20-poly1305"
 }> {}
 
 export interface CryptoShape {
@@ -63,6 +67,36 @@ export interface CryptoShape {
     message: Uint8Array,
     signature: Uint8Array
   ) => Effect.Effect<void, VerificationFailed | CryptoInputError>
+  /**
+   * AES-GCM (NIST SP 800-38D), 16- or 32-byte key (AES-128/256; AES-192 is refused), 12-byte
+   * nonce, 16-byte tag: returns ciphertext ‖ tag. The caller must never reuse a nonce under a key.
+   */
+  readonly aesGcmSeal: (
+    key: Uint8Array,
+    nonce: Uint8Array,
+    plaintext: Uint8Array,
+    aad: Uint8Array
+  ) => Effect.Effect<Uint8Array, CryptoInputError>
+  /** Open ciphertext ‖ tag; a wrong tag, key, nonce or AAD fails with `VerificationFailed`. */
+  readonly aesGcmOpen: (
+    key: Uint8Array,
+    nonce: Uint8Array,
+    sealed: Uint8Array,
+    aad: Uint8Array
+  ) => Effect.Effect<Uint8Array, VerificationFailed | CryptoInputError>
+  /** ChaCha20-Poly1305 (RFC 8439 §2.8), 32-byte key, 12-byte nonce: returns ciphertext ‖ 16-byte tag. */
+  readonly chacha20Poly1305Seal: (
+    key: Uint8Array,
+    nonce: Uint8Array,
+    plaintext: Uint8Array,
+    aad: Uint8Array
+  ) => Effect.Effect<Uint8Array, CryptoInputError>
+  readonly chacha20Poly1305Open: (
+    key: Uint8Array,
+    nonce: Uint8Array,
+    sealed: Uint8Array,
+    aad: Uint8Array
+  ) => Effect.Effect<Uint8Array, VerificationFailed | CryptoInputError>
 }
 
 export class Crypto extends Context.Tag("authlab/Crypto")<Crypto, CryptoShape>() {}

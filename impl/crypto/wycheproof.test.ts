@@ -1,6 +1,7 @@
 /**
  * Project Wycheproof vectors (C2SP/wycheproof `testvectors_v1`) on both `Crypto` layers:
- * HMAC-SHA256, HKDF-SHA256, X25519, Ed25519, P-256 ECDH (SEC1 points), ECDSA P-256/SHA-256 (P1363).
+ * HMAC-SHA256, HKDF-SHA256, X25519, Ed25519, P-256 ECDH (SEC1 points), ECDSA P-256/SHA-256 (P1363),
+ * AES-GCM and ChaCha20-Poly1305.
  *
  * One test per file per layer runs every vector, collects the failures and asserts there are
  * none; a further test per file asserts the two layers give the *same* outcome (same output, same
@@ -219,4 +220,74 @@ defineSuite<EcdsaTest, EcdsaGroup>({
   run: (crypto, group, t) => settle(crypto.ecdsaP256Verify(hex(group.publicKey.uncompressed), hex(t.msg), hex(t.sig))),
   expect: (_group, t) =>
     t.result === "valid" ? "ok" : t.sig.length === 128 ? "VerificationFailed" : "CryptoInputError:InvalidLength"
+})
+
+// --- AEAD: AES-GCM (NIST SP 800-38D), ChaCha20-Poly1305 (RFC 8439 §2.8) ---------------------------
+// No acceptable vectors; every tag is 128 bits. Each vector is sealed (msg under key, iv, aad) and
+// opened (ct ‖ tag). Valid: seal gives ct ‖ tag, open gives msg. Invalid vectors with a 96-bit
+// nonce are all ModifiedTag: seal gives the file's ct under a different tag, open fails with
+// VerificationFailed.
+// Deliberate deviations (services.ts contract): nonces other than 96 bits and AES-192 keys are
+// refused as InvalidLength by both seal and open, before any work. For AES-GCM that turns valid
+// vectors into refusals (GCM defines other IV lengths through GHASH, SP 800-38D §7.1); the few
+// invalid ones it catches (empty IVs; every ChaCha20 nonce-size vector) are refused for the same
+// reason Wycheproof calls them invalid. Each is counted once, by the first check that refuses
+// it: the key, then the nonce — the order both layers check in.
+interface AeadTest extends WycheproofTest {
+  readonly key: string
+  readonly iv: string
+  readonly aad: string
+  readonly msg: string
+  readonly ct: string
+  readonly tag: string
+}
+type AeadGroup = WycheproofGroup<AeadTest>
+const refusedAead = "seal=CryptoInputError:InvalidLength open=CryptoInputError:InvalidLength"
+/** Why our contract refuses this vector, or undefined when it is compared with the file. */
+const aeadRefusal = (aesKeys: boolean, t: AeadTest): string | undefined =>
+  aesKeys && t.key.length === 48 ? "AES-192 key" : t.iv.length !== 24 ? "nonce ≠ 96 bits" : undefined
+
+const aeadSuite = (
+  name: string,
+  aesKeys: boolean,
+  seal: (c: CryptoShape) => CryptoShape["aesGcmSeal"],
+  open: (c: CryptoShape) => CryptoShape["aesGcmOpen"],
+  tally: Readonly<Record<string, number>>
+) =>
+  defineSuite<AeadTest, AeadGroup>({
+    name,
+    file: loadWycheproof(name),
+    run: (crypto, _group, t) =>
+      Effect.gen(function*() {
+        const sealed = yield* settle(seal(crypto)(hex(t.key), hex(t.iv), hex(t.msg), hex(t.aad)))
+        const opened = yield* settle(open(crypto)(hex(t.key), hex(t.iv), hex(t.ct + t.tag), hex(t.aad)))
+        return `seal=${sealed} open=${opened}`
+      }),
+    expect: (_group, t) =>
+      aeadRefusal(aesKeys, t) !== undefined ? refusedAead
+      : t.result === "valid" ? `seal=${t.ct}${t.tag} open=${t.msg}`
+      : {
+        describe: "seal=<ct ‖ another tag> open=VerificationFailed",
+        ok: (outcome) => {
+          const [sealed, opened] = outcome.split(" ")
+          return opened === "open=VerificationFailed" && sealed!.startsWith(`seal=${t.ct}`) &&
+            sealed !== `seal=${t.ct}${t.tag}` && sealed!.length === `seal=${t.ct}${t.tag}`.length
+        }
+      },
+    decide: (_group, t) => {
+      const refusal = aeadRefusal(aesKeys, t)
+      return refusal === undefined ? undefined : `${refusal}: refused as InvalidLength (${t.result} vector)`
+    },
+    tally
+  })
+
+aeadSuite("aes_gcm", true, (c) => c.aesGcmSeal, (c) => c.aesGcmOpen, {
+  "AES-192 key: refused as InvalidLength (valid vector)": 74,
+  "AES-192 key: refused as InvalidLength (invalid vector)": 29,
+  "nonce ≠ 96 bits: refused as InvalidLength (valid vector)": 76,
+  "nonce ≠ 96 bits: refused as InvalidLength (invalid vector)": 4
+})
+
+aeadSuite("chacha20_poly1305", false, (c) => c.chacha20Poly1305Seal, (c) => c.chacha20Poly1305Open, {
+  "nonce ≠ 96 bits: refused as InvalidLength (invalid vector)": 9
 })

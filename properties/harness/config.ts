@@ -19,15 +19,18 @@ export const configProblems: Array<string> = []
 /** The largest values we accept: beyond them a run does not finish in any useful time. */
 export const LIMITS = { runs: 1_000_000, depth: 30, steps: 200, workers: 64, fuzz: 10_000_000 } as const
 
-const integerIn = (name: string, fallback: number, max: number): number => {
-  const raw = process.env[name]
-  if (raw === undefined || raw.trim() === "") return fallback
+/** An environment value as an integer from 1 to `max`: its value, the fallback when unset, or the problem. */
+export const parseSize = (name: string, raw: string | undefined, fallback: number, max: number): { readonly value: number; readonly problem?: string } => {
+  if (raw === undefined || raw.trim() === "") return { value: fallback }
   const value = /^\s*\d+\s*$/.test(raw) ? Number(raw) : Number.NaN
-  if (!Number.isSafeInteger(value) || value < 1 || value > max) {
-    configProblems.push(`${name} must be an integer from 1 to ${max}, got ${JSON.stringify(raw)}`)
-    return fallback
-  }
-  return value
+  if (!Number.isSafeInteger(value) || value < 1 || value > max) return { value: fallback, problem: `${name} must be an integer from 1 to ${max}, got ${JSON.stringify(raw)}` }
+  return { value }
+}
+
+const integerIn = (name: string, fallback: number, max: number): number => {
+  const parsed = parseSize(name, process.env[name], fallback, max)
+  if (parsed.problem !== undefined) configProblems.push(parsed.problem)
+  return parsed.value
 }
 
 /** fast-check `numRuns` for each property. */
