@@ -27,7 +27,7 @@ import { hmac } from "@noble/hashes/hmac.js"
 import { sha1 } from "@noble/hashes/legacy.js"
 import { sha256 } from "@noble/hashes/sha2.js"
 import { randomBytes as nobleRandomBytes } from "@noble/hashes/utils.js"
-import { Clock, type Context, Effect, Either, Layer, Redacted, Schema } from "effect"
+import { type Context, Effect, Either, Layer, Redacted, Schema } from "effect"
 import * as jose from "jose"
 import { ACCESS_TOKEN_TYP, ToDevice } from "../spec/hw-token-2fa/messages.ts"
 import { hardened, TICK_SECONDS } from "../spec/hw-token-2fa/variants.ts"
@@ -40,6 +40,7 @@ import { type AuthServer, enrol, makeAuthServer } from "../impl/hw-token-2fa/aut
 import { makeUserDevice, type UserDevice } from "../impl/hw-token-2fa/device.ts"
 import { emptyAuthState, makeInMemoryAuthStore } from "../impl/hw-token-2fa/store.ts"
 import { makeHardwareToken } from "../impl/hw-token-2fa/token.ts"
+import { steppedClock } from "../impl/clock.ts"
 import { base64urlEncode, type SigningKey, signJwt, toPublicJwk, type VerificationKey, verificationKeyOf, verifyJwt } from "../impl/jws/jws.ts"
 import { dynamicTruncate, verifyHotp } from "../impl/otp/otp.ts"
 import { type Baselines, type Case, consume } from "./measure.ts"
@@ -87,14 +88,7 @@ export const hwToken2faBaselines: Baselines = (f) => {
 }
 
 const NOW_SECONDS = TICK_SECONDS * 5_666_667
-const fixedClock: Clock.Clock = {
-  [Clock.ClockTypeId]: Clock.ClockTypeId,
-  unsafeCurrentTimeMillis: () => NOW_SECONDS * 1000,
-  unsafeCurrentTimeNanos: () => BigInt(NOW_SECONDS) * 1_000_000_000n,
-  currentTimeMillis: Effect.succeed(NOW_SECONDS * 1000),
-  currentTimeNanos: Effect.succeed(BigInt(NOW_SECONDS) * 1_000_000_000n),
-  sleep: () => Effect.void
-}
+const fixedClock = steppedClock(() => NOW_SECONDS * 1000)
 
 const seed = new Uint8Array(32).fill(0x2a)
 const signingKey: SigningKey = { alg: "EdDSA", secretKey: seed, kid: "as1" }

@@ -95,7 +95,7 @@ const setUp = (crypto: Layer.Layer<Crypto>): Participants =>
       const se = yield* makeSecureElement
       const card = yield* makeIdToken({ attributes: { name: "bench" }, pin: PIN, chipKey: Redacted.make(new Uint8Array(32).fill(7)) })
       const service = yield* makeService({ policy: hardened, issuerKey, trustedCards: [card.cardKey] })
-      const rp = yield* makeRelyingParty({ policy: hardened, issuerKeys: [yield* verificationKeyOf(issuerKey)] })
+      const rp = yield* makeRelyingParty({ issuerKeys: [yield* verificationKeyOf(issuerKey)] })
       return { se, card, service, rp, device: makeDevice({ policy: hardened, se, name: "bench phone" }), pc: makeUserComputer({ idToken: card, pin: PIN }) }
     }).pipe(Effect.provide(Layer.merge(crypto, SecureRandomSystem)))
   )

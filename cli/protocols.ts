@@ -4,11 +4,12 @@
  */
 import type { ProtocolDefinition } from "../properties/definition.ts"
 import { makeSuite } from "../properties/harness/suite-kit.ts"
+import { cpkPayment } from "../properties/cpk-payment/definition.ts"
 import { hwToken2fa } from "../properties/hw-token-2fa/definition.ts"
 import { rollingKey } from "../properties/rolling-key/definition.ts"
 import { softToken } from "../properties/soft-token/definition.ts"
 import type { ProtocolSuite } from "../properties/suite.ts"
 
-export const definitions: ReadonlyArray<ProtocolDefinition> = [rollingKey, softToken, hwToken2fa]
+export const definitions: ReadonlyArray<ProtocolDefinition> = [rollingKey, softToken, hwToken2fa, cpkPayment]
 
 export const suites: ReadonlyArray<ProtocolSuite> = definitions.map(makeSuite)

@@ -12,7 +12,7 @@
  */
 import type { AnyStateMachine } from "xstate"
 import type { BenchSuite } from "../bench/run.ts"
-import type { FieldCodec, MessageCodec } from "../spec/codec.ts"
+import type { MessageCodec } from "../spec/codec.ts"
 import type { ProtocolName, SecurityProperty, Variant } from "../spec/property.ts"
 import type { Trace } from "../spec/trace.ts"
 import type { ExplorableSystem } from "../model/explore/explorer.ts"
@@ -93,7 +93,8 @@ export interface ProtocolDefinition<Policy = any, State = any, Observation = any
   readonly seed: string
   readonly policies: Readonly<Record<Variant, Policy>>
   /** Every wire message type (spec/<p>/messages.ts), for the canonical-decoding fuzz. */
-  readonly messages?: ReadonlyArray<MessageCodec<string, Record<string, FieldCodec<any>>>>
+  // biome-ignore lint: a list of codecs of different message types.
+  readonly messages?: ReadonlyArray<MessageCodec<any, any>>
   readonly properties: ReadonlyArray<SecurityProperty>
   readonly starts: ReadonlyArray<Start>
   readonly model: ModelSide<Policy, State, Observation, ModelFlaw>

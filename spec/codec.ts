@@ -33,6 +33,12 @@ export interface FieldCodec<A> {
   readonly encode: (value: A) => Uint8Array
   readonly decode: (bytes: Uint8Array) => Either.Either<A, string>
   readonly describe: string
+  /**
+   * What well-formed bytes of this field look like: their lengths, and for text fields some
+   * values. Not used to decode (that is `decode`'s job); a fuzzer uses it to make inputs that get
+   * past the length checks, so the deeper checks are exercised too.
+   */
+  readonly shape?: { readonly lengths: ReadonlyArray<number>; readonly samples?: ReadonlyArray<string> }
 }
 
 const lengthIn = (min: number, max: number) => (bytes: Uint8Array) =>
@@ -43,7 +49,8 @@ export const fixedBytes = (n: number): FieldCodec<Uint8Array> => ({
   schema: Schema.Uint8ArrayFromSelf.pipe(Schema.filter(lengthIn(n, n), { message: () => `expected ${n} bytes` })),
   encode: (value) => value,
   decode: (bytes) => (bytes.length === n ? Either.right(bytes) : Either.left(`expected ${n} bytes, got ${bytes.length}`)),
-  describe: `${n} bytes`
+  describe: `${n} bytes`,
+  shape: { lengths: [n] }
 })
 
 /** Between `min` and `max` bytes. */
@@ -54,7 +61,8 @@ export const boundedBytes = (min: number, max: number): FieldCodec<Uint8Array> =
   encode: (value) => value,
   decode: (bytes) =>
     lengthIn(min, max)(bytes) ? Either.right(bytes) : Either.left(`expected ${min}..${max} bytes, got ${bytes.length}`),
-  describe: `${min}..${max} bytes`
+  describe: `${min}..${max} bytes`,
+  shape: { lengths: [min, max, Math.floor((min + max) / 2)] }
 })
 
 /** Either empty (the field is unused in this variant) or exactly `n` bytes. */
@@ -65,7 +73,8 @@ export const emptyOrFixed = (n: number): FieldCodec<Uint8Array> => ({
   encode: (value) => value,
   decode: (bytes) =>
     bytes.length === 0 || bytes.length === n ? Either.right(bytes) : Either.left(`expected 0 or ${n} bytes, got ${bytes.length}`),
-  describe: `0 or ${n} bytes`
+  describe: `0 or ${n} bytes`,
+  shape: { lengths: [0, n] }
 })
 
 /** A UTF-8 string of min..max bytes (min 1 unless an empty string is meaningful); invalid UTF-8 is refused, not replaced. */
@@ -86,7 +95,8 @@ export const utf8 = (max: number, min = 1): FieldCodec<string> => ({
       return Either.left("invalid UTF-8")
     }
   },
-  describe: `UTF-8, ${min}..${max} bytes`
+  describe: `UTF-8, ${min}..${max} bytes`,
+  shape: { lengths: [min, max], samples: ["alice", "12345678", "123456", "\uFEFFalice", "café"] }
 })
 
 /** One of a closed set of reason codes, carried as a UTF-8 string. */
@@ -99,7 +109,8 @@ export const literal = <const L extends string>(...values: ReadonlyArray<L>): Fi
       ? Either.right(text as L)
       : Either.left(`expected one of ${values.join(", ")}`)
   },
-  describe: values.join(" | ")
+  describe: values.join(" | "),
+  shape: { lengths: values.map((v) => utf8Encoder.encode(v).length), samples: values }
 })
 
 const safeUtf8 = (bytes: Uint8Array): string | undefined => {

@@ -8,6 +8,7 @@ import { Effect } from "effect"
 import { Worker } from "node:worker_threads"
 import type { AuditOptions } from "../../properties/audit/plan.ts"
 import { planAudit } from "../../properties/audit/plan.ts"
+import { exploresModel } from "../../properties/audit/run.ts"
 import type { ConformanceJudgement, ImplJudgement, ModelOutcome, ProtocolSuite } from "../../properties/suite.ts"
 import { subjectName } from "../../properties/suite.ts"
 import type { UnitRequest, UnitResult } from "./protocol.ts"
@@ -34,7 +35,7 @@ export const unitsOf = (suites: ReadonlyArray<ProtocolSuite>, options: AuditOpti
           id: id++,
           protocol: suite.protocol,
           subject,
-          model: useModel && properties.some((p) => p.judgedIn.includes("model")),
+          model: useModel && exploresModel(suite, subject) && properties.some((p) => p.judgedIn.includes("model")),
           impl: useImpl ? properties.filter((p) => p.judgedIn.includes("impl")).map((p) => p.id) : [],
           conformance,
           depth: options.depth,

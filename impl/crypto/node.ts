@@ -235,7 +235,7 @@ export const CryptoNode: Layer.Layer<Crypto> = Layer.succeed(
 
     x25519PublicKey: Effect.fnUntraced(function*(secretKey: Uint8Array) {
       yield* requireLength("X25519 secret key", secretKey, 32)
-      return rawPublicKey(createPublicKey(privateKey(X25519_PKCS8, secretKey)), 32)
+      return rawPublicKey(createPublicKey(importedSecret(X25519_PKCS8, secretKey)), 32)
     }),
 
     x25519SharedSecret: Effect.fnUntraced(
@@ -279,7 +279,7 @@ export const CryptoNode: Layer.Layer<Crypto> = Layer.succeed(
 
     ed25519PublicKey: Effect.fnUntraced(function*(secretKey: Uint8Array) {
       yield* requireLength("Ed25519 secret key", secretKey, 32)
-      return rawPublicKey(createPublicKey(privateKey(ED25519_PKCS8, secretKey)), 32)
+      return rawPublicKey(createPublicKey(importedSecret(ED25519_PKCS8, secretKey)), 32)
     }),
 
     ed25519Sign: Effect.fnUntraced(function*(secretKey: Uint8Array, message: Uint8Array) {

@@ -95,6 +95,13 @@ const refuse = (reason: AuthRejectReason, revoked?: boolean) =>
 
 const tickOf = (seconds: number) => Math.floor(seconds / TICK_SECONDS)
 
+/**
+ * An OTP as this deployment's tokens show it: exactly `OTP_DIGITS` ASCII digits. Anything else
+ * (a letter, a space, 7 or 8 digits the frame allows) is malformed input, refused at the edge —
+ * not a wrong guess that would count towards throttling the user (SPEC.md §5).
+ */
+const wellFormedOtp = (otp: Uint8Array): boolean => otp.length === OTP_DIGITS && otp.every((b) => b >= 0x30 && b <= 0x39)
+
 /** Failures that still count now: the lockout lasts until the tick after the one they were counted in. */
 const liveFailures = (t: TokenRecord, tick: number) => (t.failureTick < tick ? 0 : t.failures)
 
@@ -124,7 +131,7 @@ export const makeAuthServer = (options: AuthServerOptions): Effect.Effect<AuthSe
       const m = verifyOtp(Redacted.value(linked.secret), otp, { counter: linked.counter, window: LOOK_AHEAD, digits: OTP_DIGITS })
       const tokens = new Map(state.tokens)
       if (m !== undefined) {
-        tokens.set(linked.keyId, { ...linked, counter: policy.otpSpent ? m.nextCounter : m.matched, failures: 0 })
+        tokens.set(linked.keyId, { ...linked, counter: m.nextCounter, failures: 0 })
         return [undefined, { ...state, tokens }]
       }
       if (policy.maxOtpFailures === null) return [refuse("bad-otp"), state]
@@ -238,6 +245,7 @@ export const makeAuthServer = (options: AuthServerOptions): Effect.Effect<AuthSe
       const decoded = yield* Effect.either(decode(bytes))
       if (decoded._tag === "Left") return yield* refuse("malformed")
       const m = decoded.right
+      if (m._tag !== "RefreshBegin" && !wellFormedOtp(m.otp)) return yield* refuse("malformed")
       switch (m._tag) {
         case "LoginRequest":
           return yield* onLogin(m)

@@ -5,7 +5,7 @@
  * refresh token are stored only as hashes.
  */
 import { assert, describe, it } from "@effect/vitest"
-import { Clock, Effect, Either, Layer, Redacted, Schema } from "effect"
+import { Effect, Either, Layer, Redacted, Schema } from "effect"
 import * as jose from "jose"
 import { AccessRequest, ToDevice } from "../../spec/hw-token-2fa/messages.ts"
 import { hardened, policies, TICK_SECONDS } from "../../spec/hw-token-2fa/variants.ts"
@@ -18,19 +18,13 @@ import { makeUserDevice } from "./device.ts"
 import { makeResourceServer } from "./resource-server.ts"
 import { emptyAuthState, makeInMemoryAuthStore } from "./store.ts"
 import { makeHardwareToken } from "./token.ts"
+import { steppedClock } from "../clock.ts"
 
 const T0 = TICK_SECONDS * 5_666_667
 
 const world = (policy = hardened) => {
   let now = T0
-  const clock: Clock.Clock = {
-    [Clock.ClockTypeId]: Clock.ClockTypeId,
-    unsafeCurrentTimeMillis: () => now * 1000,
-    unsafeCurrentTimeNanos: () => BigInt(now) * 1_000_000_000n,
-    currentTimeMillis: Effect.sync(() => now * 1000),
-    currentTimeNanos: Effect.sync(() => BigInt(now) * 1_000_000_000n),
-    sleep: () => Effect.void
-  }
+  const clock = steppedClock(() => now * 1000)
   const context = Effect.runSync(Effect.scoped(Layer.build(Layer.merge(CryptoNoble, SecureRandomSeeded(7)))))
   const run = <A, E>(e: Effect.Effect<A, E, Crypto | SecureRandom>) => Effect.runSync(Effect.withClock(Effect.provide(e, context), clock))
   const apiKey = new Uint8Array(32).fill(3)

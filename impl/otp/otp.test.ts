@@ -139,6 +139,40 @@ describe("TOTP verifier (RFC 6238 §5.2)", () => {
   })
 })
 
+describe("replay: what the verifier must remember (RFC 4226 §7.2, RFC 6238 §5.2)", () => {
+  // P3's claim stores nothing about an OTP it validated (SPEC.md §3). For HOTP that cannot be read
+  // literally: validation needs the counter, and RFC 4226 §7.2 moves it past the match, so a code
+  // never verifies twice. For TOTP it can: a stateless check against now ± drift accepts the same
+  // code again for up to 2·drift + 1 steps, until the verifier keeps the last accepted step.
+  it("TOTP with no last-step memory accepts one code twice; with it, once", () => {
+    fc.assert(
+      fc.property(secretArb, fc.integer({ min: 1e9, max: 2e9 }), fc.integer({ min: 0, max: 29 }), (secret, now, later) => {
+        const code = totp(secret, now)
+        const first = verdict(verifyTotp(secret, code, { now }))
+        assert.strictEqual(first, timeStep(now))
+        assert.strictEqual(verdict(verifyTotp(secret, code, { now: now + later })), first, "a stateless verifier replays")
+        const again = verdict(verifyTotp(secret, code, { now: now + later, lastStep: first as number }))
+        // a chance collision with the next step's code may match it, never the spent step
+        assert.isTrue(again === "OtpRejected" || (typeof again === "number" && again > (first as number)))
+      }),
+      params
+    )
+  })
+
+  it("HOTP: the counter returned after a match is past it, so the code never verifies again", () => {
+    fc.assert(
+      fc.property(secretArb, fc.integer({ min: 0, max: 1e6 }), (secret, counter) => {
+        const m = Effect.runSync(verifyHotp(secret, hotp(secret, counter), { counter, window: 3 }))
+        assert.strictEqual(m.nextCounter, counter + 1)
+        const again = verdict(verifyHotp(secret, hotp(secret, counter), { counter: m.nextCounter, window: 3 }))
+        // a chance collision with a later counter's code may match that counter, never the spent one
+        assert.isTrue(again === "OtpRejected" || (typeof again === "object" && again.matched > counter))
+      }),
+      params
+    )
+  })
+})
+
 describe("cross-check with the otpauth library", () => {
   it("HOTP: same codes on random secrets, counters, hashes and digits", () => {
     fc.assert(

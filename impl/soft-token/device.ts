@@ -78,8 +78,8 @@ export const makeDevice = (options: { readonly policy: Policy; readonly se: Secu
             const t = tokenString(m.token)
             const cnf = unverifiedClaims(t)?.["cnf"] as { jwk?: unknown } | undefined
             const bound = cnf === undefined ? undefined : publicKeyOfJwk(cnf.jwk)
-            // Keep only a token for the key we asked for (a bearer token has none to compare).
-            if (cnf !== undefined && (bound === undefined || !constantTimeEqual(bound, claimKey)))
+            // Keep only a token for the key we asked for.
+            if (bound === undefined || !constantTimeEqual(bound, claimKey))
               return yield* new DeviceRejection({ reason: "not-our-token" })
             token = t
             display = null

@@ -4,17 +4,16 @@
  *   1. `malformed`          — the message does not decode;
  *   2. `bad-token`          — the JWS does not verify under the issuer's key, or has expired
  *                             (RFC 7519 `exp` against the Effect `Clock`);
- *   3. `unbound-token`      — no usable `cnf.jwk` (RFC 7800) — unless the flawed bearer policy;
+ *   3. `unbound-token`      — no usable `cnf.jwk` (RFC 7800);
  *   4. on the answer: `no-challenge`, `bad-possession` (ECDSA P-256 under the bound key over the
  *      `possession` transcript: our challenge and the token's hash).
  * A challenge is single use: answered or not, the next PossessionProof on that connection fails.
  */
 import { Data, Effect, Schema } from "effect"
 import { NONCE_BYTES, Refused, RpChallenge, ToRelyingParty } from "../../spec/soft-token/messages.ts"
-import type { Policy } from "../../spec/soft-token/variants.ts"
 import { Crypto, SecureRandom } from "../crypto/services.ts"
 import { type VerificationKey, verifyJwt } from "../jws/jws.ts"
-import { possessionInput, publicKeyOfJwk, tokenString, unverifiedClaims } from "./token.ts"
+import { possessionInput, publicKeyOfJwk, tokenString } from "./token.ts"
 
 export type RpRejectionReason = "malformed" | "bad-token" | "unbound-token" | "no-challenge" | "bad-possession"
 
@@ -22,7 +21,7 @@ export class RpRejection extends Data.TaggedError("RpRejection")<{ readonly reas
 
 export type RpStep =
   | { readonly _tag: "challenged"; readonly reply: Uint8Array }
-  | { readonly _tag: "accepted"; readonly attributes: Readonly<Record<string, string>>; readonly publicKey: Uint8Array | null }
+  | { readonly _tag: "accepted"; readonly attributes: Readonly<Record<string, string>>; readonly publicKey: Uint8Array }
 
 export interface RelyingParty {
   readonly receive: (conn: string, bytes: Uint8Array) => Effect.Effect<RpStep, RpRejection>
@@ -30,27 +29,32 @@ export interface RelyingParty {
 
 const decode = Schema.decodeUnknown(ToRelyingParty)
 
-export const makeRelyingParty = (options: { readonly policy: Policy; readonly issuerKeys: ReadonlyArray<VerificationKey> }) =>
+export interface RelyingPartyOptions {
+  readonly issuerKeys: ReadonlyArray<VerificationKey>
+  /** How a presented token is checked (default: the JWS under `issuerKeys`, `impl/jws`'s fixed order); the claims, or a failure. */
+  readonly verifyToken?: (token: string, issuerKeys: ReadonlyArray<VerificationKey>) => Effect.Effect<Record<string, unknown>, unknown, Crypto>
+}
+
+const verifyIssuer = (token: string, issuerKeys: ReadonlyArray<VerificationKey>) => Effect.map(verifyJwt(token, issuerKeys), (v) => v.claims as Record<string, unknown>)
+
+export const makeRelyingParty = (options: RelyingPartyOptions) =>
   Effect.gen(function*() {
     const crypto = yield* Crypto
     const random = yield* SecureRandom
-    const pending = new Map<string, { readonly token: Uint8Array; readonly claims: Record<string, unknown>; readonly publicKey: Uint8Array | null; readonly nonce: Uint8Array }>()
+    const verifyToken = options.verifyToken ?? verifyIssuer
+    const pending = new Map<string, { readonly token: Uint8Array; readonly claims: Record<string, unknown>; readonly publicKey: Uint8Array; readonly nonce: Uint8Array }>()
     const refused = Refused.encode(Refused.make({ reason: "denied" }))
 
     const present = (conn: string, token: Uint8Array) =>
       Effect.gen(function*() {
         const text = tokenString(token)
-        const claims = options.policy.rpVerifiesIssuer
-          ? yield* verifyJwt(text, options.issuerKeys).pipe(
-              Effect.provideService(Crypto, crypto),
-              Effect.map((v) => v.claims as Record<string, unknown>),
-              Effect.mapError(() => new RpRejection({ reason: "bad-token", reply: refused }))
-            )
-          : unverifiedClaims(text)
-        if (claims === undefined) return yield* new RpRejection({ reason: "bad-token", reply: refused })
+        const claims = yield* verifyToken(text, options.issuerKeys).pipe(
+          Effect.provideService(Crypto, crypto),
+          Effect.mapError(() => new RpRejection({ reason: "bad-token", reply: refused }))
+        )
         const cnf = claims["cnf"] as { jwk?: unknown } | undefined
-        const publicKey = cnf === undefined ? null : (publicKeyOfJwk(cnf.jwk) ?? null)
-        if (publicKey === null && (options.policy.bindKey || cnf !== undefined)) return yield* new RpRejection({ reason: "unbound-token", reply: refused })
+        const publicKey = cnf === undefined ? undefined : publicKeyOfJwk(cnf.jwk)
+        if (publicKey === undefined) return yield* new RpRejection({ reason: "unbound-token", reply: refused })
         const nonce = yield* random.bytes(NONCE_BYTES)
         pending.set(conn, { token, claims, publicKey, nonce })
         const step: RpStep = { _tag: "challenged", reply: RpChallenge.encode(RpChallenge.make({ nonce })) }
@@ -63,9 +67,7 @@ export const makeRelyingParty = (options: { readonly policy: Policy; readonly is
         pending.delete(conn)
         if (p === undefined) return yield* new RpRejection({ reason: "no-challenge" })
         const attributes = (p.claims["attrs"] ?? {}) as Record<string, string>
-        // A bearer token (the flawed policy) has no key to check: possession of the token is all.
-        if (p.publicKey !== null)
-          yield* Effect.mapError(crypto.ecdsaP256Verify(p.publicKey, possessionInput(p.nonce, p.token), signature), () => new RpRejection({ reason: "bad-possession" }))
+        yield* Effect.mapError(crypto.ecdsaP256Verify(p.publicKey, possessionInput(p.nonce, p.token), signature), () => new RpRejection({ reason: "bad-possession" }))
         const step: RpStep = { _tag: "accepted", attributes, publicKey: p.publicKey }
         return step
       })

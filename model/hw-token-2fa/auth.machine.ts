@@ -118,12 +118,12 @@ export const authMachine = setup({
       if (event.type !== "msg.RefreshBegin") return
       enqueue(send({ _tag: "RefreshPrompt", username: event.message.accessToken.sub }))
     }),
-    /** The OTP verified: spend it (`otpSpent`: store the counter after it; else the matched one) and reset the user's failures. */
+    /** The OTP verified: spend it — store the counter after it (RFC 4226 §7.2) — and reset the user's failures. */
     acceptOtp: enqueueActions(({ context, event, enqueue }) => {
       const user = userOf(context, event)!
       const otp = otpOf(event) as Exclude<OtpTerm, "guess">
       enqueue.assign({
-        counters: { ...context.counters, [otp.token]: context.policy.otpSpent ? otp.counter + 1 : otp.counter },
+        counters: { ...context.counters, [otp.token]: otp.counter + 1 },
         users: { ...context.users, [user]: { ...context.users[user]!, failures: 0 } }
       })
     }),

@@ -48,6 +48,9 @@ const seSign = (label: string, fields: ReadonlyArray<string>): never => ({ type:
 
 const requestFact = (c: DeviceContext): TraceEvent => ({ _tag: "Running", actor: c.role, peer: "service", data: `${c.c1}|pk=${c.claimKey}|own=${c.key}` })
 
+/** Start a request (from idle, or again after a refusal or an OTP that no longer works). */
+const REQUEST = [{ guard: "usesPop", target: "awaitingNonce", actions: "open" }, { target: "awaitingOtp", actions: "open" }] as const
+
 export const deviceMachine = setup({
   types: {
     context: {} as DeviceContext,
@@ -62,7 +65,7 @@ export const deviceMachine = setup({
     open: enqueueActions(({ context, event, enqueue }) => {
       if (event.type !== "user.request") return
       const c: DeviceContext = { ...context, c1: event.conn, claimKey: event.claimKey ?? context.key }
-      enqueue.assign({ c1: c.c1, claimKey: c.claimKey })
+      enqueue.assign({ c1: c.c1, claimKey: c.claimKey, display: null, nonce: null })
       if (context.policy.proofOfPossession) enqueue(send(event.conn, { _tag: "IssueBegin" }))
       else {
         enqueue(fact(requestFact(c)))
@@ -91,7 +94,7 @@ export const deviceMachine = setup({
       if (event.type !== "msg.TokenIssued") return
       const t = event.message.token
       enqueue.assign({ token: t, display: null })
-      enqueue(fact({ _tag: "Accept", actor: context.role, data: `token:${t.attrs}|${t.pk ?? "none"}` }))
+      enqueue(fact({ _tag: "Accept", actor: context.role, data: `token:${t.attrs}|${t.pk}` }))
     }),
     giveUp: assign({ display: null, nonce: null }),
     present: enqueueActions(({ context, event, enqueue }) => {
@@ -111,7 +114,7 @@ export const deviceMachine = setup({
   },
   guards: {
     usesPop: ({ context }) => context.policy.proofOfPossession,
-    forOurToken: ({ context, event }) => event.type === "msg.TokenIssued" && (event.message.token.pk === null || event.message.token.pk === context.claimKey)
+    forOurToken: ({ context, event }) => event.type === "msg.TokenIssued" && event.message.token.pk === context.claimKey
   }
 }).createMachine({
   id: "device",
@@ -133,7 +136,7 @@ export const deviceMachine = setup({
   states: {
     idle: {
       description: "No request yet.",
-      on: { "user.request": [{ guard: "usesPop", target: "awaitingNonce", actions: "open" }, { target: "awaitingOtp", actions: "open" }] }
+      on: { "user.request": REQUEST }
     },
     awaitingNonce: {
       description: "hardened: C1 open, waiting for the service's nonce.",
@@ -145,16 +148,16 @@ export const deviceMachine = setup({
     },
     displaying: {
       description: "Claim 1 (7): the OTP is on the screen; the token comes over C1.",
-      on: { "msg.TokenIssued": { guard: "forOurToken", target: "holding", actions: "store" } }
+      on: { "msg.TokenIssued": { guard: "forOurToken", target: "holding", actions: "store" }, "user.request": REQUEST }
     },
     holding: {
       description: "Holds a soft token; can present it to a relying party.",
-      on: { "user.use": { target: "presenting", actions: "present" }, "msg.TokenIssued": { guard: "forOurToken", actions: "store" } }
+      on: { "user.use": { target: "presenting", actions: "present" }, "msg.TokenIssued": { guard: "forOurToken", actions: "store" }, "user.request": REQUEST }
     },
     presenting: {
       on: { "msg.RpChallenge": { target: "proving", actions: "askPossession" }, "msg.Refused": "holding" }
     },
     proving: { on: { "se.signed": { target: "holding", actions: "sendProof" } } },
-    done: { description: "The request was refused; this model's device does not retry.", type: "final" }
+    done: { description: "The request was refused; the user may start again.", on: { "user.request": REQUEST } }
   }
 })

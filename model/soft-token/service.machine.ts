@@ -25,12 +25,27 @@ export interface IssuanceRecord {
 
 export interface ServiceContext {
   readonly policy: Policy
+  /** Entropy of one OTP (the deployment's length, at least the policy's minimum). */
+  readonly bits: string
+  /**
+   * The symbolic OTP space: OTPs are the names `o0 … o(space-1)` (space = 10^digits), drawn in
+   * turn, so that enough sessions make two records share an OTP (a real service draws at random).
+   */
+  readonly space: number
+  /** OTPs drawn so far. */
+  readonly drawn: number
   readonly now: number
   readonly sessions: Readonly<Record<string, IssuanceRecord>>
   /** hardened: the nonce issued on each C1, to be signed in its request. */
   readonly nonces: Readonly<Record<string, string>>
   /** C2 connections whose OTP matched, waiting for the ID token's attributes. */
   readonly reads: Readonly<Record<string, { readonly session: string; readonly nonce: string }>>
+}
+
+export interface ServiceInput {
+  readonly policy: Policy
+  readonly otpDigits: number
+  readonly otpSpace: number
 }
 
 type Msg<T extends SymMessage["_tag"]> = Extract<SymMessage, { _tag: T }>
@@ -41,7 +56,7 @@ export type ServiceEvent =
   | { readonly type: "msg.OtpSubmit"; readonly conn: string; readonly fresh: string; readonly message: Msg<"OtpSubmit"> }
   | { readonly type: "msg.AttributeResponse"; readonly conn: string; readonly message: Msg<"AttributeResponse"> }
   | { readonly type: "clock.tick" }
-  /** A burst of `count` wrong OTPs, each on its own C2 (symbolic OTPs never match: a guess is wrong). */
+  /** A burst of `count` wrong OTPs, each on its own C2 (symbolic guesses never match: a guess is wrong). */
   | { readonly type: "msg.OtpGuesses"; readonly count: number }
 
 export interface IssuedParams {
@@ -54,23 +69,36 @@ const send = (conn: string, message: SymMessage): never => ({ type: "send", para
 const fact = (event: TraceEvent): never => ({ type: "fact", params: { event } }) as never
 const issued = (p: IssuedParams): never => ({ type: "issued", params: p }) as never
 
-const bits = (p: Policy) => otpBits(p.otpDigits).toFixed(2)
-
 const expired = (c: ServiceContext, r: IssuanceRecord) =>
   c.policy.otpLifetimeSeconds !== null && (c.now - r.issuedAt) * TICK_SECONDS >= c.policy.otpLifetimeSeconds
 
-/** The session a submitted OTP is bound to: its own record, or (flaw) the latest pending one. */
-export const lookup = (c: ServiceContext, otp: string): string | undefined => {
-  const entries = Object.entries(c.sessions)
-  const own = entries.find(([, r]) => r.otp === otp)?.[0]
-  if (own === undefined || c.policy.lookup === "by-otp") return own
-  return entries.filter(([, r]) => r.otp !== null).at(-1)?.[0]
+/** The session a submitted OTP is bound to: the first record (in creation order) whose valid OTP it is. */
+export const lookup = (c: ServiceContext, otp: string): string | undefined => Object.entries(c.sessions).find(([, r]) => r.otp === otp)?.[0]
+
+/** OTPs held by records that are valid and not yet expired (an expired one is forgotten when the next OTP is issued). */
+const liveOtps = (c: ServiceContext) => new Set(Object.values(c.sessions).flatMap((r) => (r.otp === null || expired(c, r) ? [] : [r.otp])))
+
+/** The next OTP drawn: the next name in turn; under `uniqueOtp` the next one no live record holds. */
+export const nextOtp = (c: ServiceContext): { readonly otp: string; readonly drawn: number } | undefined => {
+  if (!c.policy.uniqueOtp) return { otp: `o${c.drawn % c.space}`, drawn: c.drawn + 1 }
+  const taken = liveOtps(c)
+  for (let k = 0; k < c.space; k++) {
+    const otp = `o${(c.drawn + k) % c.space}`
+    if (!taken.has(otp)) return { otp, drawn: c.drawn + k + 1 }
+  }
+  return undefined
 }
+
+/**
+ * `check` of a guard named in this machine's `guards` (declared after the actions, so the types
+ * cannot see the names yet); named so that a mutant can override it with `machine.provide`.
+ */
+const named = (check: unknown) => check as (guard: string | { readonly type: string; readonly params: unknown }) => boolean
 
 const close = (session: string): never => fact({ _tag: "Signal", actor: "service", signal: `otp-closed:${session}` })
 
 export const serviceMachine = setup({
-  types: { context: {} as ServiceContext, events: {} as ServiceEvent, input: {} as { readonly policy: Policy } },
+  types: { context: {} as ServiceContext, events: {} as ServiceEvent, input: {} as ServiceInput },
   actions: {
     send: (_, _params: SendParams) => {},
     fact: (_, _params: { readonly event: TraceEvent }) => {},
@@ -84,90 +112,100 @@ export const serviceMachine = setup({
     /** Claim 1 (4)–(6): make an OTP, record it as C1's identifier, send it over C1. */
     issueOtp: enqueueActions(({ context, event, enqueue }) => {
       if (event.type !== "msg.IssueRequest") return
-      const otp = `${event.fresh}o`
+      const drawn = nextOtp(context)!
       const nonces = Object.fromEntries(Object.entries(context.nonces).filter(([c]) => c !== event.conn))
-      const record: IssuanceRecord = { pk: event.message.publicKey, deviceName: event.message.deviceName, otp, issuedAt: context.now, wrong: 0 }
-      enqueue.assign({ nonces, sessions: { ...context.sessions, [event.conn]: record } })
-      enqueue(fact({ _tag: "Secret", actor: "service", name: `otp:${event.conn}:${bits(context.policy)}` }))
-      enqueue(send(event.conn, { _tag: "OtpIssued", otp }))
+      const record: IssuanceRecord = { pk: event.message.publicKey, deviceName: event.message.deviceName, otp: drawn.otp, issuedAt: context.now, wrong: 0 }
+      // Expired OTPs are forgotten first, so the new one is the only record that holds its value.
+      const sessions: Record<string, IssuanceRecord> = {}
+      for (const [s, r] of Object.entries(context.sessions)) {
+        const sweep = r.otp !== null && expired(context, r)
+        sessions[s] = sweep ? { ...r, otp: null } : r
+        if (sweep) enqueue(close(s))
+      }
+      enqueue.assign({ nonces, drawn: drawn.drawn, sessions: { ...sessions, [event.conn]: record } })
+      enqueue(fact({ _tag: "Secret", actor: "service", name: `otp:${event.conn}:${context.bits}` }))
+      enqueue(send(event.conn, { _tag: "OtpIssued", otp: drawn.otp }))
+    }),
+    /** A refused request has used up its C1's nonce. */
+    refuseRequest: enqueueActions(({ context, event, enqueue }, params: { readonly reason: string }) => {
+      if (event.type !== "msg.IssueRequest") return
+      enqueue.assign({ nonces: Object.fromEntries(Object.entries(context.nonces).filter(([c]) => c !== event.conn)) })
+      enqueue(fact({ _tag: "Reject", actor: "service", reason: params.reason }))
+      enqueue(send(event.conn, { _tag: "Refused" }))
     }),
     /** Claim 1 (12): the OTP agrees — only now ask for the attributes (hardened: with what to show). */
-    accept: enqueueActions(({ context, event, enqueue }) => {
+    accept: enqueueActions(({ context, event, enqueue, check }) => {
       if (event.type !== "msg.OtpSubmit") return
-      const session = lookup(context, event.message.otp)!
-      const own = Object.entries(context.sessions).find(([, r]) => r.otp === event.message.otp)![0]
-      const r = context.sessions[session]!
+      const own = lookup(context, event.message.otp)!
+      const r = context.sessions[own]!
+      const consume = named(check)("consumesOtp")
+      const shows = named(check)("showsFingerprint")
       enqueue(fact({ _tag: "Accept", actor: "service", data: `otp:${own}@${event.conn}` }))
-      const sessions = context.policy.singleUse ? { ...context.sessions, [own]: { ...context.sessions[own]!, otp: null } } : context.sessions
-      if (context.policy.singleUse) enqueue(close(own))
-      enqueue.assign({ sessions, reads: { ...context.reads, [event.conn]: { session, nonce: event.fresh } } })
+      const sessions = consume ? { ...context.sessions, [own]: { ...r, otp: null } } : context.sessions
+      if (consume) enqueue(close(own))
+      enqueue.assign({ sessions, reads: { ...context.reads, [event.conn]: { session: own, nonce: event.fresh } } })
       enqueue(
         send(event.conn, {
           _tag: "AttributeRequest",
           nonce: event.fresh,
-          deviceName: context.policy.showFingerprint ? r.deviceName : null,
-          fingerprint: context.policy.showFingerprint ? fingerprint(r.pk) : null
+          deviceName: shows ? r.deviceName : null,
+          fingerprint: shows ? fingerprint(r.pk) : null
         })
       )
     }),
     /** A matching but expired OTP: refuse and forget it. */
     refuseExpired: enqueueActions(({ context, event, enqueue }) => {
       if (event.type !== "msg.OtpSubmit") return
-      const own = Object.entries(context.sessions).find(([, r]) => r.otp === event.message.otp)![0]
+      const own = lookup(context, event.message.otp)!
       enqueue.assign({ sessions: { ...context.sessions, [own]: { ...context.sessions[own]!, otp: null } } })
       enqueue(close(own))
       enqueue(fact({ _tag: "Reject", actor: "service", reason: "expired" }))
       enqueue(send(event.conn, { _tag: "Refused" }))
     }),
-    /** A wrong OTP: it counts against every OTP valid now; at the limit, that OTP is revoked. */
-    refuseWrong: enqueueActions(({ context, event, enqueue }) => {
-      if (event.type !== "msg.OtpSubmit") return
-      const sessions: Record<string, IssuanceRecord> = {}
-      const closed: Array<string> = []
-      for (const [s, r] of Object.entries(context.sessions)) {
-        if (r.otp === null) {
-          sessions[s] = r
-          continue
-        }
-        const wrong = r.wrong + 1
-        const revoke = context.policy.maxAttempts !== null && wrong >= context.policy.maxAttempts
-        sessions[s] = { ...r, wrong, otp: revoke ? null : r.otp }
-        if (revoke) closed.push(s)
-      }
-      enqueue.assign({ sessions })
-      enqueue(fact({ _tag: "Reject", actor: "service", reason: "bad-otp" }))
-      for (const s of closed) enqueue(close(s))
-      enqueue(send(event.conn, { _tag: "Refused" }))
-    }),
     /**
-     * A burst of wrong OTPs: each counts against every OTP valid at that moment; at the limit an
-     * OTP is revoked. Written as `bad-otp×N` segments split at each revocation, in order.
+     * A wrong OTP, or a burst of `count`: each counts against every OTP valid at that moment; an
+     * OTP whose count reaches the limit (`atLimit`) is revoked. Written as `bad-otp×N` segments
+     * split at each revocation, in order.
      */
-    refuseGuesses: enqueueActions(({ context, event, enqueue }) => {
-      if (event.type !== "msg.OtpGuesses") return
-      const sessions: Record<string, IssuanceRecord> = { ...context.sessions }
-      const limit = context.policy.maxAttempts
-      let left = event.count
-      while (left > 0) {
-        const valid = Object.entries(sessions).filter(([, r]) => r.otp !== null)
-        const untilRevocation = limit === null || valid.length === 0 ? left : Math.min(left, ...valid.map(([, r]) => limit - r.wrong))
-        for (const [s, r] of valid) sessions[s] = { ...r, wrong: r.wrong + untilRevocation }
-        enqueue(fact({ _tag: "Reject", actor: "service", reason: untilRevocation === 1 ? "bad-otp" : `bad-otp×${untilRevocation}` }))
-        for (const [s, r] of valid)
-          if (limit !== null && r.wrong + untilRevocation >= limit) {
-            sessions[s] = { ...sessions[s]!, otp: null }
-            enqueue(close(s))
+    refuseWrong: enqueueActions(({ context, event, enqueue, check }) => {
+      if (event.type !== "msg.OtpSubmit" && event.type !== "msg.OtpGuesses") return
+      const burst = event.type === "msg.OtpGuesses" ? event.count : 1
+      // The k-th wrong OTP (1 ≤ k ≤ burst) at which each valid OTP reaches the limit, if it does.
+      const revokedAt = new Map<string, number>()
+      let valid = 0
+      for (const [s, r] of Object.entries(context.sessions)) {
+        if (r.otp === null) continue
+        valid++
+        for (let k = 1; k <= burst; k++)
+          if (named(check)({ type: "atLimit", params: { wrong: r.wrong + k } })) {
+            revokedAt.set(s, k)
+            break
           }
-        left -= untilRevocation
       }
+      // A burst stops once no valid OTP is left to aim at.
+      const count = event.type === "msg.OtpGuesses" && valid > 0 && revokedAt.size === valid ? Math.max(...revokedAt.values()) : burst
+      const sessions: Record<string, IssuanceRecord> = {}
+      for (const [s, r] of Object.entries(context.sessions)) {
+        const k = revokedAt.get(s)
+        sessions[s] = r.otp === null ? r : k === undefined ? { ...r, wrong: r.wrong + count } : { ...r, wrong: r.wrong + k, otp: null }
+      }
+      let done = 0
+      for (const at of [...new Set(revokedAt.values())].sort((x, y) => x - y)) {
+        const n = at - done
+        enqueue(fact({ _tag: "Reject", actor: "service", reason: n === 1 ? "bad-otp" : `bad-otp×${n}` }))
+        for (const [s, k] of revokedAt) if (k === at) enqueue(close(s))
+        done = at
+      }
+      if (count > done) enqueue(fact({ _tag: "Reject", actor: "service", reason: count - done === 1 ? "bad-otp" : `bad-otp×${count - done}` }))
       enqueue.assign({ sessions })
+      if (event.type === "msg.OtpSubmit") enqueue(send(event.conn, { _tag: "Refused" }))
     }),
     /** Claim 1 (13): sign the attributes and pk_dev; deliver over C1 and/or C2. */
     issueToken: enqueueActions(({ context, event, enqueue }) => {
       if (event.type !== "msg.AttributeResponse") return
       const read = context.reads[event.conn]!
       const r = context.sessions[read.session]!
-      const token: SymToken = { signer: ISSUER_KEY, attrs: event.message.attributes, pk: context.policy.bindKey ? r.pk : null }
+      const token: SymToken = { signer: ISSUER_KEY, attrs: event.message.attributes, pk: r.pk }
       enqueue.assign({ reads: Object.fromEntries(Object.entries(context.reads).filter(([c]) => c !== event.conn)) })
       enqueue(issued({ c1: read.session, c2: event.conn, token }))
       enqueue(send(read.session, { _tag: "TokenIssued", token }))
@@ -190,12 +228,26 @@ export const serviceMachine = setup({
       const m = event.message
       return nonce !== undefined && sigEquals(m.pop, sign(m.publicKey, Labels.issuePop, popOver(nonce, m.publicKey, m.deviceName)))
     },
+    /** hardened: the requested key already holds `maxLivePerKey` valid, unexpired sessions. */
+    tooManySessions: ({ context, event }) => {
+      if (event.type !== "msg.IssueRequest" || context.policy.maxLivePerKey === null) return false
+      const pk = event.message.publicKey
+      return Object.values(context.sessions).filter((r) => r.otp !== null && r.pk === pk && !expired(context, r)).length >= context.policy.maxLivePerKey
+    },
+    /** hardened: every OTP of the space is held by a valid record (none can be issued uniquely). */
+    otpSpaceFull: ({ context }) => nextOtp(context) === undefined,
     otpKnown: ({ context, event }) => event.type === "msg.OtpSubmit" && lookup(context, event.message.otp) !== undefined,
     otpExpired: ({ context, event }) => {
       if (event.type !== "msg.OtpSubmit") return false
-      const r = Object.values(context.sessions).find((x) => x.otp === event.message.otp)
-      return r !== undefined && expired(context, r)
+      const own = lookup(context, event.message.otp)
+      return own !== undefined && expired(context, context.sessions[own]!)
     },
+    /** The attempt limit: an OTP with `wrong` wrong OTPs counted against it is revoked. */
+    atLimit: ({ context }, params: { readonly wrong: number }) => context.policy.maxAttempts !== null && params.wrong >= context.policy.maxAttempts,
+    /** Single use: a matched OTP is deleted. */
+    consumesOtp: ({ context }) => context.policy.singleUse,
+    /** The consent screen: the AttributeRequest carries the requesting device's name and key fingerprint. */
+    showsFingerprint: ({ context }) => context.policy.showFingerprint,
     awaitingRead: ({ context, event }) => "conn" in event && context.reads[event.conn] !== undefined,
     cardValid: ({ context, event }) => {
       if (event.type !== "msg.AttributeResponse") return false
@@ -207,20 +259,22 @@ export const serviceMachine = setup({
   id: "serviceComputer",
   description: "P1 service computer: OTP per C1 request, checked on C2, then the ID token read and the soft token signed.",
   meta: { spec: "spec/soft-token/SPEC.md §Claim 1, §Service checks" },
-  context: ({ input }) => ({ policy: input.policy, now: 0, sessions: {}, nonces: {}, reads: {} }),
+  context: ({ input }) => ({ policy: input.policy, bits: otpBits(input.otpDigits).toFixed(2), space: input.otpSpace, drawn: 0, now: 0, sessions: {}, nonces: {}, reads: {} }),
   initial: "serving",
   states: {
     serving: {
       on: {
         "clock.tick": { actions: "tick" },
-        "msg.OtpGuesses": { actions: "refuseGuesses" },
+        "msg.OtpGuesses": { actions: "refuseWrong" },
         "msg.IssueBegin": [
           { guard: "usesPop", actions: "issueNonce" },
           { actions: { type: "refuse", params: { reason: "malformed" } } }
         ],
         "msg.IssueRequest": [
           { guard: not("newSession"), actions: { type: "refuse", params: { reason: "duplicate-request" } } },
-          { guard: not("popValid"), actions: { type: "refuse", params: { reason: "bad-pop" } } },
+          { guard: not("popValid"), actions: { type: "refuseRequest", params: { reason: "bad-pop" } } },
+          { guard: "tooManySessions", actions: { type: "refuseRequest", params: { reason: "too-many-sessions" } } },
+          { guard: "otpSpaceFull", actions: { type: "refuseRequest", params: { reason: "busy" } } },
           { actions: "issueOtp" }
         ],
         "msg.OtpSubmit": [

@@ -13,11 +13,11 @@
  * OTP the user carries (consent phishing), submits bursts of guessed OTPs, lets time pass, and at
  * a relying party presents a token it saw or one it forged.
  */
-import { initialTransition, type AnyStateMachine, type SnapshotFrom } from "xstate"
+import { initialTransition, type SnapshotFrom } from "xstate"
 import { transition } from "../explore/transition.ts"
 import type { Move } from "../../spec/attacker.ts"
 import { GUESS_BURST, VICTIM_ATTRS } from "../../spec/soft-token/properties.ts"
-import type { Policy } from "../../spec/soft-token/variants.ts"
+import { otpDigitsOf, type Policy } from "../../spec/soft-token/variants.ts"
 import type { Actor, Trace, TraceEvent } from "../../spec/trace.ts"
 import { deviceMachine, type DeviceRole } from "./device.machine.ts"
 import { idTokenMachine } from "./id-token.machine.ts"
@@ -25,14 +25,40 @@ import { relyingPartyMachine, type RpVerdict } from "./relying-party.machine.ts"
 import { secureElementMachine } from "./secure-element.machine.ts"
 import { type IssuedParams, serviceMachine } from "./service.machine.ts"
 import { Labels } from "../../spec/soft-token/messages.ts"
-import { possessionOver, type SendParams, type Sig, type SymMessage, type SymToken } from "./terms.ts"
+import { popOver, possessionOver, type SendParams, type Sig, type SymMessage, type SymToken } from "./terms.ts"
 import { type ComputerRole, userComputerMachine } from "./user-computer.machine.ts"
 
 type DeviceSnapshot = SnapshotFrom<typeof deviceMachine>
 type ComputerSnapshot = SnapshotFrom<typeof userComputerMachine>
 
+/** The participant machines a system runs: the shipped ones, or a mutant's overrides (`machine.provide`). */
+export interface Machines {
+  readonly device: typeof deviceMachine
+  readonly service: typeof serviceMachine
+  readonly userComputer: typeof userComputerMachine
+  readonly relyingParty: typeof relyingPartyMachine
+}
+
+export const MACHINES: Machines = { device: deviceMachine, service: serviceMachine, userComputer: userComputerMachine, relyingParty: relyingPartyMachine }
+
+/** The deployment both worlds run (properties/soft-token/definition.ts). */
+export interface Deployment {
+  /** The OTP length the deployment configures (the policy may require more). */
+  readonly otpDigits: number
+}
+
+/** The symbolic OTP space: one name per OTP the service can issue (10^digits, capped: beyond it nothing in a bounded run collides). */
+export const otpSpaceOf = (digits: number): number => 10 ** Math.min(digits, 9)
+
+/** An OTP someone carries, and the C1 it was issued on (the trusted observer's knowledge, for the trace). */
+export interface KnownOtp {
+  readonly otp: string
+  readonly session: string
+}
+
 export interface SystemState {
   readonly policy: Policy
+  readonly machines: Machines
   readonly device: DeviceSnapshot
   readonly evil: DeviceSnapshot
   readonly seDev: SnapshotFrom<typeof secureElementMachine>
@@ -45,12 +71,12 @@ export interface SystemState {
   readonly rp: SnapshotFrom<typeof relyingPartyMachine>
   /** Who holds the client end of each connection. */
   readonly conns: Readonly<Record<string, Actor>>
-  /** OTP → the C1 it was issued on (the trusted observer's knowledge, for the trace). */
-  readonly otps: Readonly<Record<string, string>>
   /** The OTP the attacker slipped the user in place of her own (consent phishing), until she types it. */
-  readonly phished: string | null
+  readonly phished: KnownOtp | null
   /** The last OTP the attacker's own device showed (the attacker remembers it). */
-  readonly attackerOtp: string | null
+  readonly attackerOtp: KnownOtp | null
+  /** C1s the attacker's script opened so far (`f<n>`, named apart from the devices' `s<n>`). */
+  readonly flooded: number
   /** How often the attacker has typed an OTP at its own computer (twice is enough to test single use). */
   readonly attackerTyped: number
   /** Relying-party connections on which the attacker presents a token that is not its device's own. */
@@ -68,23 +94,24 @@ export interface SystemState {
 export const PINS = { pc: "pin-alice", evilpc: "pin-mallory" } as const
 export const DEVICE_NAMES = { device: "Alice's phone", evil: "Alice's phone" } as const
 
-export const initialState = (policy: Policy): SystemState => ({
+export const initialState = (policy: Policy, deployment: Deployment, machines: Machines = MACHINES): SystemState => ({
   policy,
+  machines,
   // The attacker names its phone like the victim's: a name proves nothing, the fingerprint does.
-  device: initialTransition(deviceMachine, { policy, role: "device", key: "dev", name: DEVICE_NAMES.device })[0],
-  evil: initialTransition(deviceMachine, { policy, role: "evil", key: "evil", name: DEVICE_NAMES.evil })[0],
+  device: initialTransition(machines.device, { policy, role: "device", key: "dev", name: DEVICE_NAMES.device })[0],
+  evil: initialTransition(machines.device, { policy, role: "evil", key: "evil", name: DEVICE_NAMES.evil })[0],
   seDev: initialTransition(secureElementMachine, { key: "dev" })[0],
   seEvil: initialTransition(secureElementMachine, { key: "evil" })[0],
-  service: initialTransition(serviceMachine, { policy })[0],
-  pc: initialTransition(userComputerMachine, { policy, role: "pc", pin: PINS.pc })[0],
-  evilpc: initialTransition(userComputerMachine, { policy, role: "evilpc", pin: PINS.evilpc })[0],
+  service: initialTransition(machines.service, { policy, otpDigits: otpDigitsOf(policy, deployment.otpDigits), otpSpace: otpSpaceOf(otpDigitsOf(policy, deployment.otpDigits)) })[0],
+  pc: initialTransition(machines.userComputer, { policy, role: "pc", pin: PINS.pc })[0],
+  evilpc: initialTransition(machines.userComputer, { policy, role: "evilpc", pin: PINS.evilpc })[0],
   idAlice: initialTransition(idTokenMachine, { attrs: VICTIM_ATTRS, pin: PINS.pc })[0],
   idMallory: initialTransition(idTokenMachine, { attrs: "mallory", pin: PINS.evilpc })[0],
-  rp: initialTransition(relyingPartyMachine, { policy })[0],
+  rp: initialTransition(machines.relyingParty, { policy })[0],
   conns: {},
-  otps: {},
   phished: null,
   attackerOtp: null,
+  flooded: 0,
   attackerTyped: 0,
   forging: {},
   presented: [],
@@ -108,21 +135,21 @@ const fresh = (w: Work): number => {
   return n
 }
 
-const machineOf = (actor: Actor): AnyStateMachine | undefined =>
+const machineOf = (m: Machines, actor: Actor) =>
   actor === "device" || actor === "evil"
-    ? deviceMachine
+    ? m.device
     : actor === "pc" || actor === "evilpc"
-      ? userComputerMachine
+      ? m.userComputer
       : actor === "service"
-        ? serviceMachine
+        ? m.service
         : actor === "rp"
-          ? relyingPartyMachine
+          ? m.relyingParty
           : undefined
 
 const SNAPSHOT_SLOTS = { device: "device", evil: "evil", pc: "pc", evilpc: "evilpc", service: "service", rp: "rp" } as const
 
 const run = (w: Work, actor: Actor, event: { readonly type: string; readonly [field: string]: unknown }): void => {
-  const machine = machineOf(actor)
+  const machine = machineOf(w.s.machines, actor)
   const slot = SNAPSHOT_SLOTS[actor as keyof typeof SNAPSHOT_SLOTS]
   if (machine === undefined || slot === undefined) return
   const [next, actions] = transition(machine, w.s[slot] as never, event as never)
@@ -164,7 +191,7 @@ const interpret = (w: Work, actor: Actor, a: Action): void => {
     }
     case "issued": {
       const p = a.params as IssuedParams
-      w.events.push({ _tag: "Commit", actor: "service", peer: w.s.conns[p.c1] ?? "unknown", data: `token|${p.c2}|attrs=${p.token.attrs}|pk=${p.token.pk ?? "none"}` })
+      w.events.push({ _tag: "Commit", actor: "service", peer: w.s.conns[p.c1] ?? "unknown", data: `token|${p.c2}|attrs=${p.token.attrs}|pk=${p.token.pk}|on=${p.c1}` })
       return
     }
     case "verdict": {
@@ -172,7 +199,7 @@ const interpret = (w: Work, actor: Actor, a: Action): void => {
       const presenter = w.s.conns[v.conn] ?? "unknown"
       w.events.push(
         v.accepted
-          ? { _tag: "Commit", actor: "rp", peer: presenter, data: `use|attrs=${v.token.attrs}|pk=${v.token.pk ?? "none"}` }
+          ? { _tag: "Commit", actor: "rp", peer: presenter, data: `use|attrs=${v.token.attrs}|pk=${v.token.pk}` }
           : { _tag: "Reject", actor: "rp", reason: v.reason }
       )
       return
@@ -194,7 +221,8 @@ const deliverOne = (w: Work, m: Queued): void => {
   const ref = w.s.sent
   w.s = { ...w.s, sent: ref + 1 }
   w.events.push({ _tag: "Send", from: m.from, to, ref, label: m.message._tag }, { _tag: "Deliver", to, ref, label: m.message._tag, how: "first" })
-  if (m.message._tag === "OtpIssued") w.s = { ...w.s, otps: { ...w.s.otps, [m.message.otp]: m.conn } }
+  // What comes back on the flood's C1s is read by the attacker's script, not by its phone.
+  if (m.conn.startsWith("f")) return
   // The attacker's software answers a relying party's challenge for a token that is not its own.
   const forged = w.s.forging[m.conn]
   if (to === "evil" && forged !== undefined) {
@@ -226,16 +254,19 @@ const pump = (w: Work): void => {
   for (let m = w.queue.shift(); m !== undefined; m = w.queue.shift()) deliverOne(w, m)
 }
 
-const remember = (w: Work): void => {
+/** The attacker remembers a new OTP its phone shows (its script's flood remembers its own). */
+const remember = (w: Work, before: string | undefined): void => {
   const otp = w.s.evil.context.display?.otp
-  if (otp !== undefined && otp !== w.s.attackerOtp) w.s = { ...w.s, attackerOtp: otp }
+  const session = w.s.evil.context.c1
+  if (otp !== undefined && session !== null && `${otp}@${session}` !== before) w.s = { ...w.s, attackerOtp: { otp, session } }
 }
 
 const session = (s: SystemState, before: (w: Work) => void): { state: SystemState; events: Trace } => {
   const w: Work = { s, events: [], queue: [] }
+  const shown = s.evil.context.display === null ? undefined : `${s.evil.context.display.otp}@${s.evil.context.c1}`
   before(w)
   pump(w)
-  remember(w)
+  remember(w, shown)
   return { state: w.s, events: w.events }
 }
 
@@ -246,17 +277,68 @@ const request = (s: SystemState, actor: DeviceRole, claimKey?: string) =>
     run(w, actor, { type: "user.request", conn, ...(claimKey === undefined ? {} : { claimKey }) } as never)
   })
 
-const typeOtp = (s: SystemState, computer: ComputerRole, otp: string) =>
+const typeOtp = (s: SystemState, computer: ComputerRole, typed: KnownOtp) =>
   session(s, (w) => {
     const conn = `t${fresh(w)}`
     w.s = { ...w.s, conns: { ...w.s.conns, [conn]: computer } }
     const attrs = computer === "pc" ? w.s.idAlice.context.attrs : w.s.idMallory.context.attrs
-    w.events.push({ _tag: "Running", actor: computer, peer: "service", data: `${conn}|otp-of=${w.s.otps[otp] ?? "none"}|attrs=${attrs}` })
-    run(w, computer, { type: "user.type", otp, conn })
+    w.events.push({ _tag: "Running", actor: computer, peer: "service", data: `${conn}|otp-of=${typed.session}|attrs=${attrs}` })
+    run(w, computer, { type: "user.type", otp: typed.otp, conn })
+  })
+
+/** What the victim's phone shows, with the C1 it came on. */
+const victimDisplay = (s: SystemState): KnownOtp | undefined => {
+  const otp = s.device.context.display?.otp
+  return otp === undefined || s.device.context.c1 === null ? undefined : { otp, session: s.device.context.c1 }
+}
+
+/**
+ * The attacker's script opens C1s of its own for its own key, one after another, until the OTPs
+ * valid on them cover the OTP space (every later OTP then equals one of them) or the service
+ * refuses one. One Send/Deliver pair stands for the flood; each C1 gets its Running and the
+ * service's verdict. Under `hardened` each request carries a proof of possession by the
+ * attacker's secure element over the service's nonce.
+ */
+const flood = (s: SystemState) =>
+  session(s, (w) => {
+    const ref = w.s.sent
+    w.s = { ...w.s, sent: ref + 1 }
+    w.events.push({ _tag: "Send", from: "evil", to: "service", ref, label: "IssueRequest×flood" }, { _tag: "Deliver", to: "service", ref, label: "IssueRequest×flood", how: "first" })
+    const space = w.s.service.context.space
+    const covered = () => {
+      const held = new Set(Object.values(w.s.service.context.sessions).flatMap((r) => (r.otp !== null && r.pk === "evil" ? [r.otp] : [])))
+      return held.size >= space
+    }
+    for (let k = 0; k < FLOOD_LIMIT && !covered(); k++) {
+      const conn = `f${w.s.flooded}`
+      w.s = { ...w.s, flooded: w.s.flooded + 1, conns: { ...w.s.conns, [conn]: "evil" } }
+      let pop: Sig | null = null
+      const replies: Array<SymMessage> = []
+      const toService = (message: SymMessage, fresh: string) => {
+        const [service, actions] = transition(w.s.machines.service, w.s.service, { type: `msg.${message._tag}`, conn, fresh, message } as never)
+        w.s = { ...w.s, service }
+        for (const a of actions as ReadonlyArray<Action>) {
+          if (a.type === "fact" || a.type === "issued") interpret(w, "service", a)
+          if (a.type === "send") replies.push((a.params as SendParams).message)
+        }
+      }
+      if (w.s.policy.proofOfPossession) {
+        toService({ _tag: "IssueBegin" }, `${conn}n`)
+        const nonce = replies.find((r) => r._tag === "IssueNonce")
+        if (nonce === undefined || nonce._tag !== "IssueNonce") break
+        pop = seSign(w, "evil", Labels.issuePop, popOver(nonce.nonce, "evil", DEVICE_NAMES.evil))
+      }
+      w.events.push({ _tag: "Running", actor: "evil", peer: "service", data: `${conn}|pk=evil|own=evil` })
+      toService({ _tag: "IssueRequest", publicKey: "evil", deviceName: DEVICE_NAMES.evil, pop }, `${conn}o`)
+      const issued = replies.find((r) => r._tag === "OtpIssued")
+      if (issued === undefined || issued._tag !== "OtpIssued") break
+      w.s = { ...w.s, attackerOtp: { otp: issued.otp, session: conn } }
+    }
   })
 
 /**
- * A burst of GUESS_BURST wrong OTPs from the attacker's computer, each on its own C2. One
+ * A burst of up to GUESS_BURST wrong OTPs from the attacker's computer, each on its own C2
+ * (ending early once no valid OTP is left). One
  * Send/Deliver pair stands for the burst (the trace stays short); each guess gets the service's
  * verdict. Symbolic OTPs are fresh names, so a guess never equals an issued one: P1.otp-guessing
  * judges the odds the real attacker would have had.
@@ -268,7 +350,7 @@ const guesses = (s: SystemState) =>
     w.events.push({ _tag: "Send", from: "evilpc", to: "service", ref, label: `OtpSubmit×${GUESS_BURST}` }, { _tag: "Deliver", to: "service", ref, label: `OtpSubmit×${GUESS_BURST}`, how: "first" })
     // Each guess goes on a C2 of its own: the names are used up as in the implementation.
     w.s = { ...w.s, fresh: w.s.fresh + GUESS_BURST }
-    const [service, actions] = transition(serviceMachine, w.s.service, { type: "msg.OtpGuesses", count: GUESS_BURST })
+    const [service, actions] = transition(w.s.machines.service, w.s.service, { type: "msg.OtpGuesses", count: GUESS_BURST })
     w.s = { ...w.s, service }
     for (const a of actions as ReadonlyArray<Action>) if (a.type === "fact") interpret(w, "service", a)
   })
@@ -293,20 +375,19 @@ export const step = (s: SystemState, move: Move): { state: SystemState; events: 
   if (!enabled) return undefined
   switch (move._tag) {
     case "Honest":
-      if (move.actor === "device" || move.actor === "evil") {
+      if (move.actor === "device") {
         if (move.action === "request") return request(s, move.actor)
         if (move.action === "use") return present(s, null, "use")
       }
-      if (move.actor === "user") {
-        const otp = s.phished ?? s.device.context.display!.otp
-        const r = typeOtp({ ...s, phished: null }, "pc", otp)
-        return r
-      }
-      if (move.actor === "evilpc") return typeOtp({ ...s, attackerTyped: s.attackerTyped + 1 }, "evilpc", s.attackerOtp!)
+      if (move.actor === "user") return typeOtp({ ...s, phished: null }, "pc", s.phished ?? victimDisplay(s)!)
       return undefined
     case "Inject":
+      // The attacker's own phone and computer, run as the attacker pleases: moves of their own.
+      if (move.to === "service" && move.forge === "own-request") return request(s, "evil")
+      if (move.to === "service" && move.forge === "own-otp") return typeOtp({ ...s, attackerTyped: s.attackerTyped + 1 }, "evilpc", s.attackerOtp!)
       if (move.to === "service" && move.forge === "foreign-key") return request(s, "evil", "dev")
       if (move.to === "service" && move.forge === "guesses") return guesses(s)
+      if (move.to === "service" && move.forge === "flood") return flood(s)
       if (move.to === "user" && move.forge === "phish") {
         const ref = s.sent
         return {
@@ -321,7 +402,7 @@ export const step = (s: SystemState, move: Move): { state: SystemState; events: 
       if (move.to === "rp" && move.forge === "forged-token") return present(s, FORGED_TOKEN, "forged")
       return undefined
     case "Timeout": {
-      const [service] = transition(serviceMachine, s.service, { type: "clock.tick" })
+      const [service] = transition(s.machines.service, s.service, { type: "clock.tick" })
       return { state: { ...s, service }, events: [{ _tag: "Tick", actor: "clock" }] }
     }
     default:
@@ -347,10 +428,14 @@ export interface MoveView {
   readonly presented: ReadonlyArray<string>
   /** Clock ticks so far (bounded: two lifetimes are enough to expire anything). */
   readonly ticks: number
+  /** The attacker's script has flooded the service with requests already (once is enough). */
+  readonly flooded: boolean
 }
 
 export const MAX_TICKS = 2
 export const MAX_ATTACKER_TYPING = 2
+/** The most C1s one flood opens (the model covers its space of 10^d names in 10^d; random draws in about 10^d · ln 10^d). */
+export const FLOOD_LIMIT = 2000
 
 /**
  * The attacker's and users' moves, in a fixed order. Shared by the explorer and the
@@ -360,13 +445,14 @@ export const enabledMoves = (v: MoveView): Array<Move> => {
   const out: Array<Move> = []
   if (v.device.phase === "idle") out.push({ _tag: "Honest", actor: "device", action: "request" })
   if (v.evil.phase === "idle") {
-    out.push({ _tag: "Honest", actor: "evil", action: "request" })
+    out.push({ _tag: "Inject", to: "service", forge: "own-request" })
     out.push({ _tag: "Inject", to: "service", forge: "foreign-key" })
   }
   if (v.attackerKnowsOtp && !v.phished) out.push({ _tag: "Inject", to: "user", forge: "phish" })
   if (v.pcIdle && (v.phished || v.device.showsOtp)) out.push({ _tag: "Honest", actor: "user", action: "type" })
-  if (v.evilpcIdle && v.attackerKnowsOtp && v.attackerMayType) out.push({ _tag: "Honest", actor: "evilpc", action: "type" })
+  if (v.evilpcIdle && v.attackerKnowsOtp && v.attackerMayType) out.push({ _tag: "Inject", to: "service", forge: "own-otp" })
   if (v.guessable) out.push({ _tag: "Inject", to: "service", forge: "guesses" })
+  if (!v.flooded) out.push({ _tag: "Inject", to: "service", forge: "flood" })
   if (v.otpOutstanding && v.ticks < MAX_TICKS) out.push({ _tag: "Timeout", actor: "clock" })
   if (v.device.hasToken && v.device.phase === "holding") {
     if (!v.presented.includes("use")) out.push({ _tag: "Honest", actor: "device", action: "use" })
@@ -387,13 +473,47 @@ export const moveView = (s: SystemState): MoveView => ({
   otpOutstanding: Object.values(s.service.context.sessions).some((r) => r.otp !== null),
   guessable: Object.values(s.service.context.sessions).some((r) => r.otp !== null && r.wrong < GUESS_BURST),
   presented: s.presented,
-  ticks: s.service.context.now
+  ticks: s.service.context.now,
+  flooded: s.flooded > 0
 })
 
 export const moves = (s: SystemState): ReadonlyArray<Move> => enabledMoves(moveView(s))
 
-/** No liveness property in P1: the fault-free continuation is just the marker. */
-export const continuation = (_s: SystemState): Trace => [{ _tag: "FaultsEnd" }]
+/**
+ * Faults stop: unless her phone already holds a token binding her attributes to its key, the
+ * victim starts again — a new request, and she types what her phone shows (P1.issuance-liveness).
+ */
+export const continuation = (s: SystemState): Trace => {
+  // Many states differ only in what the victim's attempt never touches (the relying party, the
+  // attacker's computer, …): the attempt is computed once per combination of the parts it reads.
+  // Snapshots are immutable and shared, so their identity stands for their content.
+  let byService = continuations.get(s.service)
+  if (byService === undefined) continuations.set(s.service, (byService = new Map()))
+  const key = `${idOf(s.device)}|${idOf(s.evil)}|${idOf(s.pc)}|${idOf(s.idAlice)}|${idOf(s.conns)}|${idOf(s.machines)}|${s.fresh}|${s.sent}`
+  let events = byService.get(key)
+  if (events === undefined) byService.set(key, (events = attempt(s)))
+  return events
+}
+
+const continuations = new WeakMap<object, Map<string, Trace>>()
+const ids = new WeakMap<object, number>()
+let nextId = 0
+const idOf = (o: object): number => {
+  let id = ids.get(o)
+  if (id === undefined) ids.set(o, (id = nextId++))
+  return id
+}
+
+const attempt = (s: SystemState): Trace => {
+  const events: Array<TraceEvent> = [{ _tag: "FaultsEnd" }]
+  const t = s.device.context.token
+  if (t !== null && t.attrs === VICTIM_ATTRS && t.pk === "dev") return events
+  const requested = request(s, "device")
+  events.push(...requested.events)
+  const shown = victimDisplay(requested.state)
+  if (shown !== undefined) events.push(...typeOtp(requested.state, "pc", shown).events)
+  return events
+}
 
 const ctx = (snap: { readonly value: unknown; readonly context: object }) => ({ v: snap.value, ...snap.context, policy: undefined })
 
@@ -409,9 +529,9 @@ export const stateKey = (s: SystemState): string =>
     s.idMallory.context,
     ctx(s.rp),
     s.conns,
-    s.otps,
     s.phished,
     s.attackerOtp,
+    s.flooded,
     s.attackerTyped,
     s.forging,
     s.presented,
@@ -426,21 +546,27 @@ export interface Observation {
   readonly evilpc: string
   /** One entry per issuance session, in order: requested key, whether its OTP is still valid, wrong guesses counted. */
   readonly service: ReadonlyArray<{ readonly pk: string; readonly valid: boolean; readonly wrong: number }>
+  /**
+   * Whether some C1 of the attacker's flood still has a valid OTP (the flood's own records are not
+   * listed: how many C1s it takes to cover the OTP space depends on the draws — in turn here, at random in the implementation).
+   */
+  readonly flood: boolean
 }
 
-const tokenName = (t: SymToken | null) => (t === null ? null : `${t.attrs}|${t.pk ?? "none"}`)
+const tokenName = (t: SymToken | null) => (t === null ? null : `${t.attrs}|${t.pk}`)
 
 export const observe = (s: SystemState): Observation => ({
   device: { phase: s.device.value as string, token: tokenName(s.device.context.token), showsOtp: s.device.context.display !== null },
   evil: { phase: s.evil.value as string, token: tokenName(s.evil.context.token) },
   pc: s.pc.value as string,
   evilpc: s.evilpc.value as string,
-  service: Object.values(s.service.context.sessions).map((r) => ({ pk: r.pk, valid: r.otp !== null, wrong: r.wrong }))
+  service: Object.entries(s.service.context.sessions).flatMap(([c, r]) => (c.startsWith("f") ? [] : [{ pk: r.pk, valid: r.otp !== null, wrong: r.wrong }])),
+  flood: Object.entries(s.service.context.sessions).some(([c, r]) => c.startsWith("f") && r.otp !== null)
 })
 
 /** The honest run for the sequence diagram: request, type, use. */
-export const honestTrace = (policy: Policy): Trace => {
-  let s = initialState(policy)
+export const honestTrace = (policy: Policy, deployment: Deployment): Trace => {
+  let s = initialState(policy, deployment)
   const events: Array<TraceEvent> = []
   for (const move of [
     { _tag: "Honest", actor: "device", action: "request" },

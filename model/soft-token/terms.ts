@@ -2,7 +2,8 @@
  * Symbolic terms of P1 (perfect-crypto assumption, SECURITY.md §Model): a key is a name
  * (`dev`, `evil`, `iss`, `card-alice`); a signature is the pair (key name, covered fields) and
  * only the key's holder can make it; a fingerprint is a function of the public key alone; nonces
- * and OTPs are fresh names handed in by the system, so a guess never equals an issued OTP.
+ * are fresh names handed in by the system; OTPs are names from a finite space (two sessions may
+ * share one), and a guess never equals an issued OTP.
  */
 import { Labels } from "../../spec/soft-token/messages.ts"
 
@@ -15,16 +16,16 @@ export const sign = (key: string, label: string, fields: ReadonlyArray<string>):
 
 export const sigEquals = (a: Sig | null, b: Sig): boolean => a !== null && a.key === b.key && a.over === b.over
 
-/** The soft token: the issuer's signature over the attributes and (unless a flaw drops it) pk_dev. */
+/** The soft token: the issuer's signature over the attributes and pk_dev. */
 export interface SymToken {
   readonly signer: string
   readonly attrs: string
-  readonly pk: string | null
+  readonly pk: string
 }
 
 export const ISSUER_KEY = "iss"
 
-export const tokenId = (t: SymToken): string => `${t.signer}:${t.attrs}:${t.pk ?? "none"}`
+export const tokenId = (t: SymToken): string => `${t.signer}:${t.attrs}:${t.pk}`
 
 export const fingerprint = (pk: string): string => `fp(${pk})`
 

@@ -12,7 +12,7 @@
 import { arch, cpus, platform, totalmem } from "node:os"
 import { Cause, Clock, Effect } from "effect"
 import type { Verdict, World } from "../../spec/property.ts"
-import type { Counterexample, ImplJudgement, ModelOutcome, ProtocolSuite } from "../suite.ts"
+import type { Counterexample, ImplJudgement, ModelOutcome, ProtocolSuite, Subject } from "../suite.ts"
 import { subjectName } from "../suite.ts"
 import { replayCommand } from "../harness/replay.ts"
 import { type AuditOptions, type AuditSelectionError, planAudit, type Work } from "./plan.ts"
@@ -20,6 +20,10 @@ import { classify } from "./classify.ts"
 import { type AuditCheck, type AuditReport, CONFORMANCE, type ConformanceReport, type CounterexampleReport, type Exploration, type Finding, type MutantResult, type Severity, type WorldVerdict } from "./report.ts"
 
 const now = () => performance.now()
+
+/** Whether `subject` has a model of its own to explore: not a mutant whose flaw only the implementation has. */
+export const exploresModel = (suite: ProtocolSuite, subject: Subject): boolean =>
+  subject.kind === "variant" || (suite.mutants.find((m) => m.name === subject.mutant)?.worlds.includes("model") ?? true)
 
 const describeCause = (cause: Cause.Cause<unknown>): string => {
   const squashed = Cause.squash(cause)
@@ -57,8 +61,14 @@ export const runAudit = (
     const useImpl = worlds.includes("impl")
 
     const units = (w: Work) =>
-      w.subjects.length *
-      ((useModel && w.properties.some((p) => p.judgedIn.includes("model")) ? 1 : 0) + w.properties.filter((p) => useImpl && p.judgedIn.includes("impl")).length + (w.conformance ? 1 : 0))
+      w.subjects.reduce(
+        (n, subject) =>
+          n +
+          (useModel && exploresModel(w.suite, subject) && w.properties.some((p) => p.judgedIn.includes("model")) ? 1 : 0) +
+          w.properties.filter((p) => useImpl && p.judgedIn.includes("impl")).length +
+          (w.conformance ? 1 : 0),
+        0
+      )
     const total = work.reduce((n, w) => n + units(w), 0)
     let done = 0
     progress({ _tag: "Start", total })
@@ -74,11 +84,19 @@ export const runAudit = (
       for (const subject of subjects) {
         const name = subjectName(subject)
         const where = subject.kind === "variant" ? { variant: subject.variant } : { mutant: subject.mutant }
+        const mutantDef = subject.kind === "mutant" ? suite.mutants.find((m) => m.name === subject.mutant)! : undefined
+        /**
+         * A flaw only the implementation has (in its bytes or its code) is not explored: the model
+         * is the hardened one, already judged. Step-wise, a disagreement is then the flaw caught;
+         * elsewhere it is an error.
+         */
+        const implOnly = !exploresModel(suite, subject)
+        const exploreModel = useModel && !implOnly
 
         // One exploration per subject judges every model-judged property at once.
         let outcome: ModelOutcome | undefined
         let exploreError: string | undefined
-        if (useModel && properties.some((p) => p.judgedIn.includes("model"))) {
+        if (exploreModel && properties.some((p) => p.judgedIn.includes("model"))) {
           progress({ _tag: "ExploreStart", protocol, subject: name, done, total })
           const t0 = now()
           // A throw in the explorer is a defect; sandbox exposes it so one bad suite does not end the audit.
@@ -143,7 +161,7 @@ export const runAudit = (
 
           // Model world.
           let model: AuditCheck["model"] = { verdict: "n/a", states: 0, depth: options.depth }
-          if (useModel && property.judgedIn.includes("model")) {
+          if (exploreModel && property.judgedIn.includes("model")) {
             const judgement = outcome?.judgements.get(property.id)
             if (judgement !== undefined) {
               const counterexample = report(judgement.counterexample, "model", { seed: options.seed, depth: judgement.depth, runs: options.runs })
@@ -228,9 +246,6 @@ export const runAudit = (
         }
 
         // Step-wise conformance: the same schedules on both worlds, compared after every move.
-        const mutantDef = subject.kind === "mutant" ? suite.mutants.find((m) => m.name === subject.mutant)! : undefined
-        /** On a flaw only the implementation has, a disagreement is the flaw caught; elsewhere it is an error. */
-        const implOnly = mutantDef !== undefined && !mutantDef.worlds.includes("model")
         let conformed: ConformanceReport | undefined
         if (conform) {
           progress({ _tag: "ImplStart", protocol, subject: name, property: CONFORMANCE, runs: options.runs, done, total })

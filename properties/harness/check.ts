@@ -3,14 +3,17 @@
  * of bounded length, each run on a fresh world whose randomness comes from a seed the
  * arbitrary draws — so fast-check's seed and path replay a failure exactly, byte for byte.
  *
- * Runs are really `depth` moves long: fast-check's default size caps an array at 10 elements
- * whatever its `maxLength`, so the move list is drawn at size `max`, and shrinking shortens it.
+ * Runs are really `depth` moves long: every random run draws exactly `depth` choices (fast-check's
+ * default size would stop arrays at 10 moves, and its bias towards short arrays would make most
+ * runs far shorter). A failing run is shrunk by fast-check (towards simpler choices), then cut to
+ * its shortest failing prefix — deterministically, so a replay of the same seed and path prints
+ * the same counterexample.
  */
 import fc from "fast-check"
 import type { SecurityProperty } from "../../spec/property.ts"
 import { formatMove } from "../../spec/attacker.ts"
 import type { Guidance, ImplJudgement } from "../suite.ts"
-import { runChoices, type World } from "./world.ts"
+import { type Run, runChoices, type World } from "./world.ts"
 
 /** One run: the world's random seed, its start index, and the move choices. */
 export type RunValue = [number, number, Array<number>]
@@ -39,20 +42,43 @@ export interface ImplCheckOptions {
  * offer several, e.g. fresh and already registered) and the move choices.
  */
 export const runArbitrary = (depth: number, starts: number): fc.Arbitrary<RunValue> =>
-  fc.tuple(fc.integer({ min: 0, max: 0x7fffffff }), fc.nat({ max: starts - 1 }), fc.array(fc.nat({ max: 1 << 16 }), { maxLength: depth, size: "max" }))
+  fc.tuple(fc.integer({ min: 0, max: 0x7fffffff }), fc.nat({ max: starts - 1 }), fc.array(fc.nat({ max: 1 << 16 }), { minLength: depth, maxLength: depth }))
 
-export const checkOnImpl = <O>(
-  makeWorld: (worldSeed: number, start: number) => World<O>,
+/** The shortest prefix of `choices` for which `fails` still holds (`choices` itself at worst). */
+export const shortestFailingPrefix = (choices: ReadonlyArray<number>, fails: (prefix: ReadonlyArray<number>) => boolean): Array<number> => {
+  for (let length = 0; length < choices.length; length++) if (fails(choices.slice(0, length))) return choices.slice(0, length)
+  return [...choices]
+}
+
+/**
+ * Runs of the implementation, remembered by their input: the checks of the properties of one
+ * subject draw the same inputs (same seed, same arbitrary), so each run is made once and its trace
+ * judged by every property. A run is a pure function of its input (seeded randomness, stepped
+ * clock), which is what makes this sound.
+ */
+export const rememberingRuns = <O>(makeWorld: (worldSeed: number, start: number) => World<O>, limit = 5_000) => {
+  const runs = new Map<string, Run>()
+  return (worldSeed: number, start: number, choices: ReadonlyArray<number>): Run => {
+    const key = `${worldSeed}/${start}/${choices.join(",")}`
+    let run = runs.get(key)
+    if (run === undefined) {
+      run = runChoices(makeWorld(worldSeed, start), choices, { continuation: true })
+      if (runs.size >= limit) runs.clear()
+      runs.set(key, run)
+    }
+    return run
+  }
+}
+
+export const checkOnImpl = (
+  runOf: (worldSeed: number, start: number, choices: ReadonlyArray<number>) => Run,
   property: SecurityProperty,
   options: ImplCheckOptions
 ): Omit<ImplJudgement, "guidance"> => {
   const started = performance.now()
   const examples = options.examples ?? []
   const result = fc.check(
-    fc.property(runArbitrary(options.depth, options.starts), ([worldSeed, start, choices]) => {
-      const run = runChoices(makeWorld(worldSeed, start), choices, { continuation: true })
-      return property.check(run.trace) === undefined
-    }),
+    fc.property(runArbitrary(options.depth, options.starts), ([worldSeed, start, choices]) => property.check(runOf(worldSeed, start, choices).trace) === undefined),
     {
       // Examples count against numRuns in fast-check: add them, so the random runs stay `runs`.
       numRuns: options.runs + examples.length,
@@ -65,10 +91,12 @@ export const checkOnImpl = <O>(
   const millis = performance.now() - started
   if (!result.failed) return { verdict: "holds", runs: result.numRuns, seed: options.seed, millis }
   if (result.counterexample === null) throw new Error(`fast-check failed without a counterexample: ${String(result.errorInstance)}`)
-  const [[worldSeed, start, choices]] = result.counterexample
-  // Re-run the shrunk case to get its trace; a run that throws (rather than violating the
-  // property) is a bug in the harness or the implementation and surfaces here as an exception.
-  const run = runChoices(makeWorld(worldSeed, start), choices, { continuation: true })
+  const [[worldSeed, start, shrunk]] = result.counterexample
+  const violates = (choices: ReadonlyArray<number>) => property.check(runOf(worldSeed, start, choices).trace) !== undefined
+  const choices = shortestFailingPrefix(shrunk, violates)
+  // The shortest case's trace; a run that throws (rather than violating the property) is a bug in
+  // the harness or the implementation and surfaces as an exception.
+  const run = runOf(worldSeed, start, choices)
   const violation = property.check(run.trace)
   if (violation === undefined) throw new Error(`${property.id}: the shrunk counterexample did not reproduce (non-determinism?)`)
   // The path's first step is the index of the run that failed first: the examples come first.

@@ -19,7 +19,7 @@ import type { SecurityProperty } from "../../spec/property.ts"
 import { explore as exploreSystem, type ExploreResult } from "../../model/explore/explorer.ts"
 import type { MutantDefinition, ProtocolDefinition } from "../definition.ts"
 import type { ConformanceJudgement, Guidance, ImplJudgement, ModelJudgement, ModelOutcome, ProtocolSuite, Subject } from "../suite.ts"
-import { checkOnImpl, type ImplExample } from "./check.ts"
+import { checkOnImpl, type ImplExample, rememberingRuns } from "./check.ts"
 import { canonicalJson, checkConformance } from "./conformance.ts"
 import { steps as defaultSteps } from "./config.ts"
 import { choiceOf, type World } from "./world.ts"
@@ -130,6 +130,18 @@ export const makeSuite = (def: ProtocolDefinition): Suite => {
       return choices === undefined ? [] : [{ origin, value: [0, index, choices] as [number, number, Array<number>] }]
     })
 
+  // The covering paths are the same for every property of a subject: translate them once.
+  const coveringExamples = new Map<string, Array<ImplExample>>()
+  const coveringFor = (subject: Subject): Array<ImplExample> => {
+    const key = JSON.stringify(subject)
+    let found = coveringExamples.get(key)
+    if (found === undefined) {
+      found = asExamples(subject, "covering", explored(subject, guideDepth).covering.slice(0, MAX_COVERING))
+      coveringExamples.set(key, found)
+    }
+    return found
+  }
+
   /** The model's counterexample for `property`, the regression paths, and the covering paths, as fast-check examples. */
   const examplesFor = (subject: Subject, property: SecurityProperty): Array<ImplExample> => {
     const exploration = explored(subject, guideDepth)
@@ -137,14 +149,24 @@ export const makeSuite = (def: ProtocolDefinition): Suite => {
     return [
       ...asExamples(subject, "model-replay", found === undefined ? [] : [{ start: found.start, moves: found.path }]),
       ...asExamples(subject, "seeded", (def.regressionPaths?.[property.id] ?? []).map((p) => parseModelPath(p, startNames))),
-      ...asExamples(subject, "covering", exploration.covering.slice(0, MAX_COVERING))
+      // State covering is what a hardened verdict rests on; on claimed the model's attack is enough.
+      ...(subject.kind === "variant" && subject.variant === "hardened" ? coveringFor(subject) : [])
     ]
+  }
+
+  // One memory of runs per subject (the last one asked for: the audit judges a subject's
+  // properties one after the other).
+  let remembered: { readonly key: string; readonly runOf: ReturnType<typeof rememberingRuns> } | undefined
+  const runsOf = (subject: Subject) => {
+    const key = JSON.stringify(subject)
+    if (remembered?.key !== key) remembered = { key, runOf: rememberingRuns(implWorld(subject, { malformed: true })) }
+    return remembered.runOf
   }
 
   const checkImplNow: Suite["checkImplNow"] = (subject, property, options) => {
     const started = performance.now()
     const guidance = options.guidance ?? (subject.kind === "mutant" ? "unguided" : "all")
-    const judgement = checkOnImpl(implWorld(subject, { malformed: true }), property, {
+    const judgement = checkOnImpl(runsOf(subject), property, {
       runs: options.runs,
       seed: options.seed,
       depth: defaultSteps,

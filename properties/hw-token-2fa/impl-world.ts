@@ -2,8 +2,10 @@
  * The P3 implementation as a `World`: the real Effect services (impl/hw-token-2fa) over an
  * in-memory store, real crypto (the node:crypto layer: every access token is signed and verified
  * with Ed25519, ~20× faster there than in pure JS; impl/crypto proves the layers agree), a
- * seeded random source and an injected clock, driven by
- * the attacker's moves (model/hw-token-2fa/system.ts `enabledMoves`, the same vocabulary).
+ * seeded random source and an injected clock, driven by the attacker's moves (spec/attacker.ts).
+ * The world is its own attacker: its enabled moves come from the messages it has seen and its
+ * participants' state, never from the model — every move the model would enable in the same
+ * situation (so model paths replay here), plus attacks that only exist in bytes.
  *
  * The harness is the trusted observer that turns what happens into the trace conventions of
  * spec/hw-token-2fa/properties.ts: it names OTPs by the token counter it saw pressed
@@ -11,37 +13,75 @@
  * bytes (`F1.2`), access tokens by their `fam`/`ser` claims, and checks that a refused input left
  * the refuser's state untouched (P3.malformed-input). Participants never see any of this.
  */
-import { Clock, Context, Effect, Either, Layer, Redacted, Schema } from "effect"
+import { sha256 } from "@noble/hashes/sha2.js"
+import { Context, Effect, Either, Layer, Redacted, Schema } from "effect"
 import type { Move } from "../../spec/attacker.ts"
-import { AccessRequest, LoginRequest, ToAuth, ToDevice, ToResource } from "../../spec/hw-token-2fa/messages.ts"
+import { joinAnyFrame, splitAnyFrame } from "../../spec/codec.ts"
+import { AccessRequest, LoginRequest, RefreshRequest, ToAuth, ToDevice, ToResource } from "../../spec/hw-token-2fa/messages.ts"
 import { fieldsOf } from "../../spec/hw-token-2fa/properties.ts"
-import { type Policy, TICK_SECONDS } from "../../spec/hw-token-2fa/variants.ts"
+import { LOOK_AHEAD, type Policy, TICK_SECONDS } from "../../spec/hw-token-2fa/variants.ts"
 import type { Actor, Trace, TraceEvent } from "../../spec/trace.ts"
 import { CryptoNode } from "../../impl/crypto/node.ts"
+import { steppedClock } from "../../impl/clock.ts"
 import { SecureRandomSeeded } from "../../impl/crypto/random.ts"
 import { type Crypto, SecureRandom } from "../../impl/crypto/services.ts"
 import { base64urlDecode } from "../../impl/jws/jws.ts"
-import { type AuthServer, type AuthServerOptions, enrol, makeAuthServer } from "../../impl/hw-token-2fa/auth-server.ts"
+import { type AuthServer, enrol, makeAuthServer } from "../../impl/hw-token-2fa/auth-server.ts"
 import { makeUserDevice, type UserDevice } from "../../impl/hw-token-2fa/device.ts"
 import { makeResourceServer, type ResourceServer } from "../../impl/hw-token-2fa/resource-server.ts"
-import { type AuthStore, emptyAuthState, fingerprint, makeInMemoryAuthStore } from "../../impl/hw-token-2fa/store.ts"
+import { type AuthState, type AuthStore, emptyAuthState, fingerprint, makeInMemoryAuthStore } from "../../impl/hw-token-2fa/store.ts"
 import { type HardwareToken, makeHardwareToken } from "../../impl/hw-token-2fa/token.ts"
-import { enabledMoves, MAX_IDLE_PRESSES, type Observation, PENDING } from "../../model/hw-token-2fa/system.ts"
+import type { Observation } from "../../model/hw-token-2fa/system.ts"
+import { byteAttack, byteAttackMoves } from "../harness/byte-attacks.ts"
 import type { World } from "../harness/world.ts"
+import type { HwToken2faImplFlaw } from "./mutants/index.ts"
 
 /** Garbage the attacker throws; each must be refused without a state change. */
 export const MALFORMED_KINDS = ["truncated", "trailing", "random", "jws-tampered", "jws-alg-none"] as const
 
+/**
+ * OTPs that are not what a token shows, in a login with alice's API key (the attacker holds it):
+ * decodable ones (a letter, a space, 7 or 8 digits — the frame allows 6 to 8 bytes) and ones the
+ * frame refuses (short, empty). All are malformed: refused at the edge, never counted as a guess.
+ */
+export const BAD_OTPS: Readonly<Record<string, string>> = {
+  "otp-letter": "12345a",
+  "otp-space": " 12345",
+  "otp-seven": "1234567",
+  "otp-eight": "12345678",
+  "otp-short": "12345",
+  "otp-empty": ""
+}
+
+/** Which deliveries the race move runs the second copy at: before the first's first store access, or between its first and second. */
+const RACE_POINTS = [1, 2] as const
+
 /** The clock starts at a multiple of the tick, so "one tick later" is exactly one step of time. */
 export const T0 = TICK_SECONDS * 5_666_667
+
+/** Idle presses of alice's token the attacker's schedule may contain: one more than the window absorbs. */
+export const MAX_IDLE_PRESSES = LOOK_AHEAD + 1
+
+/** Device phases with an exchange open (it may time out). */
+const PENDING: ReadonlySet<string> = new Set(["loggingIn", "awaitingPrompt", "refreshing"])
+
+/**
+ * Messages whose delivery (again) changes no participant's state and yields only equally inert
+ * messages: RefreshBegin, RefreshPrompt and the ResourceServer's answers (SECURITY.md §6). The
+ * attacker's own messages are not redelivered either: it forges new ones.
+ */
+const INERT: ReadonlySet<string> = new Set(["RefreshBegin", "RefreshPrompt", "AccessGranted"])
+
+const deliverable = (m: { readonly from: Actor; readonly to: Actor; readonly label: string }): boolean =>
+  (m.to === "auth" || m.to === "rs" || m.to === "device") && m.from !== "attacker" && !INERT.has(m.label) && !(m.from === "rs" && m.label === "Denied")
 
 export interface ImplWorldOptions {
   readonly policy: Policy
   readonly seed: number
   /** Whether the attacker throws malformed bytes (P3.malformed-input). */
   readonly malformed: boolean
-  /** A lenient AuthServer decoder, for the mutant that accepts trailing bytes. */
-  readonly decode?: AuthServerOptions["decode"]
+  /** A mutant's decorators of the real parts. */
+  readonly flaw?: HwToken2faImplFlaw
 }
 
 interface WireMessage {
@@ -64,6 +104,40 @@ const labelOf = (bytes: Uint8Array, to: Actor): string => {
 
 const hex = (b: Uint8Array) => Buffer.from(b).toString("hex")
 
+/**
+ * Whether a refusal changed only what the design names for it (SPEC.md §5): a wrong OTP counts
+ * a failure on one token (its count and the tick it was counted in); a reused refresh token
+ * revokes records of its one family; every other refusal changes nothing.
+ */
+export const refusalChangeAllowed = (reason: string, before: AuthState, after: AuthState): boolean => {
+  if (fingerprint(before) === fingerprint(after)) return true
+  if (reason === "bad-otp") {
+    const changed = [...after.tokens.values()].filter((t) => {
+      const b = before.tokens.get(t.keyId)
+      return b === undefined || b.failures !== t.failures || b.failureTick !== t.failureTick
+    })
+    const tokens = new Map([...after.tokens].map(([k, t]) => [k, { ...t, failures: before.tokens.get(k)?.failures ?? -1, failureTick: before.tokens.get(k)?.failureTick ?? -1 }]))
+    return changed.length <= 1 && fingerprint({ ...after, tokens }) === fingerprint(before)
+  }
+  if (reason === "reused") {
+    const families = new Set<number>()
+    const refresh = new Map(after.refresh)
+    for (const [h, r] of after.refresh) {
+      const b = before.refresh.get(h)
+      if (b !== undefined && b.status !== r.status && r.status === "revoked") {
+        families.add(r.family)
+        refresh.set(h, b)
+      }
+    }
+    return families.size <= 1 && fingerprint({ ...after, refresh }) === fingerprint(before)
+  }
+  return false
+}
+
+/** Whether some refresh record went to `revoked` between the two states (read from the store, not the server's report). */
+const revokedBetween = (before: AuthState, after: AuthState): boolean =>
+  [...after.refresh].some(([h, r]) => r.status === "revoked" && before.refresh.get(h)?.status !== "revoked")
+
 /** The `fam`/`ser`/`exp`/`sub` claims of an access token, read without verifying (the harness observes). */
 const claimsOf = (jws: string): { fam?: number; ser?: number; exp?: number; sub?: string } => {
   const payload = base64urlDecode(jws.split(".")[1] ?? "")
@@ -79,6 +153,13 @@ const accessName = (jws: string | null): string | null => {
   return c.fam === undefined ? null : `a${c.fam}.${c.ser}`
 }
 
+/**
+ * The AuthServer's Ed25519 key: one per process, not per run. Importing a key costs ~10× a
+ * signature and the crypto layer caches imports per key array; no property depends on the key's
+ * value (the attacker never learns it), only on signatures verifying under it.
+ */
+const SIGNING_KEY = { alg: "EdDSA", secretKey: sha256(new TextEncoder().encode("authlab/hw-token-2fa/harness signing key")), kid: "as1" } as const
+
 /** The crypto service is stateless: built once per process, not once per run. */
 let crypto: Context.Context<Crypto> | undefined
 const cryptoContext = (): Context.Context<Crypto> => (crypto ??= Effect.runSync(Effect.scoped(Layer.build(CryptoNode))))
@@ -88,14 +169,7 @@ export const makeImplWorld = (options: ImplWorldOptions): World<Observation> => 
   const context = Context.merge(cryptoContext(), Effect.runSync(Effect.scoped(Layer.build(SecureRandomSeeded(options.seed)))))
   let tick = 0
   const nowMillis = () => (T0 + tick * TICK_SECONDS) * 1000
-  const clock: Clock.Clock = {
-    [Clock.ClockTypeId]: Clock.ClockTypeId,
-    unsafeCurrentTimeMillis: nowMillis,
-    unsafeCurrentTimeNanos: () => BigInt(nowMillis()) * 1_000_000n,
-    currentTimeMillis: Effect.sync(nowMillis),
-    currentTimeNanos: Effect.sync(() => BigInt(nowMillis()) * 1_000_000n),
-    sleep: () => Effect.void
-  }
+  const clock = steppedClock(nowMillis)
   const run = <A, E>(effect: Effect.Effect<A, E, Crypto | SecureRandom>): Either.Either<A, E> =>
     Effect.runSync(Effect.either(Effect.withClock(Effect.provide(effect, context), clock)))
   const ok = <A>(effect: Effect.Effect<A, unknown, Crypto | SecureRandom>): A => Either.getOrThrow(run(effect))
@@ -106,16 +180,41 @@ export const makeImplWorld = (options: ImplWorldOptions): World<Observation> => 
   const malloryKey = random(32)
   const aliceSecret = random(20)
   const mallorySecret = random(20)
-  const signingSeed = random(32)
   const initial = enrol(
     enrol(emptyAuthState, { username: "alice", apiKey: aliceKey, keyId: "tA", secret: aliceSecret }),
     { username: "mallory", apiKey: malloryKey, keyId: "tM", secret: mallorySecret }
   )
   const store: AuthStore = ok(makeInMemoryAuthStore(initial))
-  const auth: AuthServer = ok(
-    makeAuthServer({ policy, store, signingKey: { alg: "EdDSA", secretKey: signingSeed, kid: "as1" }, ...(options.decode === undefined ? {} : { decode: options.decode }) })
-  )
-  const rs: ResourceServer = makeResourceServer({ policy, authKey: auth.verificationKey })
+  /**
+   * Concurrency at the store boundary (the race move): while `race` is set, the AuthServer's k-th
+   * access to its store first runs another delivery to completion — so that delivery lands
+   * between the first one's pre-transaction work and its transaction, or between a read and a
+   * write of a store that splits them. The harness reads `store` directly, outside the hook.
+   */
+  let race: { at: number; calls: number; run: () => void } | undefined
+  const fire = () => {
+    if (race === undefined) return
+    race.calls++
+    if (race.calls !== race.at) return
+    const r = race
+    race = undefined
+    r.run()
+  }
+  const hooked: AuthStore = {
+    snapshot: Effect.suspend(() => {
+      fire()
+      return store.snapshot
+    }),
+    transact: (f) =>
+      Effect.suspend(() => {
+        fire()
+        return store.transact(f)
+      })
+  }
+  const parts = options.flaw?.auth?.({ store: hooked }) ?? { store: hooked }
+  const auth: AuthServer = ok(makeAuthServer({ policy, signingKey: SIGNING_KEY, ...parts }))
+  const realRs: ResourceServer = makeResourceServer({ authKey: auth.verificationKey })
+  const rs: ResourceServer = options.flaw?.rs?.(realRs) ?? realRs
   const tokenA: HardwareToken = ok(makeHardwareToken("tA", Redacted.make(aliceSecret)))
   const tokenM: HardwareToken = ok(makeHardwareToken("tM", Redacted.make(mallorySecret)))
   const device: UserDevice = ok(makeUserDevice({ apiKey: aliceKey, token: tokenA }))
@@ -149,46 +248,62 @@ export const makeImplWorld = (options: ImplWorldOptions): World<Observation> => 
     return [...running, ...send("device", to, bytes, data)]
   }
 
-  const grantData = (reply: Uint8Array, family: number, serial: number): string => {
+  /** The latest refresh token issued to each user, as the attacker's mix-ups use them. */
+  const latestRt = new Map<string, { readonly bytes: Uint8Array; readonly name: string }>()
+
+  const grantData = (reply: Uint8Array, family: number, serial: number, username: string): string => {
     const m = decodeDevice(reply)
-    if (Either.isRight(m) && m.right._tag === "TokenGrant") rtNames.set(hex(m.right.refreshToken), `F${family}.${serial}`)
-    return `grant;rt=F${family}.${serial};at=a${family}.${serial}`
+    const name = `F${family}.${serial}`
+    if (Either.isRight(m) && m.right._tag === "TokenGrant") {
+      rtNames.set(hex(m.right.refreshToken), name)
+      latestRt.set(username, { bytes: m.right.refreshToken, name })
+    }
+    return `grant;rt=${name};at=a${family}.${serial}`
+  }
+
+  /** The AuthServer's verdict on `m`, as trace facts, judged from what its store holds before and after. */
+  const authReceives = (m: WireMessage, replyTo: Actor, baseline?: () => AuthState | undefined): Array<TraceEvent> => {
+    const events: Array<TraceEvent> = []
+    const before = ok(store.snapshot)
+    const result = run(auth.receive(m.bytes))
+    const after = ok(store.snapshot)
+    const tampered = m.label.startsWith("tampered:")
+    if (Either.isRight(result)) {
+      const e = result.right.event
+      if (e._tag === "issued") {
+        const f = fieldsOf(m.data)
+        const issued = `F${e.issued.family}.${e.issued.serial}`
+        // a tampered message has no run name: a Commit on it matches no Running
+        const otp = tampered ? `forged#${m.label}` : (f.otp ?? "?")
+        const data =
+          e.kind === "login"
+            ? `login;user=${e.username};otp=${otp};new=${issued}`
+            : `refresh;user=${e.username};rt=${f.rt ?? "?"};otp=${otp};new=${issued}`
+        events.push({ _tag: "Commit", actor: "auth", peer: "device", data })
+        events.push(...send("auth", replyTo, result.right.reply, grantData(result.right.reply, e.issued.family, e.issued.serial, e.username)))
+      } else events.push(...send("auth", replyTo, result.right.reply))
+    } else {
+      const { reason, reply } = result.left
+      const base = baseline?.() ?? before
+      if (revokedBetween(base, after)) events.push({ _tag: "Signal", actor: "auth", signal: "family-revoked" })
+      events.push({ _tag: "Reject", actor: "auth", reason })
+      if (!refusalChangeAllowed(reason, base, after)) events.push({ _tag: "Signal", actor: "auth", signal: "state-changed-on-reject" })
+      events.push(...send("auth", replyTo, reply))
+    }
+    return events
   }
 
   const deliverTo = (m: WireMessage, ref: number, how: "first" | "replay" | "injected", replyTo: Actor): Array<TraceEvent> => {
     const events: Array<TraceEvent> = [{ _tag: "Deliver", to: m.to, ref, label: m.label, how, ...(m.data === undefined ? {} : { data: m.data }) }]
-    if (m.to === "auth") {
-      const before = fingerprint(ok(store.snapshot))
-      const result = run(auth.receive(m.bytes))
-      if (Either.isRight(result)) {
-        const e = result.right.event
-        if (e._tag === "issued") {
-          const f = fieldsOf(m.data)
-          const issued = `F${e.issued.family}.${e.issued.serial}`
-          const data =
-            e.kind === "login"
-              ? `login;user=${e.username};otp=${f.otp ?? "?"};new=${issued}`
-              : `refresh;user=${e.username};rt=${f.rt ?? "?"};otp=${f.otp ?? "?"};new=${issued}`
-          events.push({ _tag: "Commit", actor: "auth", peer: "device", data })
-          events.push(...send("auth", replyTo, result.right.reply, grantData(result.right.reply, e.issued.family, e.issued.serial)))
-        } else events.push(...send("auth", replyTo, result.right.reply))
-      } else {
-        const { reason, revoked, reply } = result.left
-        if (revoked === true) events.push({ _tag: "Signal", actor: "auth", signal: "family-revoked" })
-        events.push({ _tag: "Reject", actor: "auth", reason })
-        if (reason !== "bad-otp" && reason !== "reused" && fingerprint(ok(store.snapshot)) !== before)
-          events.push({ _tag: "Signal", actor: "auth", signal: "state-changed-on-reject" })
-        events.push(...send("auth", replyTo, reply))
-      }
-      return events
-    }
+    if (m.to === "auth") return [...events, ...authReceives(m, replyTo)]
     if (m.to === "rs") {
       const result = run(rs.receive(m.bytes))
       if (Either.isRight(result)) {
         const { claims, subject } = result.right
         const c = claims as { fam?: number; ser?: number; exp?: number }
         const exp = ((c.exp ?? 0) - T0) / TICK_SECONDS
-        events.push({ _tag: "Commit", actor: "rs", peer: "device", data: `access;at=a${c.fam}.${c.ser};sub=${subject};exp=${exp};now=${tick}` })
+        const at = m.label.startsWith("tampered:") ? `forged#${ref}` : `a${c.fam}.${c.ser}`
+        events.push({ _tag: "Commit", actor: "rs", peer: "device", data: `access;at=${at};sub=${subject};exp=${exp};now=${tick}` })
         events.push(...send("rs", replyTo, result.right.reply))
       } else {
         events.push({ _tag: "Reject", actor: "rs", reason: result.left.reason })
@@ -244,7 +359,8 @@ export const makeImplWorld = (options: ImplWorldOptions): World<Observation> => 
           : `${Buffer.from(JSON.stringify({ alg: "none", typ: "at+jwt" })).toString("base64url")}.${p}.`
       return { to: "rs", bytes: AccessRequest.encode(AccessRequest.make({ accessToken: token })) }
     }
-    const to: Actor = r[0]! % 2 === 0 ? "auth" : "device"
+    // truncations and extensions go to the AuthServer (whose state they could change), random bytes to either
+    const to: Actor = kind !== "random" || r[0]! % 2 === 0 ? "auth" : "device"
     const source = [...network].reverse().find((m) => m.to === to && m.label !== "garbage" && !m.label.startsWith("malformed"))
     const sample = source?.bytes ?? random(40)
     const data = source?.data === undefined ? {} : { data: source.data }
@@ -256,6 +372,82 @@ export const makeImplWorld = (options: ImplWorldOptions): World<Observation> => 
       case "random":
         return { to, bytes: random(1 + (r[1]! % 96)) }
     }
+  }
+
+  /**
+   * Two deliveries at once to the AuthServer, for every single-use credential (an OTP in a login,
+   * a refresh token and OTP in a refresh): message `ref` and a copy of it — or `other`, the
+   * previous message of the same type (a retried refresh with the same refresh token, a second
+   * login). The second runs to completion at the first's `at`-th store access, or after it if the
+   * first never gets that far (an atomic store has one access).
+   */
+  const raceDeliver = (ref: number, at: number, other?: number): Array<TraceEvent> => {
+    const m = network[ref]!
+    const o = other === undefined ? undefined : network[other]
+    const how = m.delivered ? "replay" : "first"
+    const replyTo = m.delivered ? "attacker" : m.from
+    m.delivered = true
+    const deliverEvent = (msg: WireMessage, r: number, h: "first" | "replay"): TraceEvent => ({ _tag: "Deliver", to: msg.to, ref: r, label: msg.label, how: h, ...(msg.data === undefined ? {} : { data: msg.data }) })
+    // the second: a copy (a replay, answered to the attacker), or the other message as it stands
+    const second = o ?? m
+    const secondHow = o === undefined || o.delivered ? "replay" : "first"
+    const secondReplyTo = o === undefined || o.delivered ? "attacker" : o.from
+    if (o !== undefined) o.delivered = true
+    const copy: Array<TraceEvent> = [deliverEvent(second, other ?? ref, secondHow)]
+    let afterCopy: AuthState | undefined
+    const runCopy = () => {
+      copy.push(...authReceives(second, secondReplyTo))
+      afterCopy = ok(store.snapshot)
+    }
+    race = { at, calls: 0, run: runCopy }
+    // the first's refusal is judged against the state the second left, if the second ran inside it
+    const first = authReceives(m, replyTo, () => afterCopy)
+    if (race !== undefined) {
+      race = undefined
+      return [deliverEvent(m, ref, how), ...first, ...((runCopy(), copy))]
+    }
+    // the second finished inside the first delivery: its verdict comes first
+    return [...copy, deliverEvent(m, ref, how), ...first]
+  }
+
+  /** A LoginRequest with alice's API key (the attacker holds it) and `otp` as raw bytes, whatever the frame allows. */
+  const loginWithOtpBytes = (otp: string): Uint8Array => {
+    const valid = LoginRequest.encode(LoginRequest.make({ apiKey: aliceKey, otp: new TextEncoder().encode("000000") }))
+    const frame = splitAnyFrame(valid)!
+    return joinAnyFrame(frame.header, [frame.fields[0]!, new TextEncoder().encode(otp)])
+  }
+
+  /** The OTP and its name in alice's latest OTP-carrying message the world has seen. */
+  const latestAliceOtp = (): { readonly otp: Uint8Array; readonly name: string } | undefined => {
+    for (let ref = network.length - 1; ref >= 0; ref--) {
+      const m = network[ref]!
+      if (m.from !== "device" || (m.label !== "LoginRequest" && m.label !== "RefreshRequest")) continue
+      const d = decodeAuth(m.bytes)
+      const name = fieldsOf(m.data).otp
+      if (Either.isRight(d) && d.right._tag !== "RefreshBegin" && name !== undefined) return { otp: d.right.otp, name }
+    }
+    return undefined
+  }
+
+  /**
+   * Cross-user mix-ups (a refresh carrying another user's OTP or refresh token): alice's latest
+   * refresh token with an OTP of the attacker's own token, and the attacker's own refresh token
+   * with alice's latest OTP. The attacker reads alice's values off the wire log: stronger than
+   * the design's TLS attacker, on purpose — the binding (refresh token → username → linked key
+   * id → OTP) is the server's check and must not rest on the transport.
+   */
+  const mixup = (which: string): Array<TraceEvent> => {
+    if (which === "alice-rt") {
+      const rt = latestRt.get("alice")
+      if (rt === undefined) return []
+      const counter = ok(tokenM.counter)
+      const otp = new TextEncoder().encode(ok(tokenM.press))
+      return inject("auth", "RefreshRequest", RefreshRequest.encode(RefreshRequest.make({ refreshToken: rt.bytes, otp })), `refresh;rt=${rt.name};otp=tM#${counter}`)
+    }
+    const rt = latestRt.get("mallory")
+    const otp = latestAliceOtp()
+    if (rt === undefined || otp === undefined) return []
+    return inject("auth", "RefreshRequest", RefreshRequest.encode(RefreshRequest.make({ refreshToken: rt.bytes, otp: otp.otp })), `refresh;rt=${rt.name};otp=${otp.name}`)
   }
 
   const userAction = (actor: Actor, action: string): Array<TraceEvent> => {
@@ -327,8 +519,22 @@ export const makeImplWorld = (options: ImplWorldOptions): World<Observation> => 
           const bytes = LoginRequest.encode(LoginRequest.make({ apiKey: aliceKey, otp: new TextEncoder().encode(otp) }))
           return inject("auth", "LoginRequest", bytes, `login;otp=tM#${counter}`)
         }
-        const kind = move.forge.replace(/^malformed:/, "") as (typeof MALFORMED_KINDS)[number]
-        const { to, bytes, data } = malformed(kind)
+        if (move.forge === "mallory:login") {
+          // the attacker's own account: its API key and a code of its own token
+          const counter = ok(tokenM.counter)
+          const otp = ok(tokenM.press)
+          const bytes = LoginRequest.encode(LoginRequest.make({ apiKey: malloryKey, otp: new TextEncoder().encode(otp) }))
+          return inject("auth", "LoginRequest", bytes, `login;otp=tM#${counter};key=mallory`)
+        }
+        const [family, a, b, c] = move.forge.split(":")
+        if (family === "race") return raceDeliver(Number(a), Number(b), c === undefined ? undefined : Number(c))
+        if (family === "mallory" && a === "mixup") return mixup(b!)
+        const edit = byteAttack(network, move)
+        if (edit !== undefined) return inject(edit.to, edit.label, edit.bytes)
+        const kind = move.forge.replace(/^malformed:/, "")
+        const badOtp = BAD_OTPS[kind]
+        if (badOtp !== undefined) return inject("auth", move.forge, loginWithOtpBytes(badOtp), "login;otp=malformed")
+        const { to, bytes, data } = malformed(kind as (typeof MALFORMED_KINDS)[number])
         return inject(to, move.forge, bytes, data)
       }
       case "Crash":
@@ -337,19 +543,63 @@ export const makeImplWorld = (options: ImplWorldOptions): World<Observation> => 
     }
   }
 
+  /** The moves enabled now, from the device's phase, the token presses so far and the wire log. */
   const moves = (): ReadonlyArray<Move> => {
-    const base = enabledMoves({ phase: phase(), idlePresses, network })
-    if (!options.malformed) return base
-    return [...base, ...MALFORMED_KINDS.map((kind) => ({ _tag: "Inject" as const, to: "any", forge: `malformed:${kind}` }))]
+    const out: Array<Move> = []
+    const p = phase()
+    if (p === "idle" || p === "loggingIn") out.push({ _tag: "User", actor: "device", action: "login" })
+    if (p === "active") out.push({ _tag: "User", actor: "device", action: "refresh" }, { _tag: "Honest", actor: "device", action: "refresh" })
+    // alice opens the website with whatever access token she holds, expired or not (the model's device only does so after a new pair)
+    if (p === "active") out.push({ _tag: "Honest", actor: "device", action: "access" })
+    if (PENDING.has(p)) out.push({ _tag: "Timeout", actor: "device" })
+    out.push({ _tag: "User", actor: "clock", action: "tick" })
+    if (idlePresses < MAX_IDLE_PRESSES) out.push({ _tag: "User", actor: "token", action: "press" })
+    out.push({ _tag: "Inject", to: "auth", forge: "login-mallory" })
+    network.forEach((m, ref) => {
+      if (deliverable(m)) out.push({ _tag: "Deliver", ref })
+    })
+    // the implementation attacker's own moves, which the model does not have
+    out.push({ _tag: "Inject", to: "auth", forge: "mallory:login" })
+    if (latestRt.has("alice")) out.push({ _tag: "Inject", to: "auth", forge: "mallory:mixup:alice-rt" })
+    if (latestRt.has("mallory") && latestAliceOtp() !== undefined) out.push({ _tag: "Inject", to: "auth", forge: "mallory:mixup:own-rt" })
+    const previous = new Map<string, number>()
+    network.forEach((m, ref) => {
+      if (m.to !== "auth" || m.from === "attacker" || (m.label !== "LoginRequest" && m.label !== "RefreshRequest")) return
+      const other = previous.get(m.label)
+      for (const at of RACE_POINTS) {
+        out.push({ _tag: "Inject", to: "auth", forge: `race:${ref}:${at}` })
+        if (other !== undefined) out.push({ _tag: "Inject", to: "auth", forge: `race:${ref}:${at}:${other}` })
+      }
+      previous.set(m.label, ref)
+    })
+    if (!options.malformed) return out
+    // byte edits of the signed access token (it is verified on its own, not only protected by TLS); a splice would be another valid token
+    out.push(...byteAttackMoves(network, { skip: (m) => m.label !== "AccessRequest" && m.label !== "RefreshBegin" }).filter((m) => m._tag === "Inject" && !m.forge.startsWith("splice:")))
+    return [...out, ...[...MALFORMED_KINDS, ...Object.keys(BAD_OTPS)].map((kind) => ({ _tag: "Inject" as const, to: "any", forge: `malformed:${kind}` }))]
   }
 
+  /**
+   * What each participant holds, read from the AuthServer's durable store (not its own report):
+   * alice's token record (failures count only within the tick they were counted in, SPEC.md §6)
+   * and her refresh records.
+   */
   const observe = (): Observation => {
     const d = ok(device.observe)
-    const a = ok(auth.observe("alice"))
+    const state = ok(store.snapshot)
+    const t = state.tokens.get("tA")!
+    const failures = policy.maxOtpFailures === null || t.failureTick < T0 / TICK_SECONDS + tick ? 0 : t.failures
     return {
       device: { phase: d.phase, refreshToken: d.refreshToken === null ? null : rtNames.get(hex(d.refreshToken)) ?? "?", accessToken: accessName(d.accessToken) },
       tokenCounter: ok(tokenA.counter),
-      auth: { nextCounter: a.nextCounter, failures: a.failures, locked: a.locked, refresh: a.refresh }
+      auth: {
+        nextCounter: t.counter,
+        failures,
+        locked: policy.maxOtpFailures !== null && failures >= policy.maxOtpFailures,
+        refresh: [...state.refresh.values()]
+          .filter((r) => r.username === "alice")
+          .map((r) => [`F${r.family}.${r.serial}`, r.status] as const)
+          .sort(([a], [b]) => a.localeCompare(b))
+      }
     }
   }
 
@@ -363,5 +613,19 @@ export const makeImplWorld = (options: ImplWorldOptions): World<Observation> => 
   }
 
   const initialTrace = honest("login")
-  return { initialTrace, moves, step, observe, continuation }
+  // The enabled moves change only when a move is applied: computed once per step, not once per call.
+  let enabled: ReadonlyArray<Move> | undefined
+  return {
+    initialTrace,
+    moves: () => (enabled ??= moves()),
+    step: (move) => {
+      enabled = undefined
+      return step(move)
+    },
+    observe,
+    continuation: () => {
+      enabled = undefined
+      return continuation()
+    }
+  }
 }

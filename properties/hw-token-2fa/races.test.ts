@@ -7,50 +7,45 @@
  * other's transaction, in every order fast-check picks. (The explorer covers the same races
  * exhaustively as two deliveries of one message in the attacker's moves.)
  *
- * A deliberately non-atomic store (read, await, write) is run too, to show the test would see a
- * lost update: it must find a double success.
+ * The mutant `store-not-atomic` (a store that reads, then writes, with no lock) is run too, to
+ * show the test would see a lost update: it must find a double success. The audit itself tries
+ * the same race without a scheduler: the implementation world's `race:<ref>:<k>` move delivers a
+ * second copy of a login or refresh at the first one's k-th store access (checked at the end).
  */
-import { Clock, Effect, Either, Layer, Schema } from "effect"
+import { Effect, Either, Layer, Schema } from "effect"
 import fc from "fast-check"
 import { describe, expect, it } from "vitest"
 import { LoginRequest, RefreshRequest, ToDevice } from "../../spec/hw-token-2fa/messages.ts"
 import { hardened, TICK_SECONDS } from "../../spec/hw-token-2fa/variants.ts"
 import { CryptoNode } from "../../impl/crypto/node.ts"
+import { steppedClock } from "../../impl/clock.ts"
 import { SecureRandomSeeded } from "../../impl/crypto/random.ts"
 import type { Crypto, SecureRandom } from "../../impl/crypto/services.ts"
 import { type AuthServer, enrol, makeAuthServer } from "../../impl/hw-token-2fa/auth-server.ts"
 import { type AuthState, type AuthStore, emptyAuthState, makeInMemoryAuthStore } from "../../impl/hw-token-2fa/store.ts"
 import { hotp } from "../../impl/otp/otp.ts"
 import * as config from "../harness/config.ts"
+import { makeSuite } from "../harness/suite-kit.ts"
+import { hwToken2fa } from "./definition.ts"
+
+const nonAtomic = hwToken2fa.mutants.find((m) => m.name === "store-not-atomic")!.impl.auth!
 
 const NOW = TICK_SECONDS * 5_666_667 * 1000
-const fixedClock: Clock.Clock = {
-  [Clock.ClockTypeId]: Clock.ClockTypeId,
-  unsafeCurrentTimeMillis: () => NOW,
-  unsafeCurrentTimeNanos: () => BigInt(NOW) * 1_000_000n,
-  currentTimeMillis: Effect.succeed(NOW),
-  currentTimeNanos: Effect.succeed(BigInt(NOW) * 1_000_000n),
-  sleep: () => Effect.void
-}
+const fixedClock = steppedClock(() => NOW)
 
 const apiKey = new Uint8Array(32).fill(7)
 const secret = new Uint8Array(20).fill(9)
 const ascii = (s: string) => new TextEncoder().encode(s)
 
-/** Each transaction waits for the scheduler first; `atomic: false` also splits read from write. */
-const scheduledStore = (inner: AuthStore, s: fc.Scheduler, atomic: boolean): AuthStore => ({
-  snapshot: inner.snapshot,
-  transact: <A>(f: (state: AuthState) => readonly [A, AuthState]) =>
-    Effect.gen(function*() {
-      yield* Effect.promise(() => s.schedule(Promise.resolve(), "before transaction"))
-      if (atomic) return yield* inner.transact(f)
-      const read = yield* inner.snapshot
-      yield* Effect.promise(() => s.schedule(Promise.resolve(), "between read and write"))
-      const [a, next] = f(read)
-      yield* inner.transact(() => [undefined, next] as const)
-      return a
-    })
-})
+/** Every store access waits for the scheduler first; `atomic: false` puts the `store-not-atomic` mutant's decorator on top. */
+const scheduledStore = (inner: AuthStore, s: fc.Scheduler, atomic: boolean): AuthStore => {
+  const scheduled: AuthStore = {
+    snapshot: Effect.zipRight(Effect.promise(() => s.schedule(Promise.resolve(), "before a read")), inner.snapshot),
+    transact: <A>(f: (state: AuthState) => readonly [A, AuthState]) =>
+      Effect.zipRight(Effect.promise(() => s.schedule(Promise.resolve(), "before a transaction")), inner.transact(f))
+  }
+  return atomic ? scheduled : nonAtomic({ store: scheduled }).store
+}
 
 const setup = (seed: number, s: fc.Scheduler, atomic: boolean) => {
   const context = Effect.runSync(Effect.scoped(Layer.build(Layer.merge(CryptoNode, SecureRandomSeeded(seed)))))
@@ -124,7 +119,7 @@ describe("P3 races (fc.scheduler)", () => {
     )
   })
 
-  it("sanity: a non-atomic store (read, await, write) lets both refreshes through in some order", async () => {
+  it("sanity: the store-not-atomic mutant (read, then write) lets both refreshes through in some order", async () => {
     const result = await fc.check(
       fc.asyncProperty(fc.scheduler(), fc.nat(1000), async (s, seed) => {
         const { auth, run } = setup(seed, s, false)
@@ -136,5 +131,22 @@ describe("P3 races (fc.scheduler)", () => {
       { numRuns, seed: 42 }
     )
     expect(result.failed).toBe(true)
+  })
+
+  it("the implementation world's race move: each single-use credential is granted once, at every race point", () => {
+    const suite = makeSuite(hwToken2fa)
+    for (const at of [1, 2]) {
+      const world = suite.worlds({ kind: "variant", variant: "hardened" }, "logged-in", 7, false).impl
+      const login = world.initialTrace.find((e) => e._tag === "Send" && e.label === "LoginRequest")!
+      const sent = world.step({ _tag: "User", actor: "device", action: "refresh" })
+      const refresh = sent.find((e) => e._tag === "Send" && e.label === "RefreshRequest")!
+      if (login._tag !== "Send" || refresh._tag !== "Send") throw new Error("no login or refresh on the wire")
+      for (const ref of [login.ref, refresh.ref]) {
+        const events = world.step({ _tag: "Inject", to: "auth", forge: `race:${ref}:${at}` })
+        const grants = events.filter((e) => e._tag === "Commit" && e.actor === "auth")
+        // the login was already delivered once: its two copies are both replays, both refused
+        expect(grants.length, `race:${ref}:${at}`).toBe(ref === refresh.ref ? 1 : 0)
+      }
+    }
   })
 })

@@ -9,7 +9,8 @@
  *   `guess` (digits that match no counter). Refresh tokens are named `F<family>.<serial>` (family =
  *   the login that started it, serial = issue order within the family, 0 for the login's);
  *   access tokens `a<family>.<serial>`, issued alongside.
- * - data strings are `kind;key=value;…`: a LoginRequest's `Send`/`Deliver` carries `otp=…`,
+ * - data strings are `kind;key=value;…`: a LoginRequest's `Send`/`Deliver` carries `otp=…`
+ *   (and `key=mallory` when it uses mallory's API key rather than alice's),
  *   a RefreshRequest's `rt=…;otp=…`, a TokenGrant's `rt=…;at=…`, an AccessRequest's `at=…`.
  * - `Running(device, auth, login;otp=… | refresh;rt=…;otp=…)` when the device sends an OTP it
  *   read from its token.
@@ -27,7 +28,7 @@
  *   uses its access token once — every message delivered once, in order.
  */
 import type { SecurityProperty, Violation } from "../property.ts"
-import { malformedInputRejected as malformedInput } from "../robustness.ts"
+import { malformedInputRejected as malformedInput, tamperedInputRejected as tamperedInput } from "../robustness.ts"
 import type { Trace, TraceEvent } from "../trace.ts"
 import { LOOK_AHEAD, MAX_OTP_FAILURES } from "./variants.ts"
 
@@ -82,10 +83,11 @@ export const otpSingleUse: SecurityProperty = {
   kind: "freshness",
   statement:
     "For each hardware token, the counters of the OTPs the AuthServer accepts (login or refresh) strictly increase: an OTP, or any earlier counter, is never accepted twice (RFC 4226 §7.2, RFC 6238 §5.2).",
-  expected: { claimed: "fails", hardened: "holds" },
+  // claimed holds too: validating an HOTP code is RFC 4226 §7.2's check, which stores the counter
+  // after the match — the claim's silence about "spending" an OTP is no licence to skip that step
+  // (SPEC.md §3). A time-based token validated with no memory would replay (RFC 6238 §5.2).
+  expected: { claimed: "holds", hardened: "holds" },
   judgedIn: ["model", "impl"],
-  weakness:
-    "The claim says the server validates each OTP, never that it is spent: resynchronising the counter to the matched value (not past it) accepts a replayed login or refresh with the same OTP.",
   check: (trace) => {
     const last = new Map<string, number>()
     for (const { at, f } of authCommits(trace)) {
@@ -200,10 +202,10 @@ export const rotationLiveness: SecurityProperty = {
   kind: "liveness",
   statement:
     "After any schedule of lost, duplicated, delayed or replayed messages (a lost rotation response among them), wrong OTPs and clock ticks, once the faults stop and one tick passes the device obtains a new token pair within one recovery (refresh; if refused, a fresh login with its API key and a new OTP) and the website accepts its access token — unless more OTPs were lost than the look-ahead window absorbs (resynchronisation, RFC 4226 §7.4, is then the recovery).",
-  expected: { claimed: "fails", hardened: "holds" },
+  // claimed holds: with RFC 4226 validation no slot of the window is wasted, and a claimed
+  // refresh token stays valid after a lost rotation response, so the retry itself succeeds.
+  expected: { claimed: "holds", hardened: "holds" },
   judgedIn: ["model", "impl"],
-  weakness:
-    "Resynchronising the counter to the matched OTP rather than past it (the claim never spends an OTP) wastes one slot of the look-ahead window: after a lost rotation response and one idle press, the device's next OTPs fall outside the window and it cannot log in again.",
   check: (trace) => {
     const end = trace.findIndex((e) => e._tag === "FaultsEnd")
     if (end < 0) return undefined
@@ -259,21 +261,51 @@ export const attemptThrottling: SecurityProperty = {
   id: "P3.attempt-throttling",
   protocol: "hw-token-2fa",
   kind: "robustness",
-  statement: `After ${MAX_OTP_FAILURES} consecutive wrong OTPs the AuthServer checks no further OTP (for login or refresh) until time has passed (one tick): a guesser gets at most ${MAX_OTP_FAILURES} tries per tick (RFC 4226 §7.3).`,
+  statement: `After ${MAX_OTP_FAILURES} consecutive wrong OTPs for a user the AuthServer checks no further OTP for that user (login or refresh) until time has passed (one tick): a guesser gets at most ${MAX_OTP_FAILURES} tries per user per tick (RFC 4226 §7.3).`,
   expected: { claimed: "fails", hardened: "holds" },
   judgedIn: ["model", "impl"],
   weakness: "The claim puts no limit on OTP attempts: with the API key, an attacker can try 10^6 codes.",
   check: (trace) => {
-    let failures = 0
+    // whose OTP a check is about: the Commit names the user; a refusal is about the request
+    // delivered just before it — its API key (`key=`, alice's unless it says otherwise) or the
+    // owner of its refresh token
+    const owner = new Map<string, string>()
+    const failures = new Map<string, number>()
+    let requester = "alice"
     for (let at = 0; at < trace.length; at++) {
       const e = trace[at]!
-      if (e._tag === "Tick" && e.actor === "clock") failures = 0
-      const checked = (e._tag === "Reject" && e.actor === "auth" && e.reason === "bad-otp") || (e._tag === "Commit" && e.actor === "auth")
+      if (e._tag === "Tick" && e.actor === "clock") failures.clear()
+      if (e._tag === "Deliver" && e.to === "auth") {
+        const f = fieldsOf(e.data)
+        requester = f.key ?? (f.rt === undefined ? "alice" : (owner.get(f.rt) ?? "alice"))
+      }
+      const commit = e._tag === "Commit" && e.actor === "auth"
+      const checked = (e._tag === "Reject" && e.actor === "auth" && e.reason === "bad-otp") || commit
       if (!checked) continue
-      if (failures >= MAX_OTP_FAILURES) return violation(at, `an OTP was checked after ${failures} consecutive failures in the same tick`)
-      failures = e._tag === "Commit" ? 0 : failures + 1
+      const f = commit ? fieldsOf(e.data) : {}
+      const user = f.user ?? requester
+      const count = failures.get(user) ?? 0
+      if (count >= MAX_OTP_FAILURES) return violation(at, `an OTP of ${user} was checked after ${count} consecutive failures in the same tick`)
+      failures.set(user, commit ? 0 : count + 1)
+      if (f.new !== undefined && f.user !== undefined) owner.set(f.new, f.user)
     }
     return undefined
+  }
+}
+
+export const refusalChangesOnlyNamedState: SecurityProperty = {
+  id: "P3.refusal-state",
+  protocol: "hw-token-2fa",
+  kind: "robustness",
+  statement:
+    "A refusal by the AuthServer changes only the state the design names for that refusal (SPEC.md §5): a wrong OTP counts one failure on the user's linked token, a reused refresh token revokes its own family, and every other refusal changes nothing.",
+  expected: { claimed: "holds", hardened: "holds" },
+  judgedIn: ["impl"],
+  check: (trace) => {
+    const at = trace.findIndex((e) => e._tag === "Signal" && e.actor === "auth" && e.signal === "state-changed-on-reject")
+    if (at < 0) return undefined
+    const refusal = trace.slice(0, at).reverse().find((e) => e._tag === "Reject" && e.actor === "auth")
+    return violation(at, `the AuthServer's refusal (${refusal?._tag === "Reject" ? refusal.reason : "?"}) changed state the design does not name for it`)
   }
 }
 
@@ -283,6 +315,13 @@ export const malformedInputRejected = malformedInput({
   statement:
     "Every malformed message (truncated, trailing bytes, random bytes, a tampered or alg-confused access token) is refused as malformed — before any check that could consume state — and changes no participant's durable state.",
   reasons: ["malformed", "invalid"]
+})
+
+export const tamperedInputRejected = tamperedInput({
+  id: "P3.tampered-input",
+  protocol: "hw-token-2fa",
+  statement:
+    "A captured access token with one byte flipped or cut (in an AccessRequest to the website or a RefreshBegin to the AuthServer) is refused by its recipient, and the refusal changes no durable state."
 })
 
 /** Every P3 property, in report order. */
@@ -295,5 +334,7 @@ export const properties: ReadonlyArray<SecurityProperty> = [
   rotationLiveness,
   accessExpiry,
   attemptThrottling,
-  malformedInputRejected
+  refusalChangesOnlyNamedState,
+  malformedInputRejected,
+  tamperedInputRejected
 ]

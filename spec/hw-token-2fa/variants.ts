@@ -4,7 +4,8 @@
  * Mutants are not policies: each is one flaw applied from outside the shipped code
  * (properties/hw-token-2fa/mutants). The OTP look-ahead window, which token an OTP is checked
  * against, the one-tick lockout and the website's expiry check are the same in both variants,
- * so they are constants of the protocol, not switches.
+ * so they are constants of the protocol, not switches. So is what validating an OTP stores: both
+ * variants validate HOTP as RFC 4226 §7.2 does, storing the counter after the match (SPEC.md §3).
  */
 
 /** Look-ahead window s of RFC 4226 §7.4, in counters, shared by model and implementation. */
@@ -17,12 +18,6 @@ export const ACCESS_TOKEN_LIFETIME = TICK_SECONDS
 
 export interface Policy {
   readonly name: string
-  /**
-   * After a match at counter c the server stores `c + 1` (`true`: c and every earlier counter are
-   * spent) or `c` (`false`: the claim says "validating", never that an OTP is used up, so a naive
-   * resynchronisation to the matched counter accepts the same OTP again).
-   */
-  readonly otpSpent: boolean
   /** A refresh token is marked used, atomically with issuing its successor. */
   readonly consumeRefresh: boolean
   /** Presenting a used refresh token revokes its whole family (RFC 9700 §4.14.2). */
@@ -34,7 +29,6 @@ export interface Policy {
 /** US 10,554,641 claim 1 read literally; where it is silent, the simplest reading (SPEC.md §3). */
 export const claimed: Policy = {
   name: "claimed",
-  otpSpent: false,
   consumeRefresh: false,
   revokeFamilyOnReuse: false,
   maxOtpFailures: null
@@ -43,7 +37,6 @@ export const claimed: Policy = {
 /** The smallest changes that make every P3 property hold (SPEC.md §4). */
 export const hardened: Policy = {
   name: "hardened",
-  otpSpent: true,
   consumeRefresh: true,
   revokeFamilyOnReuse: true,
   maxOtpFailures: MAX_OTP_FAILURES

@@ -6,23 +6,27 @@
  *   attacker's own phone, key `evil`), `pc` (the victim's computer with her ID token, attributes
  *   `alice`), `evilpc` (the attacker's computer and ID token, `mallory`), `service`, `rp` (a
  *   relying party), `user` (the victim, carrying the OTP from her phone to her PC), `clock`.
- * - issuance sessions (C1 connections) are `s<n>`, C2 connections `t<n>`.
+ * - issuance sessions (C1 connections) are `s<n>` (a device's) or `f<n>` (the attacker's script
+ *   flooding the service with requests), C2 connections `t<n>`.
  * - `Running(device|evil, service, "S|pk=P|own=K")`: a C1 request on S names public key P; the
  *   requester's own key is K.
- * - `Secret(service, "otp:S:B")`: the service recorded an OTP of B bits (two decimals) for S;
+ * - `Secret(service, "otp:S:B")`: the service recorded an OTP of B bits (two decimals) for S —
+ *   on the implementation B is read from the OTP the service sent (its length and alphabet);
  *   `Signal(service, "otp-closed:S")` when it stops being valid (matched and deleted, expired,
  *   revoked). `Accept(service, "otp:S@T")`: an OTP submitted on C2 T matched S's record.
  *   `Reject(service, "bad-otp")`: one wrong OTP was evaluated, `Reject(service, "bad-otp×N")`: N
  *   in a row (a burst, written once); other refusals have their reason.
  * - `Running(pc|evilpc, service, "T|otp-of=S|attrs=A")`: the computer submits on C2 T the OTP
- *   issued on S (`none` for a guess); its ID token holds attributes A.
- * - `Commit(service, holder, "token|T|attrs=A|pk=P")`: a soft token issued after C2 T, binding
- *   A to P (`none` when no key is bound); holder is the requester of the C1 it was issued on.
+ *   issued on S (`none` for a guess: a value the attacker made up); its ID token holds attributes A.
+ * - `Commit(service, holder, "token|T|attrs=A|pk=P|on=S")`: a soft token issued after C2 T,
+ *   binding A to P, on the record of C1 S; holder is S's requester.
  * - `Commit(rp, presenter, "use|attrs=A|pk=P")`: a relying party accepted a presentation.
  * - `Tick(clock)`: time advanced by 300 s (the hardened OTP lifetime).
+ * - `Accept(device|evil, "token:A|P")`: a phone stored a token binding A to P.
+ * - `FaultsEnd`: the attacker stops; the victim starts again unless her phone holds her token.
  */
 import type { SecurityProperty, Violation } from "../property.ts"
-import { malformedInputRejected } from "../robustness.ts"
+import { malformedInputRejected, tamperedInputRejected } from "../robustness.ts"
 import type { Trace, TraceEvent } from "../trace.ts"
 
 /** Each actor's own secure-element key. */
@@ -37,6 +41,8 @@ export const GUESS_BUDGET = 2 ** -20
  * attempt limit (2^7 · 2^-26.6 > 2^-20); nothing but a limit bounds the number of bursts.
  */
 export const GUESS_BURST = 128
+/** The design's attempt limit: an OTP is revoked once this many wrong OTPs were evaluated while it was valid. */
+export const ATTEMPT_LIMIT = 5
 
 const violation = (at: number, reason: string): Violation => ({ at, reason })
 
@@ -61,13 +67,13 @@ const tokens = (trace: Trace) =>
     if (e._tag !== "Commit" || e.actor !== "service" || !e.data.startsWith("token|")) return []
     const parts = e.data.split("|")
     const f = fieldsOf(`x|${parts.slice(2).join("|")}`).fields
-    return [{ at, event: e as Commit, c2: parts[1]!, attrs: f["attrs"]!, pk: f["pk"]! }]
+    return [{ at, event: e as Commit, c2: parts[1]!, attrs: f["attrs"]!, pk: f["pk"]!, on: f["on"] }]
   })
 
 const c1Requests = (trace: Trace, before: number) => {
   const out = new Map<string, { pk: string; own: string; actor: string }>()
   trace.slice(0, before).forEach((e) => {
-    if (e._tag !== "Running" || e.peer !== "service" || !/^s\d+\|/.test(e.data)) return
+    if (e._tag !== "Running" || e.peer !== "service" || !/^[sf]\d+\|/.test(e.data)) return
     const f = fieldsOf(e.data)
     out.set(f.head, { pk: f.fields["pk"]!, own: f.fields["own"]!, actor: e.actor })
   })
@@ -135,8 +141,10 @@ export const sessionBinding: SecurityProperty = {
   kind: "binding",
   statement:
     "With any number of concurrent issuance sessions, every soft token binds the attributes read on its C2 to the public key requested on the C1 that the OTP typed on that C2 was issued on — never another session's key.",
-  expected: { claimed: "holds", hardened: "holds" },
+  expected: { claimed: "fails", hardened: "holds" },
   judgedIn: ["model", "impl"],
+  weakness:
+    "Claim 1 records the OTP as C1's identifier but never makes it unique: the service binds a typed OTP to the first live record that matches. An attacker who opens enough sessions with its own key holds a record for every OTP value, and the victim typing her own OTP gets her attributes bound to the attacker's key.",
   check: (trace) => {
     for (const t of tokens(trace)) {
       const submission = c2Submissions(trace, t.at).get(t.c2)
@@ -145,7 +153,7 @@ export const sessionBinding: SecurityProperty = {
         return violation(t.at, `token binds attributes ${t.attrs}, but ${t.c2}'s ID token holds ${submission.attrs}`)
       const request = c1Requests(trace, t.at).get(submission.session)
       if (request === undefined) return violation(t.at, `token issued on ${t.c2}, whose OTP (${submission.session}) no C1 was issued`)
-      if (t.pk !== "none" && request.pk !== t.pk)
+      if (request.pk !== t.pk)
         return violation(t.at, `token binds ${t.c2}'s attributes to key ${t.pk}, but the OTP was issued on ${submission.session} for key ${request.pk}`)
     }
     return undefined
@@ -198,14 +206,20 @@ export const otpGuessing: SecurityProperty = {
   protocol: "soft-token",
   kind: "secrecy",
   statement:
-    "Online guessing is bounded: for every OTP, (wrong OTPs the service evaluated while it was valid) × 2^-bits ≤ 2^-20 — an attempt limit times the OTP's entropy.",
+    "Online guessing is bounded: no made-up OTP is ever accepted, at most 5 wrong OTPs are evaluated while an OTP is valid, and (wrong OTPs evaluated while it was valid) × 2^-bits ≤ 2^-20 for every OTP, bits being the entropy of the OTP the service sent.",
   expected: { claimed: "fails", hardened: "holds" },
   judgedIn: ["model", "impl"],
-  weakness: "Claim 1 sets no attempt limit and no OTP length: one burst of 128 guesses gives a 2^-13 chance against a six-digit OTP, and nothing stops the next burst.",
+  weakness: "Claim 1 sets no attempt limit and no OTP length: one burst of 128 guesses gives a 2^-13 chance against a six-digit OTP (and more against the shorter one the audit's deployment uses), and nothing stops the next burst.",
   check: (trace) => {
     const open = new Map<string, { bits: number; wrong: number }>()
+    const guesses = new Set<string>()
     for (let at = 0; at < trace.length; at++) {
       const e = trace[at]!
+      if (e._tag === "Running" && e.peer === "service" && /^t\d+\|/.test(e.data) && fieldsOf(e.data).fields["otp-of"] === "none") guesses.add(fieldsOf(e.data).head)
+      if (e._tag === "Accept" && e.actor === "service" && e.data.startsWith("otp:")) {
+        const c2 = e.data.split("@")[1]!
+        if (guesses.has(c2)) return violation(at, `a made-up OTP submitted on ${c2} was accepted (${e.data})`)
+      }
       if (e._tag === "Secret" && e.actor === "service" && e.name.startsWith("otp:")) {
         const [, session, bits] = e.name.split(":")
         open.set(session!, { bits: Number(bits), wrong: 0 })
@@ -215,6 +229,7 @@ export const otpGuessing: SecurityProperty = {
         const count = e.reason === "bad-otp" ? 1 : Number(e.reason.slice("bad-otp×".length))
         for (const [session, o] of open) {
           o.wrong += count
+          if (o.wrong > ATTEMPT_LIMIT) return violation(at, `${o.wrong} wrong OTPs evaluated while ${session}'s OTP was valid: more than the limit of ${ATTEMPT_LIMIT}`)
           if (o.wrong * 2 ** -o.bits > GUESS_BUDGET)
             return violation(at, `${o.wrong} wrong OTPs evaluated while ${session}'s ${o.bits}-bit OTP was valid: success chance ${(o.wrong * 2 ** -o.bits).toExponential(2)} > 2^-20`)
         }
@@ -235,9 +250,15 @@ export const consentPhishing: SecurityProperty = {
   weakness:
     "Nothing in claim 1 tells the user which device an OTP belongs to: she types the attacker's OTP, presents her ID token, and the service signs her attributes with the attacker's key (RFC 8628 §5.4, consent phishing).",
   check: (trace) => {
-    for (const t of tokens(trace))
-      if (t.attrs === VICTIM_ATTRS && t.pk !== VICTIM_KEY)
-        return violation(t.at, `the victim's attributes were bound to key ${t.pk}`)
+    for (const t of tokens(trace)) {
+      if (t.attrs !== VICTIM_ATTRS || t.pk === VICTIM_KEY) continue
+      // A token bound to another key than the typed OTP's own C1 asked for is a session mix-up
+      // (P1.session-binding); here the service bound what she typed correctly — to the wrong OTP.
+      const submission = c2Submissions(trace, t.at).get(t.c2)
+      const request = submission === undefined ? undefined : c1Requests(trace, t.at).get(submission.session)
+      if (request !== undefined && request.pk !== t.pk) continue
+      return violation(t.at, `the victim's attributes were bound to key ${t.pk}`)
+    }
     return undefined
   }
 }
@@ -253,14 +274,41 @@ export const keyConfirmation: SecurityProperty = {
     "Claim 1's request carries pk_dev but no proof: anyone can request a token for someone else's public key and bind their own attributes to it (an unknown-key-share).",
   check: (trace) => {
     for (const t of tokens(trace)) {
-      const submission = c2Submissions(trace, t.at).get(t.c2)
-      const request = submission === undefined ? undefined : c1Requests(trace, t.at).get(submission.session)
-      if (request !== undefined && t.pk !== "none" && request.own !== t.pk)
-        return violation(t.at, `token for key ${t.pk} issued on ${submission!.session}, requested by ${request.actor}, which holds ${request.own}`)
+      const request = t.on === undefined ? undefined : c1Requests(trace, t.at).get(t.on)
+      if (request !== undefined && request.own !== t.pk)
+        return violation(t.at, `token for key ${t.pk} issued on ${t.on}, requested by ${request.actor}, which holds ${request.own}`)
     }
     return undefined
   }
 }
+
+export const issuanceLiveness: SecurityProperty = {
+  id: "P1.issuance-liveness",
+  protocol: "soft-token",
+  kind: "liveness",
+  statement:
+    "Once the attacker stops, the victim gets her token: after one fault-free attempt (a new request if need be, and typing what her phone shows), her phone holds a token binding her attributes to its own key.",
+  expected: { claimed: "fails", hardened: "holds" },
+  judgedIn: ["model", "impl"],
+  weakness:
+    "Once an attacker's sessions hold every OTP value (claim 1 never makes an OTP unique), every OTP the victim is given also belongs to one of them: her typing binds her attributes to the attacker's key, and she never gets a token of her own.",
+  check: (trace) => {
+    const end = trace.findIndex((e) => e._tag === "FaultsEnd")
+    if (end < 0) return undefined
+    const stored = trace.filter((e): e is Extract<TraceEvent, { _tag: "Accept" }> => e._tag === "Accept" && e.actor === "device" && e.data.startsWith("token:"))
+    const last = stored.at(-1)
+    if (last === undefined || last.data !== `token:${VICTIM_ATTRS}|${VICTIM_KEY}`)
+      return violation(trace.length - 1, `after the faults stopped the victim's phone holds ${last === undefined ? "no token" : `a token for ${last.data.slice("token:".length)}`}, not one binding ${VICTIM_ATTRS} to ${VICTIM_KEY}`)
+    return undefined
+  }
+}
+
+export const tamperedInput = tamperedInputRejected({
+  id: "P1.tampered-input",
+  protocol: "soft-token",
+  statement:
+    "A well-formed message the attacker edited (a field flipped, cut or taken from another session: a PoP, a card read, a token, a possession proof) or replayed into another of its sessions is refused, and the refusal changes no state beyond what the design names for it."
+})
 
 export const malformedInput = malformedInputRejected({
   id: "P1.malformed-input",
@@ -279,6 +327,8 @@ export const properties: ReadonlyArray<SecurityProperty> = [
   otpGuessing,
   consentPhishing,
   keyConfirmation,
-  malformedInput
+  issuanceLiveness,
+  malformedInput,
+  tamperedInput
 ]
 

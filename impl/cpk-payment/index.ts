@@ -1,0 +1,7 @@
+export * from "./cpk.ts"
+export * from "./collusion.ts"
+export * from "./keys.ts"
+export * from "./signed.ts"
+export * from "./store.ts"
+export * from "./wallet.ts"
+export * from "./backend.ts"

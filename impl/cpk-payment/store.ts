@@ -1,0 +1,65 @@
+/**
+ * P4 durable state, each behind a store with an in-memory layer. Every input is handled as one
+ * atomic read-check-write (`transact`), so a check and the write it licenses cannot be split.
+ *
+ * Backend: the nonce registry (`hardened`: every (payer, subdomain, nonce) it ever accepted,
+ * online or at settlement) and the ledger of credits. Payee: its open offers (`hardened`) and
+ * the payments it accepted offline, awaiting settlement.
+ */
+import { Effect, Ref } from "effect"
+
+export interface Credit {
+  readonly kind: "online" | "settle"
+  readonly payer: string
+  readonly payee: string
+  readonly amount: string
+  readonly currency: string
+  readonly subdomain: string
+  readonly nonce: string
+}
+
+export interface BackendState {
+  /** `payer|subdomain|nonce-hex` of every accepted payment. */
+  readonly used: ReadonlySet<string>
+  readonly ledger: ReadonlyArray<Credit>
+}
+
+export interface Store<S> {
+  /** Run `f` on the current state and store what it returns, atomically; `f` must be pure. */
+  readonly transact: <A>(f: (state: S) => readonly [A, S]) => Effect.Effect<A>
+  readonly snapshot: Effect.Effect<S>
+}
+
+export type BackendStore = Store<BackendState>
+
+export interface OpenOffer {
+  readonly amount: string
+  readonly currency: string
+}
+
+export interface HeldPayment {
+  readonly bytes: Uint8Array
+  readonly payer: string
+  readonly nonce: string
+  readonly submitted: boolean
+}
+
+export interface PayeeState {
+  /** Open offers by nonce (hex). */
+  readonly offers: ReadonlyMap<string, OpenOffer>
+  readonly payments: ReadonlyArray<HeldPayment>
+}
+
+export type PayeeStore = Store<PayeeState>
+
+export const emptyBackend: BackendState = { used: new Set(), ledger: [] }
+export const emptyPayee: PayeeState = { offers: new Map(), payments: [] }
+
+export const inMemoryStore = <S>(initial: S): Effect.Effect<Store<S>> =>
+  Effect.map(Ref.make(initial), (ref) => ({ transact: <A>(f: (state: S) => readonly [A, S]) => Ref.modify(ref, f), snapshot: Ref.get(ref) }))
+
+/** A comparable rendering of a state, for "a refusal changed nothing" checks. */
+export const fingerprint = (state: BackendState | PayeeState): string =>
+  JSON.stringify(state, (_k, v: unknown) =>
+    v instanceof Set ? [...v].sort() : v instanceof Map ? [...v.entries()].sort() : v instanceof Uint8Array ? Buffer.from(v).toString("hex") : v
+  )
