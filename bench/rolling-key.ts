@@ -167,8 +167,9 @@ const rawFixtures = () => {
   const deviceId = new Uint8Array(DEVICE_ID_BYTES).fill(1)
   const nonce = new Uint8Array(NONCE_BYTES).fill(2)
   return {
-    codeMessage: transcript(Labels.authCode, [deviceId, nonce]),
-    grantMessage: transcript(Labels.grant, [deviceId, nonce, nonce]),
+    // [deviceId, client nonce, challenge] and [deviceId, client nonce, challenge, rolling input]
+    codeMessage: transcript(Labels.authCode, [deviceId, nonce, nonce]),
+    grantMessage: transcript(Labels.grant, [deviceId, nonce, nonce, nonce]),
     nextKeyInfo: transcript(Labels.nextKey, [deviceId])
   }
 }
@@ -183,6 +184,7 @@ const rawLoop = (raw: RawCrypto, serverOnly: boolean) => {
   const fixedCode = raw.mac(keys[0], f.codeMessage)
   return () => {
     const [current, previous, retired] = keys
+    raw.random(NONCE_BYTES) // the client nonce
     raw.random(NONCE_BYTES) // the challenge
     // client: the code (server-only: a code made outside the count, like the client's)
     const code = serverOnly ? fixedCode : raw.mac(current, f.codeMessage)

@@ -94,7 +94,7 @@ export interface ProtocolDefinition<Policy = any, State = any, Observation = any
   readonly policies: Readonly<Record<Variant, Policy>>
   /** Every wire message type (spec/<p>/messages.ts), for the canonical-decoding fuzz. */
   // biome-ignore lint: a list of codecs of different message types.
-  readonly messages?: ReadonlyArray<MessageCodec<any, any>>
+  readonly messages: ReadonlyArray<MessageCodec<any, any>>
   readonly properties: ReadonlyArray<SecurityProperty>
   readonly starts: ReadonlyArray<Start>
   readonly model: ModelSide<Policy, State, Observation, ModelFlaw>

@@ -3,10 +3,10 @@
  * one code path for every `Policy` (spec/rolling-key/variants.ts).
  *
  * Durable state is the `ClientRecord` in the `ClientStore`, read once at construction and written
- * through on every change. Volatile state — where the client is in the protocol, the pending
- * registration's ephemeral secret, the pending request's input, and (only under the
- * `persistBeforeUse = false` flaw) a key not yet written to storage — lives in this instance and
- * is lost on a crash, which the harness models by building a new client over the same store.
+ * through on every change, a new key before it is ever used. Volatile state — where the client is
+ * in the protocol, the pending registration's ephemeral secret, the pending attempt's nonce and
+ * input — lives in this instance and is lost on a crash, which the harness models by building a
+ * new client over the same store.
  *
  * Untrusted bytes are decoded once, at the edge (`Schema.decodeUnknown(ToClient)`). Every refused
  * input fails with a `ClientRejection` and leaves the durable record untouched.
@@ -85,14 +85,9 @@ type Pending =
       /** `ecdh` only: the ephemeral key pair, erased as soon as the registration ends either way. */
       readonly ephemeral: Option.Option<{ readonly secret: Uint8Array; readonly publicKey: Uint8Array }>
     }
-  | { readonly _tag: "awaitingChallenge" }
-  | { readonly _tag: "awaitingGrant"; readonly input: Uint8Array }
-
-/** A key the client holds, with its epoch. */
-interface HeldKey {
-  readonly key: Uint8Array
-  readonly epoch: number
-}
+  /** `hardened`: the attempt's client nonce, which the challenge must echo. */
+  | { readonly _tag: "awaitingChallenge"; readonly clientNonce: Uint8Array }
+  | { readonly _tag: "awaitingGrant"; readonly clientNonce: Uint8Array; readonly input: Uint8Array }
 
 const reject = (reason: ClientRejection["reason"]) => Effect.fail(new ClientRejection({ reason }))
 
@@ -109,22 +104,11 @@ export const makeClient = (options: {
     const context = yield* Effect.context<Crypto | SecureRandom>()
     const record = yield* Ref.make<Option.Option<ClientRecord>>(yield* store.load)
     const pending = yield* Ref.make<Pending>({ _tag: "idle" })
-    /**
-     * Only under `persistBeforeUse = false` (the "key-used-before-stored" flaw): the newest key,
-     * held in memory and used for requests, while storage still has the one before it.
-     */
-    const unpersisted = yield* Ref.make<Option.Option<HeldKey>>(Option.none())
     // One input at a time: each call reads and writes state as a unit.
     const lock = yield* Effect.makeSemaphore(1)
 
     const save = (r: ClientRecord) => Effect.zipRight(store.save(r), Ref.set(record, Option.some(r)))
 
-    /** The key the client would use now: an unpersisted one first (flawed policy), else the stored one. */
-    const heldKey: Effect.Effect<Option.Option<HeldKey>> = Effect.gen(function*() {
-      const volatile = yield* Ref.get(unpersisted)
-      if (Option.isSome(volatile)) return volatile
-      return Option.map(yield* Ref.get(record), (r) => ({ key: Redacted.value(r.key), epoch: r.epoch }))
-    })
 
     /** Drop any pending attempt or registration, erasing an ephemeral secret. */
     const dropPending = Effect.gen(function*() {
@@ -152,20 +136,21 @@ export const makeClient = (options: {
 
     const beginAuth = Effect.gen(function*() {
       const r = yield* Ref.get(record)
-      const held = yield* heldKey
-      if (Option.isNone(r) || Option.isNone(held)) return yield* reject("not-registered")
+      if (Option.isNone(r)) return yield* reject("not-registered")
       // A new attempt supersedes whatever was pending (an abandoned attempt or registration).
       yield* dropPending
       const deviceId = r.value.deviceId
+      const fresh = yield* Effect.flatMap(SecureRandom, (random) => random.bytes(NONCE_BYTES))
       if (policy.input === "server-challenge") {
-        yield* Ref.set(pending, { _tag: "awaitingChallenge" })
-        return AuthBegin.encode(AuthBegin.make({ deviceId }))
+        // A fresh nonce names this attempt: a challenge issued for an earlier one is refused.
+        yield* Ref.set(pending, { _tag: "awaitingChallenge", clientNonce: fresh })
+        return AuthBegin.encode(AuthBegin.make({ deviceId, clientNonce: fresh }))
       }
       // `client-random`: the claim's wording; the input is fresh only in the client's own opinion.
-      const input = yield* Effect.flatMap(SecureRandom, (random) => random.bytes(NONCE_BYTES))
-      const code = yield* authCode(held.value.key, deviceId, input)
-      yield* Ref.set(pending, { _tag: "awaitingGrant", input })
-      return AuthRequest.encode(AuthRequest.make({ deviceId, input, code }))
+      const attempt = { deviceId, clientNonce: new Uint8Array(0), input: fresh }
+      const code = yield* authCode(Redacted.value(r.value.key), attempt)
+      yield* Ref.set(pending, { _tag: "awaitingGrant", clientNonce: attempt.clientNonce, input: fresh })
+      return AuthRequest.encode(AuthRequest.make({ deviceId, input: fresh, code }))
     }).pipe(Effect.withSpan("RollingKeyClient.beginAuth"))
 
     const onRegisterResponse = Effect.fn("RollingKeyClient.onRegisterResponse")(function*(m: RegisterResponse) {
@@ -176,7 +161,6 @@ export const makeClient = (options: {
         // field is not part of this variant and is ignored.
         const k0 = yield* initialKeyFromServerInput(m.serverInput, m.deviceId)
         yield* save({ deviceId: m.deviceId, key: Redacted.make(k0), epoch: 0, username: p.username })
-        yield* Ref.set(unpersisted, Option.none())
         yield* Ref.set(pending, { _tag: "idle" })
         // Registered once RegisterKey is sent: the claim has no acknowledgement.
         const sends = [RegisterKey.encode(RegisterKey.make({ deviceId: m.deviceId, rollingKey: k0 }))]
@@ -197,7 +181,6 @@ export const makeClient = (options: {
       // The registration ends here: the ephemeral secret is erased and never reused.
       yield* dropPending
       yield* save({ deviceId: m.deviceId, key: Redacted.make(verified.right), epoch: 0, username: p.username })
-      yield* Ref.set(unpersisted, Option.none())
       return { sends: [], event: "registered" } satisfies ClientStep
     })
 
@@ -213,10 +196,12 @@ export const makeClient = (options: {
       // the network chooses, a signing oracle for codes.
       if (p._tag !== "awaitingChallenge" || policy.input !== "server-challenge") return yield* reject("unexpected")
       const r = yield* sameDevice(m.deviceId)
-      const held = yield* heldKey
-      if (Option.isNone(held)) return yield* reject("unexpected")
-      const code = yield* authCode(held.value.key, r.deviceId, m.challenge)
-      yield* Ref.set(pending, { _tag: "awaitingGrant", input: m.challenge })
+      // Only a challenge for THIS attempt: one replayed from an earlier, abandoned attempt would
+      // let that attempt's grant complete this one.
+      if (!constantTimeEqual(m.clientNonce, p.clientNonce)) return yield* reject("unexpected")
+      const attempt = { deviceId: r.deviceId, clientNonce: p.clientNonce, input: m.challenge }
+      const code = yield* authCode(Redacted.value(r.key), attempt)
+      yield* Ref.set(pending, { _tag: "awaitingGrant", clientNonce: p.clientNonce, input: m.challenge })
       const sends = [AuthRequest.encode(AuthRequest.make({ deviceId: r.deviceId, input: m.challenge, code }))]
       return { sends, event: "answered-challenge" } satisfies ClientStep
     })
@@ -226,27 +211,19 @@ export const makeClient = (options: {
       // A grant counts only for the request we are waiting on; a late or replayed one is ignored.
       if (p._tag !== "awaitingGrant") return yield* reject("unexpected")
       const r = yield* sameDevice(m.deviceId)
-      const held = yield* heldKey
-      if (Option.isNone(held)) return yield* reject("unexpected")
+      const key = Redacted.value(r.key)
       if (policy.authenticatedGrant) {
         // Roll only on a grant the server made for THIS request under the key we used; a forged or
         // replayed grant would otherwise move us to a key the server does not have (desync).
         // On failure the message is ignored and we keep waiting for the real one.
         yield* Effect.mapError(
-          verifyGrantProof(held.value.key, r.deviceId, p.input, m.rollingInput, m.proof),
+          verifyGrantProof(key, { deviceId: r.deviceId, clientNonce: p.clientNonce, input: p.input }, m.rollingInput, m.proof),
           () => new ClientRejection({ reason: "bad-proof" })
         )
       }
-      const next: HeldKey = { key: yield* nextKey(held.value.key, r.deviceId, m.rollingInput), epoch: held.value.epoch + 1 }
-      if (policy.persistBeforeUse) {
-        // Store before any use: a crash from here on restarts with the key the server now expects.
-        yield* save({ ...r, key: Redacted.make(next.key), epoch: next.epoch })
-        yield* Ref.set(unpersisted, Option.none())
-      } else {
-        // The flaw: persist only the key just proven, keep the new one in memory.
-        yield* save({ ...r, key: Redacted.make(held.value.key), epoch: held.value.epoch })
-        yield* Ref.set(unpersisted, Option.some(next))
-      }
+      const next = yield* nextKey(key, r.deviceId, m.rollingInput)
+      // Store before any use: a crash from here on restarts with the key the server now expects.
+      yield* save({ ...r, key: Redacted.make(next), epoch: r.epoch + 1 })
       yield* Ref.set(pending, { _tag: "idle" })
       return { sends: [], event: "rolled" } satisfies ClientStep
     })
@@ -279,7 +256,7 @@ export const makeClient = (options: {
 
     const observe = Effect.gen(function*() {
       const p = yield* Ref.get(pending)
-      const held = yield* heldKey
+      const held = yield* Ref.get(record)
       const phase: ClientPhase =
         p._tag === "registering"
           ? "registering"

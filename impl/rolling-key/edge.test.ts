@@ -101,7 +101,7 @@ describe("rolling-key server: malformed input", () => {
     Effect.gen(function*() {
       const { w, request } = yield* busyWorld(claimed)
       const { deviceId } = Schema.decodeSync(AuthRequest.wire)(request)
-      const error = yield* refusedWithoutChange(w.server, w.serverStore, AuthBegin.encode(AuthBegin.make({ deviceId })), "malformed")
+      const error = yield* refusedWithoutChange(w.server, w.serverStore, AuthBegin.encode(AuthBegin.make({ deviceId, clientNonce: new Uint8Array(32) })), "malformed")
       assert.isDefined(error.reply)
     }).pipe(Effect.provide(TestLayer(24))))
 

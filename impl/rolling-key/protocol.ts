@@ -5,9 +5,13 @@
  *   K0 (sent-back) = HKDF-SHA256(ikm = serverInput, salt = ∅, info = T(initial-key, [deviceId]), 32)
  *   K0 (ecdh)      = HKDF-SHA256(ikm = X25519(sk, pk'), salt = ∅, info = T(initial-key, [deviceId, pkC, pkS]), 32)
  *   confirm        = HMAC-SHA256(K0, T(register-confirm, [deviceId, pkC, pkS]))
- *   code(K)        = HMAC-SHA256(K, T(auth-code, [deviceId, input]))
+ *   code(K)        = HMAC-SHA256(K, T(auth-code, [deviceId, clientNonce, input]))
  *   next(K, n)     = HKDF-SHA256(ikm = K, salt = n, info = T(next-key, [deviceId]), 32)
- *   proof(K)       = HMAC-SHA256(K, T(grant, [deviceId, input, n]))
+ *   proof(K)       = HMAC-SHA256(K, T(grant, [deviceId, clientNonce, input, n]))
+ *
+ * `clientNonce` is the attempt's nonce from AuthBegin (`hardened`), empty in `claimed` (no
+ * AuthBegin): binding it makes a code and a grant belong to one attempt of the client, so a
+ * challenge replayed into a later attempt cannot get the earlier attempt's grant accepted.
  *
  * where T is `transcript` (spec/codec.ts): a domain-separation label then length-prefixed fields.
  * Verifications fail with `VerificationFailed`; a tag of the wrong length is a failed
@@ -83,35 +87,36 @@ export const verifyRegisterConfirm = (
   confirm: Uint8Array
 ) => verifyMac(k0, confirmTranscript(deviceId, clientPublicKey, serverPublicKey), confirm)
 
-const codeTranscript = (deviceId: Uint8Array, input: Uint8Array) => transcript(Labels.authCode, [deviceId, input])
+/** What a code and a grant are about: the device, the attempt's client nonce (empty in `claimed`) and the input. */
+export interface Attempt {
+  readonly deviceId: Uint8Array
+  readonly clientNonce: Uint8Array
+  readonly input: Uint8Array
+}
 
-/** The authorisation code: HMAC under the current rolling key over the device id and the input. */
-export const authCode = (key: Uint8Array, deviceId: Uint8Array, input: Uint8Array) => mac(key, codeTranscript(deviceId, input))
+export const codeTranscript = (a: Attempt) => transcript(Labels.authCode, [a.deviceId, a.clientNonce, a.input])
 
-export const verifyAuthCode = (key: Uint8Array, deviceId: Uint8Array, input: Uint8Array, code: Uint8Array) =>
-  verifyMac(key, codeTranscript(deviceId, input), code)
+/** The authorisation code: HMAC under the current rolling key over the device id, the attempt's nonce and the input. */
+export const authCode = (key: Uint8Array, attempt: Attempt) => mac(key, codeTranscript(attempt))
+
+export const verifyAuthCode = (key: Uint8Array, attempt: Attempt, code: Uint8Array) => verifyMac(key, codeTranscript(attempt), code)
 
 /** The next rolling key. The device id in `info` keeps two devices' key chains apart even on equal inputs. */
 export const nextKey = (key: Uint8Array, deviceId: Uint8Array, rollingInput: Uint8Array) =>
   hkdf32(key, rollingInput, transcript(Labels.nextKey, [deviceId]))
 
-const grantTranscript = (deviceId: Uint8Array, input: Uint8Array, rollingInput: Uint8Array) =>
-  transcript(Labels.grant, [deviceId, input, rollingInput])
+export const grantTranscript = (a: Attempt, rollingInput: Uint8Array) =>
+  transcript(Labels.grant, [a.deviceId, a.clientNonce, a.input, rollingInput])
 
 /**
- * The grant proof (`hardened`): a MAC under the key the server verified, over the request's input
- * and the new rolling input, so a grant is bound to exactly one request and cannot be forged.
+ * The grant proof (`hardened`): a MAC under the key the server verified, over the request's
+ * attempt (nonce and challenge) and the new rolling input, so a grant is bound to exactly one
+ * request of one attempt and cannot be forged.
  */
-export const grantProof = (key: Uint8Array, deviceId: Uint8Array, input: Uint8Array, rollingInput: Uint8Array) =>
-  mac(key, grantTranscript(deviceId, input, rollingInput))
+export const grantProof = (key: Uint8Array, attempt: Attempt, rollingInput: Uint8Array) => mac(key, grantTranscript(attempt, rollingInput))
 
-export const verifyGrantProof = (
-  key: Uint8Array,
-  deviceId: Uint8Array,
-  input: Uint8Array,
-  rollingInput: Uint8Array,
-  proof: Uint8Array
-) => verifyMac(key, grantTranscript(deviceId, input, rollingInput), proof)
+export const verifyGrantProof = (key: Uint8Array, attempt: Attempt, rollingInput: Uint8Array, proof: Uint8Array) =>
+  verifyMac(key, grantTranscript(attempt, rollingInput), proof)
 
 /**
  * Best-effort erasure of a secret we no longer need (ephemeral X25519 secrets). JavaScript gives

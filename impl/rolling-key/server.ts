@@ -5,9 +5,9 @@
  * Every input is handled the same way: decode once at the edge (strict `ToServer` schema unless a
  * test plugs in another decoder), then the checks in the design's fixed order, then ONE
  * `store.put`, then the reply — so a reply is never sent for state that was not stored, and a
- * refused input changes nothing. The single documented exception: under `consumeChallenge`, an
- * AuthRequest that names the outstanding challenge consumes it even when its code is then refused
- * (bad-code, clone-suspected), so a challenge buys exactly one guess.
+ * refused input changes nothing. The single documented exception: an AuthRequest that names the
+ * outstanding challenge consumes it even when its code is then refused (bad-code,
+ * clone-suspected), so a challenge buys exactly one guess.
  *
  * Refusals fail with `ServerRejection` carrying the precise reason (for the log and the trace);
  * the wire reply, when there is a device id to address it to, is the coarse AuthRejected
@@ -63,8 +63,8 @@ export type ServerEvent =
   | { readonly _tag: "challenge-issued" }
   | {
       readonly _tag: "authenticated"
-      /** Which stored key verified the code; `retired` only under the `retired: "accept"` flaw. */
-      readonly via: "current" | "previous" | "retired"
+      /** Which stored key verified the code. */
+      readonly via: "current" | "previous"
       /** Epoch of the verified key. */
       readonly epoch: number
       /** Epoch of the new current key. */
@@ -218,9 +218,10 @@ export const makeServer = (options: ServerOptions): Effect.Effect<RollingKeyServ
       const record = yield* store.get(m.deviceId)
       if (Option.isNone(record)) return yield* refuse("unknown-device", rejected(m.deviceId, "denied"))
       // One outstanding challenge per device: a new one replaces (and so invalidates) the last.
+      // It is bound to the attempt's client nonce, which the code and the grant proof cover.
       const challenge = yield* random.bytes(NONCE_BYTES)
-      yield* store.put({ ...record.value, challenge: Option.some(challenge) })
-      const reply = AuthChallenge.encode(AuthChallenge.make({ deviceId: m.deviceId, challenge }))
+      yield* store.put({ ...record.value, challenge: Option.some({ challenge, clientNonce: m.clientNonce }) })
+      const reply = AuthChallenge.encode(AuthChallenge.make({ deviceId: m.deviceId, clientNonce: m.clientNonce, challenge }))
       return { reply, event: { _tag: "challenge-issued" } } satisfies ServerStep
     })
 
@@ -232,48 +233,47 @@ export const makeServer = (options: ServerOptions): Effect.Effect<RollingKeyServ
       const record = found.value
 
       // (3) freshness: the input must be the outstanding challenge. Checked before any MAC, so a
-      // replayed request costs the server nothing and changes nothing.
-      let checked: ServerDeviceRecord = record
+      // replayed request costs the server nothing and changes nothing. The checked challenge is
+      // consumed whatever the verdict below: one challenge, one guess.
+      let clientNonce: Uint8Array = EMPTY
       if (policy.input === "server-challenge") {
-        const fresh = Option.isSome(record.challenge) && constantTimeEqual(record.challenge.value, m.input)
+        const outstanding = record.challenge
+        const fresh = Option.isSome(outstanding) && constantTimeEqual(outstanding.value.challenge, m.input)
         if (!fresh) return yield* refuse("stale-challenge", denied)
-        // Consumed whatever the verdict below: one challenge, one guess.
-        if (policy.consumeChallenge) checked = { ...record, challenge: Option.none() }
+        clientNonce = outstanding.value.clientNonce
       }
+      const checked: ServerDeviceRecord = { ...record, challenge: Option.none() }
+      const attempt = { deviceId: m.deviceId, clientNonce, input: m.input }
       const consumeAndRefuse = (reason: ServerRejectionReason) =>
-        Effect.zipRight(checked === record ? Effect.void : store.put(checked), refuse(reason, denied))
+        Effect.zipRight(Option.isNone(record.challenge) ? Effect.void : store.put(checked), refuse(reason, denied))
 
       // (4) the code, under each key the server holds. All are tried every time, so the time
       // taken does not tell the network which key (if any) matched.
       const tryKey = (k: Option.Option<StoredKey>) =>
         Option.match(k, {
           onNone: () => Effect.succeed(false),
-          onSome: (x) => Effect.isSuccess(verifyAuthCode(Redacted.value(x.key), m.deviceId, m.input, m.code))
+          onSome: (x) => Effect.isSuccess(verifyAuthCode(Redacted.value(x.key), attempt, m.code))
         })
-      const previous = policy.keepPrevious ? record.previous : Option.none<StoredKey>()
-      const retired = policy.retired === "none" ? Option.none<StoredKey>() : record.retired
       const [underCurrent, underPrevious, underRetired] = yield* Effect.all([
         tryKey(Option.some(record.current)),
-        tryKey(previous),
-        tryKey(retired)
+        tryKey(record.previous),
+        tryKey(record.retired)
       ])
 
       let verified: StoredKey
-      let via: "current" | "previous" | "retired"
+      let via: "current" | "previous"
       if (underCurrent) {
         verified = record.current
         via = "current"
-      } else if (underPrevious && Option.isSome(previous)) {
+      } else if (underPrevious && Option.isSome(record.previous)) {
         // The device's last grant was lost: it still holds the key before current. Allowed
         // because current has never been used (using it would have rotated it into previous).
-        verified = previous.value
+        verified = record.previous.value
         via = "previous"
-      } else if (underRetired && Option.isSome(retired)) {
+      } else if (underRetired && Option.isSome(record.retired)) {
         // The device has provably moved past this key (it logged in with its successor), so
-        // whoever holds it now is a copy.
-        if (policy.retired === "detect") return yield* consumeAndRefuse("clone-suspected")
-        verified = retired.value // the "retired-accepted" flaw
-        via = "retired"
+        // whoever holds it now is a copy. (Only `detect` ever stores a retired key.)
+        return yield* consumeAndRefuse("clone-suspected")
       } else {
         return yield* consumeAndRefuse("bad-code")
       }
@@ -291,13 +291,13 @@ export const makeServer = (options: ServerOptions): Effect.Effect<RollingKeyServ
               ...checked,
               current: next,
               // Rotate: current → previous → retired; anything older is dropped (forward secrecy).
-              previous: policy.keepPrevious ? Option.some(record.current) : Option.none(),
-              retired: policy.retired === "none" ? Option.none() : previous
+              previous: Option.some(record.current),
+              retired: policy.retired === "detect" ? record.previous : Option.none()
             }
           : // A retry from an older key re-derives current from it; previous and retired stay, so
             // the key that was skipped is simply forgotten.
             { ...checked, current: next }
-      const proof = policy.authenticatedGrant ? yield* grantProof(verifiedKey, m.deviceId, m.input, rollingInput) : EMPTY
+      const proof = policy.authenticatedGrant ? yield* grantProof(verifiedKey, attempt, rollingInput) : EMPTY
       yield* store.put(updated)
       const reply = AuthGranted.encode(AuthGranted.make({ deviceId: m.deviceId, rollingInput, proof }))
       return {

@@ -33,6 +33,12 @@ export interface ClientStore {
   readonly clear: Effect.Effect<void>
 }
 
+/** A challenge the server issued and no request has been checked against yet, with the attempt's client nonce. */
+export interface OutstandingChallenge {
+  readonly challenge: Uint8Array
+  readonly clientNonce: Uint8Array
+}
+
 /** What the server keeps per device. Old keys beyond `retired` are erased, never archived. */
 export interface ServerDeviceRecord {
   readonly deviceId: Uint8Array
@@ -41,7 +47,7 @@ export interface ServerDeviceRecord {
   readonly previous: Option.Option<StoredKey>
   readonly retired: Option.Option<StoredKey>
   /** The one outstanding challenge (`server-challenge` input); a new one replaces it. */
-  readonly challenge: Option.Option<Uint8Array>
+  readonly challenge: Option.Option<OutstandingChallenge>
 }
 
 export interface ServerStore {
@@ -67,7 +73,7 @@ export const copyServerRecord = (r: ServerDeviceRecord): ServerDeviceRecord => (
   current: copyKey(r.current),
   previous: Option.map(r.previous, copyKey),
   retired: Option.map(r.retired, copyKey),
-  challenge: Option.map(r.challenge, (c) => Uint8Array.from(c))
+  challenge: Option.map(r.challenge, (c) => ({ challenge: Uint8Array.from(c.challenge), clientNonce: Uint8Array.from(c.clientNonce) }))
 })
 
 /** An independent client store; `initial` (e.g. a copy of the device's record, for a clone) is copied. */
@@ -134,7 +140,7 @@ export const snapshotServerStore = (store: ServerStore): Effect.Effect<ReadonlyA
         current: snapshotKey(r.current),
         previous: Option.getOrNull(Option.map(r.previous, snapshotKey)),
         retired: Option.getOrNull(Option.map(r.retired, snapshotKey)),
-        challenge: Option.getOrNull(Option.map(r.challenge, toHex))
+        challenge: Option.getOrNull(Option.map(r.challenge, (c) => `${toHex(c.clientNonce)}:${toHex(c.challenge)}`))
       }))
       .sort((a, b) => (a.deviceId < b.deviceId ? -1 : a.deviceId > b.deviceId ? 1 : 0))
   )

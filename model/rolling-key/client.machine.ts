@@ -21,10 +21,13 @@ export interface ClientContext {
   readonly storedKey: Key | null
   readonly nextRequest: number
   // volatile
-  /** The key in use; equals `storedKey` unless the policy lets the client use a key before storing it. */
+  /** The key in use; equals `storedKey` (the client stores a new key before it uses it). */
   readonly key: Key | null
   readonly ephemeral: string | null
-  readonly pending: { readonly input: string; readonly data: string } | null
+  /** hardened: the nonce of the attempt waiting for its challenge. */
+  readonly nonce: string | null
+  /** The request waiting for its grant, with its attempt's nonce (`""` in claimed). */
+  readonly pending: { readonly input: string; readonly nonce: string; readonly data: string } | null
 }
 
 export interface ClientInput {
@@ -54,11 +57,11 @@ export interface SendParams {
 const requestData = (c: ClientContext): string =>
   `${c.role === "client" ? "req" : "clone"}${c.nextRequest}@k${c.key!.epoch}`
 
-const authRequestOf = (c: ClientContext, input: string): SymMessage => ({
+const authRequestOf = (c: ClientContext, nonce: string, input: string): SymMessage => ({
   _tag: "AuthRequest",
   deviceId: c.deviceId!,
   input,
-  code: authCode(c.key!, c.deviceId!, input)
+  code: authCode(c.key!, c.deviceId!, nonce, input)
 })
 
 const claimedInitialKey = (e: Msg<"RegisterResponse">) => initialKeyFromInput(e.serverInput)
@@ -82,24 +85,31 @@ export const clientMachine = setup({
     /** Record a trace fact (interpreted by the system). */
     fact: (_, _params: { readonly event: TraceEvent }) => {},
     /** A crash loses everything volatile: the client restarts from storage. */
-    restart: assign(({ context }) => ({ key: context.storedKey, ephemeral: null, pending: null })),
+    restart: assign(({ context }) => ({ key: context.storedKey, ephemeral: null, nonce: null, pending: null })),
     /** Send AuthRequest over `input` with the current key; the request counter is durable. */
     makeRequest: enqueueActions(({ context, enqueue }, params: { readonly input: string }) => {
       const data = requestData(context)
+      const nonce = context.nonce ?? ""
       enqueue(fact({ _tag: "Running", actor: context.role, peer: "server", data }))
-      enqueue(send(authRequestOf(context, params.input), data))
-      enqueue.assign({ pending: { input: params.input, data }, nextRequest: context.nextRequest + 1 })
+      enqueue(send(authRequestOf(context, nonce, params.input), data))
+      enqueue.assign({ pending: { input: params.input, nonce, data }, nonce: null, nextRequest: context.nextRequest + 1 })
     }),
-    /** K_{i+1} = next(K_i, n); stored before any use unless the policy (a flaw) says otherwise. */
+    /** K_{i+1} = next(K_i, n), stored before any use. */
     roll: enqueueActions(({ context, event, enqueue }) => {
       if (event.type !== "msg.AuthGranted" || context.key === null || context.pending === null) return
       const key = nextKey(context.key, event.message.rollingInput)
       const request = context.pending.data.split("@")[0]!
       enqueue(fact({ _tag: "Accept", actor: context.role, data: request }))
       enqueue(fact({ _tag: "Secret", actor: context.role, name: `k${key.epoch}` }))
-      // The flawed policy stores only the key just proven and uses the new one from memory.
-      enqueue.assign({ key, storedKey: context.policy.persistBeforeUse ? key : context.key, pending: null })
+      enqueue.assign({ key, storedKey: key, pending: null })
     }),
+    /** hardened: a new attempt, named by a fresh nonce; ask for a challenge. */
+    beginAttempt: enqueueActions(({ context, event, enqueue }) => {
+      if (event.type !== "user.login") return
+      enqueue.assign({ nonce: event.input })
+      enqueue(send({ _tag: "AuthBegin", deviceId: context.deviceId!, clientNonce: event.input }))
+    }),
+    abandonAttempt: assign({ nonce: null, pending: null }),
     /** Take K0 (and the device id) from the registration response. */
     storeInitialKey: enqueueActions(({ context, event, enqueue }) => {
       if (event.type !== "msg.RegisterResponse") return
@@ -115,6 +125,9 @@ export const clientMachine = setup({
     challengeInput: ({ context }) => context.policy.input === "server-challenge",
     sendsKeyBack: ({ context }) => context.policy.initialKey === "sent-back",
     forThisDevice: ({ context, event }) => "message" in event && "deviceId" in event.message && event.message.deviceId === context.deviceId,
+    /** A challenge for this device and for the attempt now waiting (it echoes the attempt's nonce). */
+    forThisAttempt: ({ context, event }) =>
+      event.type === "msg.AuthChallenge" && event.message.deviceId === context.deviceId && context.nonce !== null && event.message.clientNonce === context.nonce,
     /** RFC-style key confirmation: the server proves it derived the same K0 (hardened). */
     confirmValid: ({ context, event }) => {
       if (event.type !== "msg.RegisterResponse" || context.ephemeral === null) return false
@@ -125,7 +138,7 @@ export const clientMachine = setup({
     grantValid: ({ context, event }) => {
       if (event.type !== "msg.AuthGranted" || context.pending === null || event.message.deviceId !== context.deviceId) return false
       if (!context.policy.authenticatedGrant) return true
-      return macEquals(event.message.proof, grantProof(context.key!, context.deviceId, context.pending.input, event.message.rollingInput))
+      return macEquals(event.message.proof, grantProof(context.key!, context.deviceId, context.pending.nonce, context.pending.input, event.message.rollingInput))
     }
   }
 }).createMachine({
@@ -140,6 +153,7 @@ export const clientMachine = setup({
     key: input.stored?.key ?? null,
     nextRequest: input.stored?.nextRequest ?? 0,
     ephemeral: null,
+    nonce: null,
     pending: null
   }),
   initial: "booting",
@@ -191,7 +205,7 @@ export const clientMachine = setup({
       description: "Holds a rolling key; may start a login.",
       on: {
         "user.login": [
-          { guard: "challengeInput", target: "awaitingChallenge", actions: { type: "send", params: ({ context }) => ({ message: { _tag: "AuthBegin", deviceId: context.deviceId! } }) } },
+          { guard: "challengeInput", target: "awaitingChallenge", actions: "beginAttempt" },
           {
             description: "claimed: the client picks the authorisation-code input itself",
             target: "awaitingGrant",
@@ -204,12 +218,12 @@ export const clientMachine = setup({
       description: "hardened: asked for a challenge.",
       on: {
         "msg.AuthChallenge": {
-          guard: "forThisDevice",
+          guard: "forThisAttempt",
           target: "awaitingGrant",
           actions: { type: "makeRequest", params: ({ event }) => ({ input: event.message.challenge }) }
         },
-        "msg.AuthRejected": { guard: "forThisDevice", target: "ready" },
-        "timer.expired": { target: "ready" }
+        "msg.AuthRejected": { guard: "forThisDevice", target: "ready", actions: "abandonAttempt" },
+        "timer.expired": { target: "ready", actions: "abandonAttempt" }
       }
     },
     awaitingGrant: {
@@ -219,8 +233,8 @@ export const clientMachine = setup({
           { guard: "grantValid", target: "ready", actions: "roll" },
           { actions: { type: "fact", params: ({ context }) => ({ event: { _tag: "Reject", actor: context.role, reason: "bad-proof" } }) } }
         ],
-        "msg.AuthRejected": { guard: "forThisDevice", target: "ready", actions: assign({ pending: null }) },
-        "timer.expired": { target: "ready", actions: assign({ pending: null }) }
+        "msg.AuthRejected": { guard: "forThisDevice", target: "ready", actions: "abandonAttempt" },
+        "timer.expired": { target: "ready", actions: "abandonAttempt" }
       }
     }
   }

@@ -16,7 +16,8 @@ export interface DeviceRecord {
   readonly current: Key | null
   readonly previous: Key | null
   readonly retired: Key | null
-  readonly challenge: string | null
+  /** The outstanding challenge with the client nonce of the attempt it answers. */
+  readonly challenge: { readonly challenge: string; readonly nonce: string } | null
 }
 
 export interface ServerContext {
@@ -51,6 +52,9 @@ const deviceOf = (c: ServerContext, e: ServerEvent): DeviceRecord | undefined =>
 const keyIn = (d: DeviceRecord, slot: Slot): Key | null => d[slot]
 
 const withDevice = (c: ServerContext, id: string, d: DeviceRecord) => ({ devices: { ...c.devices, [id]: d } })
+
+/** The client nonce a code for device `d` must cover: its outstanding challenge's (`""` in claimed: no challenges). */
+const nonceOf = (d: DeviceRecord): string => d.challenge?.nonce ?? ""
 
 // See client.machine.ts: `enqueue` inside `setup` cannot see the sibling named actions' types.
 const send = (message: SymMessage): never => ({ type: "send", params: { message } }) as never
@@ -90,50 +94,57 @@ export const serverMachine = setup({
     }),
     issueChallenge: enqueueActions(({ context, event, enqueue }) => {
       if (event.type !== "msg.AuthBegin") return
-      const d = context.devices[event.message.deviceId]!
-      enqueue.assign(withDevice(context, event.message.deviceId, { ...d, challenge: event.fresh }))
-      enqueue(send({ _tag: "AuthChallenge", deviceId: event.message.deviceId, challenge: event.fresh }))
+      const { deviceId, clientNonce } = event.message
+      const d = context.devices[deviceId]!
+      enqueue.assign(withDevice(context, deviceId, { ...d, challenge: { challenge: event.fresh, nonce: clientNonce } }))
+      enqueue(send({ _tag: "AuthChallenge", deviceId, clientNonce, challenge: event.fresh }))
     }),
-    /**
-     * The code verified under `slot`: roll from that key, store, then grant. From `current` the
-     * keys shift (current → previous → retired); from `previous` (a device whose grant was lost)
-     * or `retired` (only under the flawed `accept` policy) only `current` is replaced.
-     */
+    /** The code verified under `slot`: accept, and grant with a proof under that key (before the keys roll). */
     grant: enqueueActions(({ context, event, enqueue }, params: { readonly slot: Slot }) => {
       if (event.type !== "msg.AuthRequest") return
       const { deviceId, input } = event.message
       const d = context.devices[deviceId]!
       const verified = keyIn(d, params.slot)!
-      const challenge = context.policy.consumeChallenge ? null : d.challenge
-      const current = nextKey(verified, event.fresh)
-      const next: DeviceRecord =
-        params.slot === "current"
-          ? {
-              current,
-              previous: context.policy.keepPrevious ? verified : null,
-              retired: context.policy.retired === "none" ? null : d.previous,
-              challenge
-            }
-          : { ...d, current, challenge }
-      enqueue.assign(withDevice(context, deviceId, next))
       enqueue(verdict({ accepted: true, via: params.slot, epoch: verified.epoch }))
       enqueue(
         send({
           _tag: "AuthGranted",
           deviceId,
           rollingInput: event.fresh,
-          proof: context.policy.authenticatedGrant ? grantProof(verified, deviceId, input, event.fresh) : null
+          proof: context.policy.authenticatedGrant ? grantProof(verified, deviceId, nonceOf(d), input, event.fresh) : null
         })
       )
     }),
-    /** Refuse; a checked challenge is consumed whatever the verdict (no second guess on it). */
-    refuse: enqueueActions(({ context, event, enqueue }, params: { readonly reason: RejectReason; readonly consume: boolean }) => {
+    /**
+     * Roll from the key that verified the code under `slot`. From `current` the keys shift
+     * (current → previous → retired, when retired keys are kept); from any other slot (a device
+     * whose grant was lost) only `current` is replaced.
+     */
+    rotate: assign(({ context, event }, params: { readonly slot: Slot }) => {
+      if (event.type !== "msg.AuthRequest") return {}
+      const { deviceId } = event.message
+      const d = context.devices[deviceId]!
+      const verified = keyIn(d, params.slot)!
+      const current = nextKey(verified, event.fresh)
+      const next: DeviceRecord =
+        params.slot === "current" ? { ...d, current, previous: verified, retired: context.policy.retired === "detect" ? d.previous : null } : { ...d, current }
+      return withDevice(context, deviceId, next)
+    }),
+    /** A checked challenge is consumed whatever the verdict (no second guess on it). */
+    consumeChallenge: assign(({ context, event }) => {
       const d = deviceOf(context, event)
-      if (params.consume && d !== undefined && "message" in event && "deviceId" in event.message && context.policy.consumeChallenge)
-        enqueue.assign(withDevice(context, event.message.deviceId, { ...d, challenge: null }))
+      if (d === undefined || d.challenge === null || !("message" in event) || !("deviceId" in event.message)) return {}
+      return withDevice(context, event.message.deviceId, { ...d, challenge: null })
+    }),
+    /** Refuse with `reason`, answering the named device with a coarse AuthRejected. */
+    refuse: enqueueActions(({ event, enqueue }, params: { readonly reason: RejectReason }) => {
       enqueue(verdict({ accepted: false, reason: params.reason }))
       if ("message" in event && "deviceId" in event.message && event.type !== "msg.RegisterKey")
         enqueue(send({ _tag: "AuthRejected", deviceId: event.message.deviceId, reason: "denied" }))
+    }),
+    /** A valid code under the retired key: refuse it as a copy's (the system signals clone-suspected). */
+    suspectClone: enqueueActions(({ enqueue }) => {
+      enqueue({ type: "refuse", params: { reason: "clone-suspected" } } as never)
     })
   },
   guards: {
@@ -146,21 +157,19 @@ export const serverMachine = setup({
     /** The request's input is this device's outstanding challenge (hardened freshness). */
     freshInput: ({ context, event }) =>
       context.policy.input !== "server-challenge" ||
-      (event.type === "msg.AuthRequest" && deviceOf(context, event)?.challenge === event.message.input),
+      (event.type === "msg.AuthRequest" && deviceOf(context, event)?.challenge?.challenge === event.message.input),
     codeUnder: ({ context, event }, params: { readonly slot: Slot }) => {
       if (event.type !== "msg.AuthRequest") return false
       const d = deviceOf(context, event)
       const key = d === undefined ? null : keyIn(d, params.slot)
-      if (key === null) return false
-      if (params.slot === "previous" && !context.policy.keepPrevious) return false
-      if (params.slot === "retired" && context.policy.retired === "none") return false
-      return macEquals(event.message.code, authCode(key, event.message.deviceId, event.message.input))
+      return d !== undefined && key !== null && macEquals(event.message.code, authCode(key, event.message.deviceId, nonceOf(d), event.message.input))
     },
-    /** A valid code under the retired key: the device has provably moved past it, so this is a copy. */
+    /** A valid code under the retired key (kept only by `detect`): the device has provably moved past it, so this is a copy. */
     cloneCode: ({ context, event }) => {
-      if (event.type !== "msg.AuthRequest" || context.policy.retired !== "detect") return false
-      const key = deviceOf(context, event)?.retired ?? null
-      return key !== null && macEquals(event.message.code, authCode(key, event.message.deviceId, event.message.input))
+      if (event.type !== "msg.AuthRequest") return false
+      const d = deviceOf(context, event)
+      const key = d?.retired ?? null
+      return d !== undefined && key !== null && macEquals(event.message.code, authCode(key, event.message.deviceId, nonceOf(d), event.message.input))
     }
   }
 }).createMachine({
@@ -177,24 +186,27 @@ export const serverMachine = setup({
         "msg.RegisterRequest": { actions: "register" },
         "msg.RegisterKey": [
           { guard: "awaitingKey", actions: "storeSentKey" },
-          { actions: { type: "refuse", params: { reason: "unknown-device", consume: false } } }
+          { actions: { type: "refuse", params: { reason: "unknown-device" } } }
         ],
         "msg.AuthBegin": [
-          { guard: not("usesChallenges"), actions: { type: "refuse", params: { reason: "malformed", consume: false } } },
-          { guard: not("knownDevice"), actions: { type: "refuse", params: { reason: "unknown-device", consume: false } } },
+          { guard: not("usesChallenges"), actions: { type: "refuse", params: { reason: "malformed" } } },
+          { guard: not("knownDevice"), actions: { type: "refuse", params: { reason: "unknown-device" } } },
           { actions: "issueChallenge" }
         ],
         "msg.AuthRequest": [
-          { guard: not("knownDevice"), actions: { type: "refuse", params: { reason: "unknown-device", consume: false } } },
-          { guard: not("freshInput"), actions: { type: "refuse", params: { reason: "stale-challenge", consume: false } } },
-          { guard: { type: "codeUnder", params: { slot: "current" } }, actions: { type: "grant", params: { slot: "current" } } },
-          { guard: { type: "codeUnder", params: { slot: "previous" } }, actions: { type: "grant", params: { slot: "previous" } } },
+          { guard: not("knownDevice"), actions: { type: "refuse", params: { reason: "unknown-device" } } },
+          { guard: not("freshInput"), actions: { type: "refuse", params: { reason: "stale-challenge" } } },
           {
-            guard: "cloneCode",
-            actions: { type: "refuse", params: { reason: "clone-suspected", consume: true } }
+            guard: { type: "codeUnder", params: { slot: "current" } },
+            actions: [{ type: "grant", params: { slot: "current" } }, { type: "rotate", params: { slot: "current" } }, "consumeChallenge"]
           },
-          { guard: { type: "codeUnder", params: { slot: "retired" } }, actions: { type: "grant", params: { slot: "retired" } } },
-          { actions: { type: "refuse", params: { reason: "bad-code", consume: true } } }
+          {
+            guard: { type: "codeUnder", params: { slot: "previous" } },
+            description: "a device whose last grant was lost, still holding the key before current",
+            actions: [{ type: "grant", params: { slot: "previous" } }, { type: "rotate", params: { slot: "previous" } }, "consumeChallenge"]
+          },
+          { guard: "cloneCode", actions: ["suspectClone", "consumeChallenge"] },
+          { actions: [{ type: "refuse", params: { reason: "bad-code" } }, "consumeChallenge"] }
         ]
       }
     }

@@ -7,7 +7,10 @@
  * Network (SECURITY.md §Attacker): every message ever sent stays in `network` and can be
  * delivered again (replay) or to another client instance (redirect). Registration messages travel
  * in TLS: the attacker may drop or delay them, but each is delivered at most once and only to its
- * addressee. The attacker can also forge a grant (a fresh rolling input with no valid proof).
+ * addressee. The attacker can also forge a grant (a fresh rolling input with no valid proof),
+ * and it uses the keys it holds after a compromise: it computes every successor of a copied key
+ * under the rolling inputs it sees (`attackerKeys`, revealed as they become computable), sends
+ * codes it computed (`Inject{code}`) and grants with a valid proof (`Inject{grant:keyed}`).
  */
 import { initialTransition, type SnapshotFrom } from "xstate"
 import { transition } from "../explore/transition.ts"
@@ -16,7 +19,7 @@ import type { Policy } from "../../spec/rolling-key/variants.ts"
 import { type Actor, sentTo, type Trace, type TraceEvent } from "../../spec/trace.ts"
 import { clientMachine, type ClientEvent, type ClientRole, type SendParams } from "./client.machine.ts"
 import { serverMachine, type ServerEvent, type VerdictParams } from "./server.machine.ts"
-import { keysIn, type SymMessage } from "./terms.ts"
+import { authCode, grantProof, initialKeyFromInput, type Key, nextKey, type SymMessage } from "./terms.ts"
 
 type ClientSnapshot = SnapshotFrom<typeof clientMachine>
 type ServerSnapshot = SnapshotFrom<typeof serverMachine>
@@ -32,25 +35,49 @@ export interface NetMessage {
   readonly delivered: boolean
 }
 
+/**
+ * The participant machines a system runs: the shipped ones, or (for a mutant) the same machines
+ * with some named actions or guards replaced (`machine.provide`, properties/rolling-key/mutants).
+ */
+export interface Machines {
+  readonly client: typeof clientMachine
+  readonly server: typeof serverMachine
+}
+
+export const shippedMachines: Machines = { client: clientMachine, server: serverMachine }
+
 export interface SystemState {
   readonly policy: Policy
+  /** Fixed per exploration, like the policy (not part of the state key). */
+  readonly machines: Machines
   readonly client: ClientSnapshot
   readonly server: ServerSnapshot
   readonly clone: ClientSnapshot | null
   readonly network: ReadonlyArray<NetMessage>
   /** Next fresh name (`n<fresh>`); advanced only when a step really used it. */
   readonly fresh: number
+  /**
+   * The keys some participant holds that the attacker can compute, in the order it learned them:
+   * copied in a compromise, or derived from what it saw (a key in a message body, K0 from a
+   * registration body by the public formula, a successor under a rolling input seen in a grant).
+   */
+  readonly attackerKeys: ReadonlyArray<{ readonly key: Key; readonly via: "wire" | "compromise" }>
+  /** The attacker's own requests so far (`attacker<N>@k<E>`). */
+  readonly attackerRequests: number
 }
 
 const TLS_MESSAGES: ReadonlySet<SymMessage["_tag"]> = new Set(["RegisterRequest", "RegisterResponse", "RegisterKey"])
 
-export const initialState = (policy: Policy): SystemState => ({
+export const initialState = (policy: Policy, machines: Machines = shippedMachines): SystemState => ({
   policy,
-  client: initialTransition(clientMachine, { policy, role: "client" })[0],
-  server: initialTransition(serverMachine, { policy })[0],
+  machines,
+  client: initialTransition(machines.client, { policy, role: "client" })[0],
+  server: initialTransition(machines.server, { policy })[0],
   clone: null,
   network: [],
-  fresh: 0
+  fresh: 0,
+  attackerKeys: [],
+  attackerRequests: 0
 })
 
 type Action = { readonly type: string; readonly params?: unknown }
@@ -79,7 +106,6 @@ const interpret = (
       const ref = sameMessageOnWire(network, sent)
       if (ref === network.length) network = [...network, sent]
       events.push({ _tag: "Send", from: actor, to, ref, label: p.message._tag, ...(p.data === undefined ? {} : { data: p.data }) })
-      for (const k of keysIn(p.message)) events.push({ _tag: "Reveal", name: `k${k.epoch}`, via: "wire" })
     } else if (a.type === "fact") {
       events.push((a.params as { event: TraceEvent }).event)
     } else if (a.type === "verdict") {
@@ -164,14 +190,14 @@ const deliver = (s: SystemState, ref: number, to: Actor | undefined): { state: S
   if (target === "server") {
     const event = serverEvent(m.message, freshName(s))
     if (event === undefined) return undefined
-    const [server, actions] = transition(serverMachine, s.server, event)
+    const [server, actions] = transition(s.machines.server, s.server, event)
     const out = interpret({ ...marked, server }, "server", m.from, actions as ReadonlyArray<Action>, { ref, ...(m.data === undefined ? {} : { data: m.data }) })
     return { state: settleFresh(s, out.state), events: [deliverEvent, ...out.events] }
   }
   const snap = clientOf(s, target)
   const event = clientEvent(m.message)
   if (snap === null || event === undefined) return undefined
-  const [next, actions] = transition(clientMachine, snap, event)
+  const [next, actions] = transition(s.machines.client, snap, event)
   const out = interpret(withClient(marked, target, next), target, "server", actions as ReadonlyArray<Action>, undefined)
   return { state: out.state, events: [deliverEvent, ...out.events] }
 }
@@ -183,7 +209,7 @@ const userAction = (s: SystemState, actor: Actor, action: string): { state: Syst
   const event: ClientEvent | undefined =
     action === "register" ? { type: "user.register", ephemeral: `${fresh}e` } : action === "login" ? { type: "user.login", input: fresh } : undefined
   if (event === undefined) return undefined
-  const [next, actions] = transition(clientMachine, snap, event)
+  const [next, actions] = transition(s.machines.client, snap, event)
   if (next === snap) return undefined
   const out = interpret(withClient(s, actor, next), actor, "server", actions as ReadonlyArray<Action>, undefined)
   return { state: settleFresh(s, out.state), events: out.events }
@@ -206,19 +232,123 @@ const honest = (s: SystemState, actor: Actor, action: string): { state: SystemSt
   return { state, events }
 }
 
-const forgedGrant = (s: SystemState, to: Actor): { state: SystemState; events: Array<TraceEvent> } | undefined => {
-  const snap = clientOf(s, to)
-  if (snap === null || snap.context.deviceId === null) return undefined
-  const message: SymMessage = { _tag: "AuthGranted", deviceId: snap.context.deviceId, rollingInput: `${freshName(s)}f`, proof: null }
+/** Put an attacker-built message on the wire and deliver it to `to` at once. */
+const injected = (s: SystemState, to: Actor, message: SymMessage, data?: string): { state: SystemState; events: Array<TraceEvent> } | undefined => {
   const ref = s.network.length
-  const injected: SystemState = { ...s, network: [...s.network, { from: "attacker", to, message, tls: false, delivered: false }] }
-  const r = deliver(injected, ref, undefined)
+  const withMessage: SystemState = { ...s, network: [...s.network, { from: "attacker", to, message, ...(data === undefined ? {} : { data }), tls: false, delivered: false }] }
+  const r = deliver(withMessage, ref, undefined)
   if (r === undefined) return undefined
-  const events: Array<TraceEvent> = [{ _tag: "Send", from: "attacker", to, ref, label: "AuthGranted" }, ...r.events.map((e) => (e._tag === "Deliver" ? { ...e, how: "injected" as const } : e))]
+  const events: Array<TraceEvent> = [
+    { _tag: "Send", from: "attacker", to, ref, label: message._tag, ...(data === undefined ? {} : { data }) },
+    ...r.events.map((e) => (e._tag === "Deliver" ? { ...e, how: "injected" as const } : e))
+  ]
   return { state: settleFresh(s, r.state), events }
 }
 
+const forgedGrant = (s: SystemState, to: Actor): { state: SystemState; events: Array<TraceEvent> } | undefined => {
+  const snap = clientOf(s, to)
+  if (snap === null || snap.context.deviceId === null) return undefined
+  return injected(s, to, { _tag: "AuthGranted", deviceId: snap.context.deviceId, rollingInput: `${freshName(s)}f`, proof: null })
+}
+
+/**
+ * The keys the attacker uses itself: those it got through a compromise (copied, or computed from
+ * a copied one). Keys it can compute from the wire alone already break P5.key-secrecy; using them
+ * too would only multiply states.
+ */
+const usableKeys = (s: SystemState) => s.attackerKeys.filter((k) => k.via === "compromise")
+
+/** Whether a code over the latest challenge seen reaches a check (the challenge is still outstanding; claimed: no challenges). */
+const codeMatters = (s: SystemState): boolean => {
+  if (s.policy.input !== "server-challenge") return true
+  const c = latestChallenge(s)
+  return c !== undefined && s.server.context.devices[c.deviceId]?.challenge?.challenge === c.challenge
+}
+
+/** The attacker's newest usable key (highest epoch; the first learned among equals). */
+const newestKey = (s: SystemState): Key | undefined =>
+  usableKeys(s).reduce<Key | undefined>((best, k) => (best === undefined || k.key.epoch > best.epoch ? k.key : best), undefined)
+
+const latestChallenge = (s: SystemState): Extract<SymMessage, { _tag: "AuthChallenge" }> | undefined => {
+  for (let i = s.network.length - 1; i >= 0; i--) {
+    const m = s.network[i]!.message
+    if (m._tag === "AuthChallenge") return m
+  }
+  return undefined
+}
+
+/** A code the attacker computes with its newest key over the latest challenge seen (claimed: over an input of its own). */
+const forgedRequest = (s: SystemState): { state: SystemState; events: Array<TraceEvent> } | undefined => {
+  const key = newestKey(s)
+  const deviceId = s.client.context.deviceId
+  if (key === undefined || deviceId === null) return undefined
+  const c = latestChallenge(s)
+  const attempt = c !== undefined ? { deviceId: c.deviceId, nonce: c.clientNonce, input: c.challenge } : { deviceId, nonce: "", input: `${freshName(s)}a` }
+  const message: SymMessage = { _tag: "AuthRequest", deviceId: attempt.deviceId, input: attempt.input, code: authCode(key, attempt.deviceId, attempt.nonce, attempt.input) }
+  const r = injected({ ...s, attackerRequests: s.attackerRequests + 1 }, "server", message, `attacker${s.attackerRequests}@k${key.epoch}`)
+  return r
+}
+
+/** A grant with a valid proof under the attacker's newest key, for `to`'s latest request on the wire. */
+const keyedGrant = (s: SystemState, to: Actor): { state: SystemState; events: Array<TraceEvent> } | undefined => {
+  const key = newestKey(s)
+  if (key === undefined) return undefined
+  for (let i = s.network.length - 1; i >= 0; i--) {
+    const w = s.network[i]!
+    if (w.from !== to || w.message._tag !== "AuthRequest") continue
+    const r = w.message
+    let nonce: string | undefined = s.policy.input === "server-challenge" ? undefined : ""
+    for (let j = i; j >= 0 && nonce === undefined; j--) {
+      const m = s.network[j]!.message
+      if (m._tag === "AuthChallenge" && m.challenge === r.input) nonce = m.clientNonce
+    }
+    if (nonce === undefined) return undefined
+    const rollingInput = `${freshName(s)}g`
+    return injected(s, to, { _tag: "AuthGranted", deviceId: r.deviceId, rollingInput, proof: grantProof(key, r.deviceId, nonce, r.input, rollingInput) }, `attacker-grant@k${key.epoch}`)
+  }
+  return undefined
+}
+
+/** Every key a participant holds now. */
+const heldKeys = (s: SystemState): Array<Key> => {
+  const keys: Array<Key> = []
+  for (const c of [s.client, s.clone]) if (c !== null) for (const k of [c.context.key, c.context.storedKey]) if (k !== null) keys.push(k)
+  for (const d of Object.values(s.server.context.devices)) for (const k of [d.current, d.previous, d.retired]) if (k !== null) keys.push(k)
+  return keys
+}
+
+/**
+ * What the attacker can compute after a step: the held keys it can derive from the wire (every
+ * message body, TLS included) and from the keys it already has, each revealed once.
+ */
+const deduce = (s: SystemState): { state: SystemState; events: Array<TraceEvent> } => {
+  const held = new Map(heldKeys(s).map((k) => [k.name, k]))
+  const known = [...s.attackerKeys]
+  const events: Array<TraceEvent> = []
+  const learn = (name: string, via: "wire" | "compromise") => {
+    const k = held.get(name)
+    if (k === undefined || known.some((x) => x.key.name === name)) return false
+    known.push({ key: k, via })
+    events.push({ _tag: "Reveal", name: `k${k.epoch}`, via })
+    return true
+  }
+  for (const m of s.network) {
+    if (m.message._tag === "RegisterKey") learn(m.message.rollingKey.name, "wire")
+    if (m.message._tag === "RegisterResponse") learn(initialKeyFromInput(m.message.serverInput).name, "wire")
+  }
+  const rolling = s.network.flatMap((m) => (m.message._tag === "AuthGranted" ? [m.message.rollingInput] : []))
+  for (let i = 0; i < known.length; i++) for (const n of rolling) learn(nextKey(known[i]!.key, n).name, known[i]!.via)
+  return events.length === 0 ? { state: s, events } : { state: { ...s, attackerKeys: known }, events }
+}
+
 export const step = (s: SystemState, move: Move): { state: SystemState; events: Trace } | undefined => {
+  const r = stepOnly(s, move)
+  if (r === undefined) return undefined
+  const d = deduce(r.state)
+  return d.events.length === 0 ? r : { state: d.state, events: [...r.events, ...d.events] }
+}
+
+const stepOnly = (s: SystemState, move: Move): { state: SystemState; events: Trace } | undefined => {
   switch (move._tag) {
     case "User":
       return userAction(s, move.actor, move.action)
@@ -227,42 +357,54 @@ export const step = (s: SystemState, move: Move): { state: SystemState; events: 
     case "Deliver":
       return deliver(s, move.ref, move.to)
     case "Crash": {
-      if (move.actor === "server") return { state: { ...s, server: transition(serverMachine, s.server, { type: "fault.crash" })[0] }, events: [{ _tag: "Crash", actor: "server" }] }
+      if (move.actor === "server") return { state: { ...s, server: transition(s.machines.server, s.server, { type: "fault.crash" })[0] }, events: [{ _tag: "Crash", actor: "server" }] }
       const snap = clientOf(s, move.actor)
       if (snap === null) return undefined
-      return { state: withClient(s, move.actor, transition(clientMachine, snap, { type: "fault.crash" })[0]), events: [{ _tag: "Crash", actor: move.actor }] }
+      return { state: withClient(s, move.actor, transition(s.machines.client, snap, { type: "fault.crash" })[0]), events: [{ _tag: "Crash", actor: move.actor }] }
     }
     case "Timeout": {
       const snap = clientOf(s, move.actor)
       if (snap === null) return undefined
-      const [next] = transition(clientMachine, snap, { type: "timer.expired" })
+      const [next] = transition(s.machines.client, snap, { type: "timer.expired" })
       return next === snap ? undefined : { state: withClient(s, move.actor, next), events: [{ _tag: "Tick", actor: move.actor }] }
     }
     case "Compromise": {
       const c = s.client.context
       if (s.clone !== null || c.storedKey === null || c.deviceId === null) return undefined
       const role: ClientRole = "clone"
-      const clone = initialTransition(clientMachine, { policy: s.policy, role, stored: { deviceId: c.deviceId, key: c.storedKey, nextRequest: c.nextRequest } })[0]
-      return { state: { ...s, clone }, events: [{ _tag: "Reveal", name: `k${c.storedKey.epoch}`, via: "compromise" }] }
+      const clone = initialTransition(s.machines.client, { policy: s.policy, role, stored: { deviceId: c.deviceId, key: c.storedKey, nextRequest: c.nextRequest } })[0]
+      const known = s.attackerKeys.some((k) => k.key.name === c.storedKey!.name)
+      const attackerKeys = known ? s.attackerKeys : [...s.attackerKeys, { key: c.storedKey, via: "compromise" as const }]
+      return { state: { ...s, clone, attackerKeys }, events: [{ _tag: "Reveal", name: `k${c.storedKey.epoch}`, via: "compromise" }] }
     }
     case "Inject":
-      return move.forge === "grant" ? forgedGrant(s, move.to) : undefined
+      return move.forge === "grant" ? forgedGrant(s, move.to) : move.forge === "code" ? forgedRequest(s) : move.forge === "grant:keyed" ? keyedGrant(s, move.to) : undefined
   }
 }
 
-/** What decides which moves are enabled; the implementation's harness builds the same view. */
+/** What decides which moves are enabled in the model (the implementation's world decides its own). */
 export interface MoveView {
   /** The device first, then the clone if there is one. */
   readonly clients: ReadonlyArray<{ readonly actor: Actor; readonly phase: string }>
   /** Whether the device has a key in storage (a compromise copies it). */
   readonly deviceHasKey: boolean
   readonly network: ReadonlyArray<{ readonly to: Actor; readonly tls: boolean; readonly delivered: boolean }>
+  /** The clients for which a grant with a proof under the attacker's newest key would verify. */
+  readonly keyedGrantTo: ReadonlyArray<Actor>
+  /**
+   * Whether the attacker has a code left to make (one per key it learned) that can change
+   * something: over a challenge still outstanding (claimed: always). Moves whose only effect is
+   * one more useless message are left out of the model (the implementation keeps them).
+   */
+  readonly attackerCanCode: boolean
 }
 
 /**
- * The attacker's and users' moves, in a fixed order: user actions, forged grants and timeouts per
- * client; delivery (replay, redirect between device and clone) of every message; crashes;
- * a compromise when `clone` is allowed. Shared by the explorer and the implementation's harness.
+ * The attacker's and users' moves, in a fixed order: user actions, forged grants (with a proof,
+ * when the attacker holds a key) and timeouts per client; delivery (replay, redirect between
+ * device and clone) of every message not addressed to the attacker itself; crashes; a compromise
+ * when `clone` is allowed; a code the attacker computes when it holds a key. The implementation's
+ * world computes its own moves, a superset of these (properties/rolling-key/impl-world.ts).
  */
 export const enabledMoves = (view: MoveView, options: { readonly clone: boolean }): Array<Move> => {
   const out: Array<Move> = []
@@ -271,9 +413,11 @@ export const enabledMoves = (view: MoveView, options: { readonly clone: boolean 
     if (phase === "unregistered" && actor === "client") out.push({ _tag: "User", actor, action: "register" })
     if (phase === "ready") out.push({ _tag: "User", actor, action: "login" }, { _tag: "Honest", actor, action: "login" })
     if (phase === "awaitingGrant") out.push({ _tag: "Inject", to: actor, forge: "grant" })
+    if (phase === "awaitingGrant" && view.keyedGrantTo.includes(actor)) out.push({ _tag: "Inject", to: actor, forge: "grant:keyed" })
     if (phase.startsWith("awaiting") || phase === "registering") out.push({ _tag: "Timeout", actor })
   }
   view.network.forEach((m, ref) => {
+    if (m.to === "attacker") return
     if (m.tls) {
       if (!m.delivered) out.push({ _tag: "Deliver", ref })
       return
@@ -284,6 +428,7 @@ export const enabledMoves = (view: MoveView, options: { readonly clone: boolean 
   })
   out.push({ _tag: "Crash", actor: "client" }, { _tag: "Crash", actor: "server" })
   if (options.clone && !hasClone && view.deviceHasKey) out.push({ _tag: "Compromise", actor: "client", into: "clone" })
+  if (view.attackerCanCode) out.push({ _tag: "Inject", to: "server", forge: "code" })
   return out
 }
 
@@ -292,20 +437,26 @@ export const moves = (s: SystemState, options: { readonly clone: boolean }): Rea
     {
       clients: [{ actor: "client", phase: s.client.value as string }, ...(s.clone === null ? [] : [{ actor: "clone", phase: s.clone.value as string }])],
       deviceHasKey: s.client.context.storedKey !== null,
-      network: s.network
+      network: s.network,
+      keyedGrantTo: (["client", "clone"] as const).filter((a) => {
+        const key = newestKey(s)
+        return key !== undefined && clientOf(s, a)?.context.key?.name === key.name
+      }),
+      attackerCanCode: s.attackerRequests < usableKeys(s).length && codeMatters(s)
     },
     options
   )
 
-/** Faults stop: the device gives up any pending attempt, registers if it has no key, and logs in once. */
+/**
+ * Faults stop: the device restarts from its durable storage (so whatever it held only in memory
+ * is gone, and any pending attempt with it), registers if it has no key, and logs in once.
+ */
 export const continuation = (s: SystemState): Trace => {
   const events: Array<TraceEvent> = [{ _tag: "FaultsEnd" }]
-  let state = s
+  const restarted = step(s, { _tag: "Crash", actor: "client" })!
+  let state = restarted.state
+  events.push(...restarted.events)
   const phase = () => state.client.value as string
-  if (phase().startsWith("awaiting") || phase() === "registering") {
-    state = step(state, { _tag: "Timeout", actor: "client" })!.state
-    events.push({ _tag: "Tick", actor: "client" })
-  }
   if (phase() === "unregistered") {
     const r = honest(state, "client", "register")
     if (r !== undefined) {
@@ -327,7 +478,9 @@ export const stateKey = (s: SystemState): string => {
     client(s.clone),
     s.server.context.devices,
     s.network.map((m) => [m.from, m.to, m.message, m.data, m.tls && m.delivered]),
-    s.fresh
+    s.fresh,
+    s.attackerKeys.map((k) => [k.key.name, k.via]),
+    s.attackerRequests
   ])
 }
 
@@ -349,7 +502,8 @@ export const observe = (s: SystemState): Observation => ({
 })
 
 /** A state after an honest registration (so the explorer's depth goes to the authentication phase). */
-export const registeredState = (policy: Policy): { state: SystemState; trace: Trace } => {
-  const r = honest(initialState(policy), "client", "register")!
-  return { state: r.state, trace: r.events }
+export const registeredState = (policy: Policy, machines: Machines = shippedMachines): { state: SystemState; trace: Trace } => {
+  const r = honest(initialState(policy, machines), "client", "register")!
+  const d = deduce(r.state)
+  return { state: d.state, trace: [...r.events, ...d.events] }
 }

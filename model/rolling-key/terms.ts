@@ -34,10 +34,11 @@ export const initialKeyFromDh = (clientEphemeral: string, serverEphemeral: strin
 /** K_{i+1} = HKDF(K_i, salt = rolling input) — the name records the derivation. */
 export const nextKey = (key: Key, rollingInput: string): Key => ({ name: `${key.name}/${rollingInput}`, epoch: key.epoch + 1 })
 
-export const authCode = (key: Key, deviceId: string, input: string): Mac => mac(key, Labels.authCode, [deviceId, input])
+/** The code over the device id, the attempt's client nonce (`""` in claimed: no AuthBegin) and the input. */
+export const authCode = (key: Key, deviceId: string, nonce: string, input: string): Mac => mac(key, Labels.authCode, [deviceId, nonce, input])
 
-export const grantProof = (key: Key, deviceId: string, input: string, rollingInput: string): Mac =>
-  mac(key, Labels.grant, [deviceId, input, rollingInput])
+export const grantProof = (key: Key, deviceId: string, nonce: string, input: string, rollingInput: string): Mac =>
+  mac(key, Labels.grant, [deviceId, nonce, input, rollingInput])
 
 export const registerConfirm = (key: Key, deviceId: string, clientEphemeral: string, serverEphemeral: string): Mac =>
   mac(key, Labels.registerConfirm, [deviceId, clientEphemeral, serverEphemeral])
@@ -47,11 +48,8 @@ export type SymMessage =
   | { readonly _tag: "RegisterRequest"; readonly clientPublicKey: string | null }
   | { readonly _tag: "RegisterResponse"; readonly deviceId: string; readonly serverInput: string; readonly confirm: Mac | null }
   | { readonly _tag: "RegisterKey"; readonly deviceId: string; readonly rollingKey: Key }
-  | { readonly _tag: "AuthBegin"; readonly deviceId: string }
-  | { readonly _tag: "AuthChallenge"; readonly deviceId: string; readonly challenge: string }
+  | { readonly _tag: "AuthBegin"; readonly deviceId: string; readonly clientNonce: string }
+  | { readonly _tag: "AuthChallenge"; readonly deviceId: string; readonly clientNonce: string; readonly challenge: string }
   | { readonly _tag: "AuthRequest"; readonly deviceId: string; readonly input: string; readonly code: Mac }
   | { readonly _tag: "AuthGranted"; readonly deviceId: string; readonly rollingInput: string; readonly proof: Mac | null }
   | { readonly _tag: "AuthRejected"; readonly deviceId: string; readonly reason: "denied" | "malformed" }
-
-/** Keys whose bytes a message carries in its body (what P5.key-secrecy looks for on the wire). */
-export const keysIn = (m: SymMessage): ReadonlyArray<Key> => (m._tag === "RegisterKey" ? [m.rollingKey] : [])

@@ -95,7 +95,7 @@ export const suiteTests = (def: ProtocolDefinition): void => {
       const samples = shape.samples === undefined ? [] : [{ arbitrary: fc.constantFrom(...shape.samples).map((t) => encoder.encode(t)), weight: 12 }]
       return fc.oneof(...samples, { arbitrary: ofLength, weight: 6 }, { arbitrary: anyBytes, weight: 1 })
     }
-    it.each((def.messages ?? []).map((m) => [m.tag, m] as const))("%s decodes canonically (decode succeeds ⇒ encode(decode(b)) = b)", (_tag, codec) => {
+    it.each(def.messages.map((m) => [m.tag, m] as const))("%s decodes canonically (decode succeeds ⇒ encode(decode(b)) = b)", (_tag, codec) => {
       const fields = Object.values(codec.fields as Record<string, FieldCodec<unknown>>)
       const frame = fc.tuple(...fields.map(fieldBytes)).map((parts) => joinAnyFrame(Uint8Array.from([1, codec.code]), parts))
       let decoded = 0

@@ -3,6 +3,7 @@
  * starting points (nobody registered; device registered) with the compromise move enabled; the
  * implementation world runs the real services (impl/rolling-key) on real crypto.
  */
+import { AuthBegin, AuthChallenge, AuthGranted, AuthRejected, AuthRequest, RegisterKey, RegisterRequest, RegisterResponse } from "../../spec/rolling-key/messages.ts"
 import { properties } from "../../spec/rolling-key/properties.ts"
 import { policies, type Policy } from "../../spec/rolling-key/variants.ts"
 import type { Trace } from "../../spec/trace.ts"
@@ -16,13 +17,25 @@ import { mutants, type RollingKeyImplFlaw, type RollingKeyModelFlaw } from "./mu
 /** About 2 GB of explorer nodes at depth 7–8; beyond it the audit says the search was cut short. */
 const MAX_STATES = 400_000
 
-const modelPolicy = (policy: Policy, flaw: RollingKeyModelFlaw | undefined): Policy => (flaw === undefined ? policy : { ...policy, ...flaw.policy })
+/** A mutant is the hardened policy, possibly with claimed's value of a real switch, under its own name. */
+const flawedPolicy = (policy: Policy, change: Partial<Policy> | undefined, flawed: boolean): Policy => (flawed ? { ...policy, ...change, name: `${policy.name}+flaw` } : policy)
 
-/** The verdicts both worlds must agree on (client-side refusals are worded differently). */
+/**
+ * The verdicts both worlds must agree on: client-side refusals are worded differently, and the
+ * implementation harness's own observations (state-changed-on-reject, challenge-checked-twice)
+ * judge bytes the model does not have.
+ */
 const verdicts = (trace: Trace) =>
   trace.flatMap((e) =>
-    e._tag === "Commit" || e._tag === "Signal" || e._tag === "Accept" || (e._tag === "Reject" && e.actor === "server") ? [JSON.stringify(e)] : []
+    e._tag === "Commit" || (e._tag === "Signal" && e.signal === "clone-suspected") || e._tag === "Accept" || (e._tag === "Reject" && e.actor === "server") ? [JSON.stringify(e)] : []
   )
+
+/**
+ * Issue 9: on the hardened protocol before the client nonce, this depth-8 path made the device
+ * answer a challenge replayed from its abandoned attempt, and the grant of that attempt's request
+ * completed the new one (injective agreement broken, in both worlds).
+ */
+const REPLAYED_CHALLENGE = "U:client:login D2 D3 T:client U:client:login D3 D4 D6"
 
 export const rollingKey: ProtocolDefinition<Policy, system.SystemState, system.Observation, RollingKeyModelFlaw, RollingKeyImplFlaw> = {
   protocol: "rolling-key",
@@ -31,17 +44,19 @@ export const rollingKey: ProtocolDefinition<Policy, system.SystemState, system.O
   seed: "../shared/seeds/004_6d246013b9752547.txt",
   policies,
   properties,
+  messages: [RegisterRequest, RegisterResponse, RegisterKey, AuthBegin, AuthChallenge, AuthRequest, AuthGranted, AuthRejected],
   starts: [
     { name: "fresh", description: "nobody registered" },
     { name: "registered", description: "device registered honestly" }
   ],
   model: {
     system: (policy, flaw) => {
-      const p = modelPolicy(policy, flaw)
+      const p = flawedPolicy(policy, flaw?.policy, flaw !== undefined)
+      const machines = flaw?.machines?.(system.shippedMachines) ?? system.shippedMachines
       return {
         initial: [
-          { name: "fresh", state: system.initialState(p), trace: [] },
-          { name: "registered", ...system.registeredState(p) }
+          { name: "fresh", state: system.initialState(p, machines), trace: [] },
+          { name: "registered", ...system.registeredState(p, machines) }
         ],
         moves: (s) => system.moves(s, { clone: true }),
         step: system.step,
@@ -63,9 +78,10 @@ export const rollingKey: ProtocolDefinition<Policy, system.SystemState, system.O
   },
   impl: {
     world: ({ policy, seed, start, malformed, flaw }) =>
-      makeImplWorld({ policy: flaw?.policy === undefined ? policy : { ...policy, ...flaw.policy }, seed, clone: true, malformed, start: start as "fresh" | "registered", ...(flaw?.decode === undefined ? {} : { decode: flaw.decode }) })
+      makeImplWorld({ policy: flawedPolicy(policy, flaw?.policy, flaw !== undefined), seed, clone: true, malformed, start: start as "fresh" | "registered", ...(flaw === undefined ? {} : { flaw }) })
   },
   mutants,
+  regressionPaths: { "P5.injective-agreement": [`registered ${REPLAYED_CHALLENGE}`] },
   conformance: {
     verdicts,
     vocabulary: {
@@ -84,5 +100,6 @@ export const rollingKey: ProtocolDefinition<Policy, system.SystemState, system.O
         moves: "U:client:register T:client D0 U:client:register D1"
       }
     ]
-  }
+  },
+  bench: async () => (await import("../../bench/rolling-key.ts")).bench
 }

@@ -37,12 +37,20 @@ export const RegisterKey = message("RegisterKey", 3, {
   rollingKey: fixedBytes(KEY_BYTES)
 })
 
-/** Authentication, `hardened` only (client → server): ask for a fresh challenge. */
-export const AuthBegin = message("AuthBegin", 4, { deviceId })
+/**
+ * Authentication, `hardened` only (client → server): ask for a fresh challenge, with a fresh
+ * nonce of the client's own that names this attempt.
+ */
+export const AuthBegin = message("AuthBegin", 4, { deviceId, clientNonce: fixedBytes(NONCE_BYTES) })
 
-/** Authentication, `hardened` only (server → client): the challenge the next code must cover. */
+/**
+ * Authentication, `hardened` only (server → client): the challenge the next code must cover,
+ * echoing the attempt's client nonce (the client answers only a challenge for its current
+ * attempt; the code and the grant proof cover the nonce too, so the echo need not be trusted).
+ */
 export const AuthChallenge = message("AuthChallenge", 5, {
   deviceId,
+  clientNonce: fixedBytes(NONCE_BYTES),
   challenge: fixedBytes(NONCE_BYTES)
 })
 

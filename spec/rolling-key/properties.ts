@@ -4,34 +4,44 @@
  * Trace conventions every producer (the model's system, the implementation's harness) follows:
  * - actors: `client` (the honest device), `server`, `clone` (the attacker running a copy of the
  *   device's stored state, after a compromise), `attacker` (the network).
- * - a request is named `req<N>@k<E>` (the device's N-th request, made with its key of epoch E) or
- *   `clone<N>@k<E>`; `Running(client|clone, server, name)` when it is sent, and its `Send` /
- *   `Deliver` events carry the name as `data`.
+ * - a request is named `req<N>@k<E>` (the device's N-th request, made with its key of epoch E),
+ *   `clone<N>@k<E>`, or `attacker<N>@k<E>` (a code the attacker computed itself with a key it
+ *   holds); `Running(client|clone, server, name)` when an honest or cloned client sends one, and
+ *   its `Send` / `Deliver` events carry the name as `data`. A message the attacker edited
+ *   (`tampered:<label>`) carries no name: a Commit on it is `forged#<ref>`.
  * - the server's verdict on a delivered request follows the `Deliver` before any other
  *   delivery: `Commit(server, client, name)` when accepted, else `Reject(server, reason)` with
  *   reason one of `malformed`, `unknown-device`, `stale-challenge`, `bad-code`,
  *   `clone-suspected`, `bad-credentials`, preceded by `Signal(server, clone-suspected)` when so.
  * - `Accept(client, req<N>)` when the device takes a grant for request N and rolls its key.
  * - keys are named `k<E>` by epoch (number of rolls since registration); `Reveal(k<E>, wire)` when
- *   a key's bytes appear in any message, `Reveal(k<E>, compromise)` when the attacker copies the
- *   device's storage.
- * - after `FaultsEnd` the producer lets the device time out of any pending attempt, register if it
- *   has no key, and make one attempt with every message delivered once, in order.
+ *   the attacker can compute a key some participant holds from the messages it saw alone (message
+ *   bodies inside TLS included: a key sent back, K0 from a registration body, the successor of a
+ *   known key under a rolling input seen in a grant); `Reveal(k<E>, compromise)` when it copies
+ *   the device's storage, or computes a successor of a copied key.
+ * - the harness signals `challenge-checked-twice` (actor server) when the server checks a code
+ *   over a device's input it has already checked one over (any verdict but stale-challenge,
+ *   unknown-device, malformed), `checked-challenge-kept` when the server's store still holds a
+ *   challenge it has just checked a code over, and `state-changed-on-reject` when a refusal changed durable
+ *   state beyond what the design names (for bad-code / clone-suspected: the checked challenge).
+ * - after `FaultsEnd` the producer restarts the device from its durable storage (`Crash(client)`:
+ *   what it held only in memory is lost, with any pending attempt), lets it register if it has no
+ *   key, and make one attempt with every message delivered once, in order.
  */
 import type { SecurityProperty, Violation } from "../property.ts"
-import { malformedInputRejected as malformedInput } from "../robustness.ts"
+import { malformedInputRejected as malformedInput, tamperedInputRejected } from "../robustness.ts"
 import type { Trace, TraceEvent } from "../trace.ts"
 
 interface RequestName {
-  readonly sender: "client" | "clone"
+  readonly sender: "client" | "clone" | "attacker"
   readonly n: number
   readonly epoch: number
 }
 
 /** Parse `req3@k2` / `clone1@k0`; anything else (e.g. injected bytes) is not a request name. */
 export const parseRequestName = (data: string | undefined): RequestName | undefined => {
-  const m = data === undefined ? null : /^(req|clone)(\d+)@k(\d+)$/.exec(data)
-  return m ? { sender: m[1] === "req" ? "client" : "clone", n: Number(m[2]), epoch: Number(m[3]) } : undefined
+  const m = data === undefined ? null : /^(req|clone|attacker)(\d+)@k(\d+)$/.exec(data)
+  return m ? { sender: m[1] === "req" ? "client" : m[1] === "clone" ? "clone" : "attacker", n: Number(m[2]), epoch: Number(m[3]) } : undefined
 }
 
 export const requestName = (sender: "client" | "clone", n: number, epoch: number): string =>
@@ -104,7 +114,8 @@ export const injectiveAgreement: SecurityProperty = {
       else if (e._tag === "Reveal" && e.via === "compromise") compromised.add(e.name)
       else if (e._tag === "Commit" && e.actor === "server") {
         const name = parseRequestName(e.data)
-        const excused = name !== undefined && name.sender === "clone" && compromised.has(`k${name.epoch}`)
+        // A clone's request, or a code the attacker computed, with a key it got from a compromise.
+        const excused = name !== undefined && name.sender !== "client" && compromised.has(`k${name.epoch}`)
         if (!sent.has(e.data) && !excused) return violation(at, `server accepted ${e.data}, which no honest party sent`)
         if (committed.has(e.data)) return violation(at, `server accepted ${e.data} twice (not injective)`)
         committed.add(e.data)
@@ -120,18 +131,22 @@ export const injectiveAgreement: SecurityProperty = {
   }
 }
 
+/** A message made with a key the attacker holds: a clone's request, or an attacker's code or keyed grant. */
+const usesCopiedKey = (data: string | undefined): boolean => data !== undefined && /^(clone|attacker)/.test(data)
+
 export const desyncLiveness: SecurityProperty = {
   id: "P5.desync-liveness",
   protocol: "rolling-key",
   kind: "liveness",
   statement:
-    "After any schedule of lost, duplicated, delayed, reordered or forged messages and crash-restarts (durable storage), once the faults stop the honest device logs in within one attempt (no key compromise assumed).",
+    "After any schedule of lost, duplicated, delayed, reordered or forged messages and crash-restarts, once the faults stop the honest device, restarted from its durable storage, logs in within one attempt — unless the attacker has used a copied key (a clone's request, or a code or grant it computed with a key from a compromise).",
   expected: { claimed: "fails", hardened: "holds" },
   judgedIn: ["model", "impl"],
   weakness:
     "The claim's grant is unauthenticated and a replayed request rolls the server from the previous key: either leaves the device holding a key the server no longer knows — a permanent lockout.",
   check: (trace) => {
-    if (trace.some((e) => e._tag === "Reveal" && e.via === "compromise")) return undefined
+    // A copy of the key that never reaches the server or the device changes nothing: only a used one excuses.
+    if (trace.some((e) => e._tag === "Deliver" && usesCopiedKey(e.data))) return undefined
     const end = trace.findIndex((e) => e._tag === "FaultsEnd")
     if (end < 0) return undefined
     const firstRequest = trace.findIndex((e, i) => i > end && e._tag === "Running" && e.actor === "client")
@@ -161,10 +176,13 @@ export const cloneDetection: SecurityProperty = {
     const verdicts = new Map(serverVerdicts(trace).map((v) => [v.at, v]))
     for (let at = 0; at < trace.length; at++) {
       const e = trace[at]!
-      if (e._tag === "Reveal" && e.via === "compromise") copiedEpoch = Number(e.name.slice(1))
+      // The copy is the first compromise reveal; later ones are keys computed from it.
+      if (e._tag === "Reveal" && e.via === "compromise" && copiedEpoch === undefined) copiedEpoch = Number(e.name.slice(1))
       if (e._tag === "Commit" && e.actor === "server") {
         const name = parseRequestName(e.data)
-        if (name?.sender === "client") deviceEpoch = Math.max(deviceEpoch, name.epoch)
+        // The attacker's own logins use keys of the device's line (computed from its grants) and
+        // roll the server's keys like the device's do (SECURITY.md §5, no post-compromise security).
+        if (name?.sender === "client" || name?.sender === "attacker") deviceEpoch = Math.max(deviceEpoch, name.epoch)
       }
       const v = verdicts.get(at)
       const name = parseRequestName(v?.deliver.data)
@@ -187,14 +205,45 @@ export const keySecrecy: SecurityProperty = {
   id: "P5.key-secrecy",
   protocol: "rolling-key",
   kind: "secrecy",
-  statement: "No rolling key ever appears in a message, not even inside TLS (where terminating proxies and logs can see it).",
+  statement:
+    "The attacker cannot compute any rolling key a participant holds from the messages it saw — bodies inside TLS included (terminating proxies and logs see them) — unless the key descends from one it copied in a compromise.",
   expected: { claimed: "fails", hardened: "holds" },
   judgedIn: ["model", "impl"],
-  weakness: "The claim has the client send the initial rolling key back to the server.",
+  weakness:
+    "The claim has the client send the initial rolling key back to the server, and K0 is a public function of the registration response: whoever reads the registration bodies has K0 and, with the rolling inputs of the grants, every later key.",
   check: (trace) => {
     const at = trace.findIndex((e) => e._tag === "Reveal" && e.via === "wire")
-    return at < 0 ? undefined : violation(at, `${(trace[at] as Extract<TraceEvent, { _tag: "Reveal" }>).name} appeared on the wire`)
+    return at < 0 ? undefined : violation(at, `the attacker can compute ${(trace[at] as Extract<TraceEvent, { _tag: "Reveal" }>).name} from what it saw on the wire`)
   }
+}
+
+export const singleUseChallenge: SecurityProperty = {
+  id: "P5.single-use-challenge",
+  protocol: "rolling-key",
+  kind: "freshness",
+  statement:
+    "The server checks at most one code over each authorisation-code input: once it has checked a request over an input (accepted or refused for its code), the challenge is gone from its store and every later request over that input is refused as stale before any key is tried.",
+  expected: { claimed: "fails", hardened: "holds" },
+  judgedIn: ["impl"],
+  weakness: "The claim's input is chosen by the client and never recorded: a captured request is checked again, and every guess at a code can reuse the same input.",
+  check: (trace) => {
+    const at = trace.findIndex((e) => e._tag === "Signal" && (e.signal === "challenge-checked-twice" || e.signal === "checked-challenge-kept"))
+    if (at < 0) return undefined
+    const kept = (trace[at] as Extract<TraceEvent, { _tag: "Signal" }>).signal === "checked-challenge-kept"
+    return violation(at, kept ? "the server kept a challenge outstanding after checking a code over it" : "the server checked a second code over an input it had already checked one over")
+  }
+}
+
+export const tamperedInput: SecurityProperty = {
+  ...tamperedInputRejected({
+    id: "P5.tampered-input",
+    protocol: "rolling-key",
+    statement:
+      "A captured request, grant or refusal with one field flipped, cut or taken from another message is refused by its recipient, and the refusal changes no durable state beyond the checked challenge."
+  }),
+  // The claim's grant carries no proof: an edited rolling input is taken and rolled on.
+  expected: { claimed: "fails", hardened: "holds" },
+  weakness: "The claim's grant is unauthenticated: a grant with its rolling input edited in flight is accepted, and the device rolls to a key the server does not have."
 }
 
 export const malformedInputRejected = malformedInput({
@@ -211,5 +260,7 @@ export const properties: ReadonlyArray<SecurityProperty> = [
   desyncLiveness,
   cloneDetection,
   keySecrecy,
-  malformedInputRejected
+  singleUseChallenge,
+  malformedInputRejected,
+  tamperedInput
 ]
