@@ -13,6 +13,7 @@
 import type { AnyStateMachine } from "xstate"
 import type { BenchSuite } from "../bench/run.ts"
 import type { MessageCodec } from "../spec/codec.ts"
+import type { Move } from "../spec/attacker.ts"
 import type { ProtocolName, SecurityProperty, Variant } from "../spec/property.ts"
 import type { Trace } from "../spec/trace.ts"
 import type { ExplorableSystem } from "../model/explore/explorer.ts"
@@ -24,6 +25,30 @@ export interface Start {
   readonly name: string
   readonly description: string
 }
+
+/** What every protocol's `model/<p>/system.ts` exports under the same names. */
+export interface SystemModule<State, Observation> {
+  /** The enabled moves (a module whose `moves` takes options is given its own `moves` below). */
+  readonly moves: (s: State, ...options: ReadonlyArray<never>) => ReadonlyArray<Move>
+  readonly step: ExplorableSystem<State>["step"]
+  readonly stateKey: (s: State) => string
+  readonly continuation: (s: State) => Trace
+  readonly observe: (s: State) => Observation
+}
+
+/** A protocol's composed system from its module and its named starting states. */
+export const composedSystem = <State, Observation>(
+  module: SystemModule<State, Observation>,
+  initial: ExplorableSystem<State>["initial"],
+  moves: (s: State) => ReadonlyArray<Move> = module.moves
+): ExplorableSystem<State> & { readonly observe: (s: State) => Observation } => ({
+  initial,
+  moves,
+  step: module.step,
+  key: module.stateKey,
+  continuation: module.continuation,
+  observe: module.observe
+})
 
 /** The symbolic side: the composed system of participant machines, network and attacker. */
 export interface ModelSide<Policy, State, Observation, ModelFlaw> {

@@ -13,7 +13,7 @@ import { kmcMachine } from "../../model/cpk-payment/kmc.machine.ts"
 import { payeeMachine } from "../../model/cpk-payment/payee.machine.ts"
 import { payerMachine } from "../../model/cpk-payment/payer.machine.ts"
 import * as system from "../../model/cpk-payment/system.ts"
-import type { ProtocolDefinition } from "../definition.ts"
+import { composedSystem, type ProtocolDefinition } from "../definition.ts"
 import { makeImplWorld } from "./impl-world.ts"
 import { type CpkImplFlaw, type CpkModelFlaw, mutants } from "./mutants/index.ts"
 
@@ -44,14 +44,7 @@ export const cpkPayment: ProtocolDefinition<Policy, system.SystemState, system.O
   model: {
     system: (policy, flaw) => {
       const machines = machinesOf(flaw)
-      return {
-        initial: [{ name: "enrolled", ...system.enrolledState(policy, machines) }],
-        moves: system.moves,
-        step: system.step,
-        key: system.stateKey,
-        continuation: system.continuation,
-        observe: system.observe
-      }
+      return composedSystem(system, [{ name: "enrolled", ...system.enrolledState(policy, machines) }])
     },
     maxDepth: MAX_MODEL_DEPTH,
     guideDepth: 4,

@@ -16,7 +16,7 @@ import { deviceMachine } from "../../model/hw-token-2fa/device.machine.ts"
 import { resourceMachine } from "../../model/hw-token-2fa/resource.machine.ts"
 import * as system from "../../model/hw-token-2fa/system.ts"
 import { tokenMachine } from "../../model/hw-token-2fa/token.machine.ts"
-import type { ProtocolDefinition } from "../definition.ts"
+import { composedSystem, type ProtocolDefinition } from "../definition.ts"
 import { makeImplWorld } from "./impl-world.ts"
 import { type HwToken2faImplFlaw, type HwToken2faModelFlaw, mutants } from "./mutants/index.ts"
 
@@ -48,14 +48,7 @@ export const hwToken2fa: ProtocolDefinition<Policy, system.SystemState, system.O
   model: {
     system: (policy, flaw) => {
       const machines = machinesOf(flaw)
-      return {
-        initial: [{ name: "logged-in", ...system.loggedInState(policy, machines) }],
-        moves: system.moves,
-        step: system.step,
-        key: system.stateKey,
-        continuation: system.continuation,
-        observe: system.observe
-      }
+      return composedSystem(system, [{ name: "logged-in", ...system.loggedInState(policy, machines) }])
     },
     maxDepth: MAX_MODEL_DEPTH,
     guideDepth: 4,

@@ -10,7 +10,7 @@ import type { Trace } from "../../spec/trace.ts"
 import { clientMachine } from "../../model/rolling-key/client.machine.ts"
 import { serverMachine } from "../../model/rolling-key/server.machine.ts"
 import * as system from "../../model/rolling-key/system.ts"
-import type { ProtocolDefinition } from "../definition.ts"
+import { composedSystem, type ProtocolDefinition } from "../definition.ts"
 import { makeImplWorld } from "./impl-world.ts"
 import { mutants, type RollingKeyImplFlaw, type RollingKeyModelFlaw } from "./mutants/index.ts"
 
@@ -53,17 +53,10 @@ export const rollingKey: ProtocolDefinition<Policy, system.SystemState, system.O
     system: (policy, flaw) => {
       const p = flawedPolicy(policy, flaw?.policy, flaw !== undefined)
       const machines = flaw?.machines?.(system.shippedMachines) ?? system.shippedMachines
-      return {
-        initial: [
+      return composedSystem(system, [
           { name: "fresh", state: system.initialState(p, machines), trace: [] },
           { name: "registered", ...system.registeredState(p, machines) }
-        ],
-        moves: (s) => system.moves(s, { clone: true }),
-        step: system.step,
-        key: system.stateKey,
-        continuation: system.continuation,
-        observe: system.observe
-      }
+        ], (s) => system.moves(s, { clone: true }))
     },
     maxStates: MAX_STATES,
     machines: [

@@ -30,7 +30,7 @@ import { secureElementMachine } from "../../model/soft-token/secure-element.mach
 import { serviceMachine } from "../../model/soft-token/service.machine.ts"
 import * as system from "../../model/soft-token/system.ts"
 import { userComputerMachine } from "../../model/soft-token/user-computer.machine.ts"
-import type { ProtocolDefinition } from "../definition.ts"
+import { composedSystem, type ProtocolDefinition } from "../definition.ts"
 import { makeImplWorld, type SoftTokenImplFlaw } from "./impl-world.ts"
 import { mutants, type SoftTokenModelFlaw } from "./mutants/index.ts"
 
@@ -62,14 +62,7 @@ export const softToken: ProtocolDefinition<Policy, system.SystemState, system.Ob
   properties,
   starts: [{ name: "fresh", description: "nobody has a token; victim and attacker each have a phone, a computer and an ID token" }],
   model: {
-    system: (policy, flaw) => ({
-      initial: [{ name: "fresh", state: system.initialState(policy, DEPLOYMENT, flaw === undefined ? system.MACHINES : flaw.machines(system.MACHINES)), trace: [] }],
-      moves: system.moves,
-      step: system.step,
-      key: system.stateKey,
-      continuation: system.continuation,
-      observe: system.observe
-    }),
+    system: (policy, flaw) => composedSystem(system, [{ name: "fresh", state: system.initialState(policy, DEPLOYMENT, flaw === undefined ? system.MACHINES : flaw.machines(system.MACHINES)), trace: [] }]),
     historyKey: system.historyKey,
     // Every P1 counterexample is at most 4 moves deep.
     guideDepth: 4,
