@@ -6,7 +6,7 @@
  */
 import type { Effect } from "effect"
 import type { AnyStateMachine } from "xstate"
-import type { ProtocolName, SecurityProperty, Variant, Verdict, Violation, World } from "../spec/property.ts"
+import type { ProtocolName, SecurityProperty, Variant, Verdict, Violation, WorldName } from "../spec/property.ts"
 import type { Trace } from "../spec/trace.ts"
 
 /** What is being judged: one of the two variants, or one mutant (a flawed hardened participant). */
@@ -15,7 +15,7 @@ export type Subject = { readonly kind: "variant"; readonly variant: Variant } | 
 export const subjectName = (s: Subject): string => (s.kind === "variant" ? s.variant : `mutant:${s.mutant}`)
 
 export interface Counterexample {
-  readonly world: World
+  readonly world: WorldName
   /** The attacker's and participants' moves, one line each, in order (the shortest found). */
   readonly steps: ReadonlyArray<string>
   /** The full protocol trace those moves produced (events, for the sequence diagram). */
@@ -103,7 +103,7 @@ export interface Mutant {
   /** The properties we expect to catch it (the test suite asserts at least one does). */
   readonly expectedKilledBy: ReadonlyArray<string>
   /** Where the flaw exists: both worlds, or only the implementation (a flaw in bytes). */
-  readonly worlds: ReadonlyArray<World>
+  readonly worlds: ReadonlyArray<WorldName>
 }
 
 export interface ProtocolSuite {

@@ -38,8 +38,8 @@ export interface SecurityProperty {
    * Where the property is judged. Most are judged in both worlds; a property about bytes
    * (malformed input) has no meaning in the symbolic model and is judged on the implementation only.
    */
-  readonly judgedIn: ReadonlyArray<World>
+  readonly judgedIn: ReadonlyArray<WorldName>
   readonly check: (trace: Trace) => Violation | undefined
 }
 
-export type World = "model" | "impl"
+export type WorldName = "model" | "impl"

@@ -57,7 +57,7 @@ export class ServerRejection extends Data.TaggedError("ServerRejection")<{
   readonly reply?: Uint8Array
 }> {}
 
-export type ServerEvent =
+export type ServerOutcome =
   | { readonly _tag: "registered"; readonly deviceId: Uint8Array }
   | { readonly _tag: "key-stored" }
   | { readonly _tag: "challenge-issued" }
@@ -73,7 +73,7 @@ export type ServerEvent =
 
 export interface ServerStep {
   readonly reply?: Uint8Array
-  readonly event: ServerEvent
+  readonly event: ServerOutcome
 }
 
 export interface DeviceObservation {

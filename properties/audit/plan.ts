@@ -3,7 +3,7 @@
  * typed error saying why the selection cannot run.
  */
 import { Data, Effect } from "effect"
-import type { ProtocolName, SecurityProperty, Variant, World } from "../../spec/property.ts"
+import type { ProtocolName, SecurityProperty, Variant, WorldName } from "../../spec/property.ts"
 import type { ProtocolSuite, Subject } from "../suite.ts"
 import { type AuditCheck, CONFORMANCE, type ConformanceReport, type Exploration } from "./report.ts"
 
@@ -27,7 +27,7 @@ export interface AuditOptions {
   /** Judge the mutants when no subject is named (default set). */
   readonly mutants: boolean
   /** Worlds to judge in; both when absent. */
-  readonly worlds?: ReadonlyArray<World>
+  readonly worlds?: ReadonlyArray<WorldName>
   /** `--out` for the replay commands printed with each counterexample (default `report/replay`). */
   readonly replayOut?: string
   readonly onProgress?: (e: AuditProgress) => void

@@ -3,7 +3,7 @@
  * the conformance of every subject, the mutants' kill matrix, the explorations and the findings.
  * Rendering (JSON, Markdown, text) is the command's business (cli/report).
  */
-import type { ProtocolName, PropertyKind, Variant, Verdict, Violation, World } from "../../spec/property.ts"
+import type { ProtocolName, PropertyKind, Variant, Verdict, Violation, WorldName } from "../../spec/property.ts"
 import type { Trace } from "../../spec/trace.ts"
 import type { ConformanceJudgement, Guidance, ModelOutcome } from "../suite.ts"
 
@@ -11,7 +11,7 @@ import type { ConformanceJudgement, Guidance, ModelOutcome } from "../suite.ts"
 export type WorldVerdict = Verdict | "n/a" | "error"
 
 export interface CounterexampleReport {
-  readonly world: World
+  readonly world: WorldName
   readonly steps: ReadonlyArray<string>
   readonly trace: Trace
   readonly violation: Violation
@@ -67,7 +67,7 @@ export interface MutantResult {
   /** Ids of the properties that fail on the mutant, in either world (and `conformance` when the worlds disagree on an implementation-only flaw). */
   readonly killedBy: ReadonlyArray<string>
   /** Where the flaw exists: both worlds, or the implementation only. */
-  readonly worlds: ReadonlyArray<World>
+  readonly worlds: ReadonlyArray<WorldName>
   /** The kills per world, each found on its own: the model by exploration, the implementation by unguided runs. */
   readonly killedIn: { readonly model: ReadonlyArray<string>; readonly impl: ReadonlyArray<string>; readonly conformance: boolean }
   readonly expectedKilledBy: ReadonlyArray<string>
@@ -116,7 +116,7 @@ export interface Finding {
   readonly property?: string
   readonly statement?: string
   /** The world the counterexample comes from. */
-  readonly world?: World
+  readonly world?: WorldName
   readonly message: string
   readonly counterexample?: CounterexampleReport
 }
@@ -130,7 +130,7 @@ export interface ProtocolSummary {
     readonly statement: string
     readonly kind: PropertyKind
     readonly expected: Readonly<Record<Variant, Verdict>>
-    readonly judgedIn: ReadonlyArray<World>
+    readonly judgedIn: ReadonlyArray<WorldName>
     readonly weakness?: string
   }>
 }
@@ -150,7 +150,7 @@ export interface AuditReport {
     readonly protocols: ReadonlyArray<ProtocolName>
     readonly subjects: ReadonlyArray<string>
     readonly properties?: ReadonlyArray<string>
-    readonly worlds: ReadonlyArray<World>
+    readonly worlds: ReadonlyArray<WorldName>
     /** Some properties or a world were left out: a surviving mutant is then only a warning. */
     readonly partial: boolean
   }

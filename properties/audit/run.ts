@@ -11,7 +11,7 @@
  */
 import { arch, cpus, platform, totalmem } from "node:os"
 import { Cause, Clock, Effect } from "effect"
-import type { Verdict, World } from "../../spec/property.ts"
+import type { Verdict, WorldName } from "../../spec/property.ts"
 import type { Counterexample, ImplJudgement, ModelOutcome, ProtocolSuite, Subject } from "../suite.ts"
 import { subjectName } from "../suite.ts"
 import { replayCommand } from "../harness/replay.ts"
@@ -137,7 +137,7 @@ export const runAudit = (
 
         const subjectChecks: Array<AuditCheck> = []
         for (const property of properties) {
-          const report = (cx: Counterexample | undefined, world: World, fallback: { seed: number; depth: number; runs: number }): CounterexampleReport | undefined =>
+          const report = (cx: Counterexample | undefined, world: WorldName, fallback: { seed: number; depth: number; runs: number }): CounterexampleReport | undefined =>
             cx && {
               world,
               steps: cx.steps,

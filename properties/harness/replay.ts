@@ -2,7 +2,7 @@
  * The one-line `authlab` command that replays a check, as the audit prints it with every
  * counterexample and as a failing test prints it.
  */
-import type { World } from "../../spec/property.ts"
+import type { WorldName } from "../../spec/property.ts"
 import type { Subject } from "../suite.ts"
 import * as config from "./config.ts"
 
@@ -23,7 +23,7 @@ export const replayCommand = (args: {
   readonly subject: Subject
   readonly property: string
   /** `both` for conformance, which runs the two worlds side by side. */
-  readonly world: World | "both"
+  readonly world: WorldName | "both"
   readonly depth: number
   readonly runs: number
   readonly seed: number

@@ -18,6 +18,7 @@ import { variants } from "../../spec/property.ts"
 import type { ProtocolDefinition } from "../definition.ts"
 import type { Counterexample, ModelOutcome, Subject } from "../suite.ts"
 import * as config from "./config.ts"
+import { moveCommands } from "./commands/index.ts"
 import { explain as explainFor } from "./explain.ts"
 import { makeSuite } from "./suite-kit.ts"
 
@@ -116,6 +117,19 @@ export const suiteTests = (def: ProtocolDefinition): void => {
     ...def.mutants.filter((m) => m.model !== undefined).map((m) => [`mutant:${m.name}`, { kind: "mutant", mutant: m.name }] as const)
   ]
   describe(`${def.code} conformance`, () => {
+    // fast-check's model-based testing, the symbolic model as its model: commands from the
+    // protocol's vocabulary, each checked against the model's enabled moves and applied to both.
+    it.each(variants)("%s: fast-check model-based runs (move commands) agree", (variant) => {
+      const subject = { kind: "variant", variant } as const
+      fc.assert(
+        fc.property(fc.integer({ min: 0, max: 0x7fffffff }), fc.nat({ max: def.starts.length - 1 }), moveCommands<unknown>(def.conformance.vocabulary, config.steps), (seed, start, commands) => {
+          const { model, impl } = suite.worlds(subject, def.starts[start]!.name, seed, false)
+          fc.modelRun(() => ({ model: { world: model, verdicts: def.conformance.verdicts, done: [] }, real: impl }), commands)
+        }),
+        { numRuns: Math.max(1, Math.round(config.runs / 4)), seed: 42 }
+      )
+    })
+
     it.each(conformanceSubjects)("%s: model and implementation agree after every move", (_name, subject) => {
       const j = Effect.runSync(suite.conform(subject, { runs: Math.max(1, Math.round(config.runs / 2)), seed: 42 }))
       expect(j.disagreement, JSON.stringify(j.disagreement, null, 2)).toBeUndefined()

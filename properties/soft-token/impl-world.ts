@@ -42,6 +42,7 @@ import { makeUserComputer, type UserComputer } from "../../impl/soft-token/user-
 import { DEVICE_NAMES, FLOOD_LIMIT, MAX_ATTACKER_TYPING, MAX_TICKS, type Observation, PINS } from "../../model/soft-token/system.ts"
 import { byteAttack, byteAttackMoves, type SeenMessage } from "../harness/byte-attacks.ts"
 import type { World } from "../harness/world.ts"
+import { steppedClock } from "../../impl/clock.ts"
 
 export const MALFORMED_KINDS = ["truncated", "trailing", "random"] as const
 /** Made-up OTPs of the wrong shape: a comparison that is not exact (a prefix, a length taken from the input) accepts one. */
@@ -76,14 +77,7 @@ export interface ImplWorldOptions {
 /** A clock the harness moves by hand (the participants read it through the Effect `Clock`). */
 export const manualClock = (startMillis: number) => {
   let now = startMillis
-  const clock: Clock.Clock = {
-    [Clock.ClockTypeId]: Clock.ClockTypeId,
-    unsafeCurrentTimeMillis: () => now,
-    currentTimeMillis: Effect.sync(() => now),
-    unsafeCurrentTimeNanos: () => BigInt(now) * 1_000_000n,
-    currentTimeNanos: Effect.sync(() => BigInt(now) * 1_000_000n),
-    sleep: () => Effect.void
-  }
+  const clock: Clock.Clock = steppedClock(() => now)
   return { clock, advance: (ms: number) => void (now += ms) }
 }
 

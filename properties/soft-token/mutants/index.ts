@@ -13,6 +13,7 @@ import type { Machines } from "../../../model/soft-token/system.ts"
 import type { ServiceOptions, SoftTokenService } from "../../../impl/soft-token/service.ts"
 import type { IssuanceStore } from "../../../impl/soft-token/store.ts"
 import { unverifiedClaims } from "../../../impl/soft-token/token.ts"
+import { steppedClock } from "../../../impl/clock.ts"
 import type { MutantDefinition } from "../../definition.ts"
 import { lenientDecoder } from "../../harness/lenient-decoder.ts"
 import type { SoftTokenImplFlaw } from "../impl-world.ts"
@@ -34,14 +35,7 @@ const storeWith = (change: (s: IssuanceStore) => Partial<IssuanceStore>) => (s: 
 /** A clock that stands still at the moment the service was built (time read once, at start-up). */
 const frozenClock = (service: SoftTokenService): SoftTokenService => {
   let frozen: number | undefined
-  const clock = (now: number): Clock.Clock => ({
-    [Clock.ClockTypeId]: Clock.ClockTypeId,
-    unsafeCurrentTimeMillis: () => now,
-    currentTimeMillis: Effect.succeed(now),
-    unsafeCurrentTimeNanos: () => BigInt(now) * 1_000_000n,
-    currentTimeNanos: Effect.succeed(BigInt(now) * 1_000_000n),
-    sleep: () => Effect.void
-  })
+  const clock = (now: number): Clock.Clock => steppedClock(() => now)
   return {
     receive: (conn, bytes) =>
       Effect.flatMap(Clock.currentTimeMillis, (now) => {
