@@ -30,6 +30,19 @@ import {
 } from "./bytes.ts"
 import { Crypto, VerificationFailed } from "./services.ts"
 
+/**
+ * Whether `bytes` are a SEC1 encoding of a point of P-256 other than infinity: the edge check for
+ * a public key a participant stores to use later (a key off the curve must be refused when it
+ * arrives, with nothing changed, not fail later as an untyped error).
+ */
+export const isP256Point = (bytes: Uint8Array): boolean => {
+  try {
+    return !p256.Point.fromBytes(bytes).is0()
+  } catch {
+    return false
+  }
+}
+
 /** Decode a SEC1 point; the encoding was already checked, so a throw here means "not on the curve". */
 const decodeP256 = (label: string, bytes: Uint8Array) =>
   Effect.try({

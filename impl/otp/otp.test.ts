@@ -5,14 +5,14 @@
  * counters, resynchronisation, drift); then a cross-check against the independent `otpauth`
  * library on random secrets, counters and times, and its Key URI parser on ours.
  */
-import { assert, describe, it } from "@effect/vitest"
+import { assert, describe, expect, it } from "@effect/vitest"
 import { Effect, Either } from "effect"
 import fc from "fast-check"
 import * as OTPAuth from "otpauth"
 import { runs } from "../../properties/harness/config.ts"
 import { loadVectors, toHex } from "../crypto/vectors.ts"
 import { hotp, type OtpHash, resyncHotp, timeStep, totp, verifyHotp, verifyTotp } from "./otp.ts"
-import { base32Decode, base32Encode, formatKeyUri, parseKeyUri } from "./uri.ts"
+import { base32Decode, base32Encode, formatKeyUri, KeyUriError, parseKeyUri } from "./uri.ts"
 
 interface OtpVectors {
   readonly hotp: {
@@ -227,5 +227,26 @@ describe("cross-check with the otpauth library", () => {
     ])
       assert.throws(() => parseKeyUri(bad))
     assert.deepStrictEqual(base32Decode(base32Encode(Uint8Array.of(1, 2, 3, 4, 5, 6))), Uint8Array.of(1, 2, 3, 4, 5, 6))
+  })
+})
+
+describe("Key URI edges", () => {
+  const key = { type: "totp", issuer: "Example Bank", account: "alice@example.com", secret: new Uint8Array(20).fill(1), algorithm: "SHA1", digits: 6, period: 30 } as const
+
+  it("writes a space as %20 in the issuer parameter, as in the label, and parses it back", () => {
+    const uri = formatKeyUri(key)
+    expect(uri).toContain("issuer=Example%20Bank")
+    expect(uri).not.toContain("+")
+    expect(parseKeyUri(uri).issuer).toBe("Example Bank")
+  })
+
+  it("refuses an account or issuer that a parser would change (leading or trailing space)", () => {
+    expect(() => formatKeyUri({ ...key, account: " alice" })).toThrow(KeyUriError)
+    expect(() => formatKeyUri({ ...key, issuer: "Bank " })).toThrow(KeyUriError)
+  })
+
+  it("fails with KeyUriError, not URIError, on a bad percent-escape", () => {
+    expect(() => parseKeyUri("otpauth://totp/Bank:%E0%A4%A?secret=AEAQCAIBAEAQCAIBAEAQCAIBAEAQCAIB")).toThrow(KeyUriError)
+    expect(() => parseKeyUri("otpauth://totp/Bank:alice?secret=%ZZ")).toThrow(KeyUriError)
   })
 })

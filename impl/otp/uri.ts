@@ -66,15 +66,30 @@ const fail = (detail: string): never => {
 
 export const formatKeyUri = (key: KeyUri): string => {
   if (key.issuer.includes(":") || key.account.includes(":")) fail("issuer and account must not contain ':'")
+  // A parser drops the spaces around the label's parts: a URI must say only what parses back.
+  for (const [name, value] of [["issuer", key.issuer], ["account", key.account]] as const)
+    if (value !== value.trim()) fail(`${name} must not start or end with white space`)
+  if (key.account === "") fail("account must not be empty")
   const label = `${encodeURIComponent(key.issuer)}:${encodeURIComponent(key.account)}`
-  const params = new URLSearchParams({
-    secret: base32Encode(key.secret),
-    issuer: key.issuer,
-    algorithm: key.algorithm,
-    digits: String(key.digits),
-    ...(key.type === "hotp" ? { counter: String(key.counter) } : { period: String(key.period) })
-  })
-  return `otpauth://${key.type}/${label}?${params.toString()}`
+  // Percent-encoding throughout (a space is %20, as in the label), not the form encoding of
+  // URLSearchParams, which writes a space as '+'.
+  const params: ReadonlyArray<readonly [string, string]> = [
+    ["secret", base32Encode(key.secret)],
+    ["issuer", key.issuer],
+    ["algorithm", key.algorithm],
+    ["digits", String(key.digits)],
+    key.type === "hotp" ? ["counter", String(key.counter)] : ["period", String(key.period)]
+  ]
+  return `otpauth://${key.type}/${label}?${params.map(([k, v]) => `${k}=${encodeURIComponent(v)}`).join("&")}`
+}
+
+/** `decodeURIComponent`, failing with `KeyUriError` (not `URIError`) on a bad escape. */
+const decodeComponent = (text: string, what: string): string => {
+  try {
+    return decodeURIComponent(text)
+  } catch {
+    return fail(`bad percent-escape in the ${what}`)
+  }
 }
 
 /** Parse a Key URI; throws `KeyUriError` with a labelled reason. */
@@ -82,26 +97,34 @@ export const parseKeyUri = (uri: string): KeyUri => {
   const m = /^otpauth:\/\/(hotp|totp)\/([^?]+)\?(.*)$/.exec(uri)
   if (m === null) return fail("not an otpauth://hotp or otpauth://totp URI")
   const type = m[1] as "hotp" | "totp"
-  const label = decodeURIComponent(m[2]!)
-  const params = new URLSearchParams(m[3]!)
+  const label = decodeComponent(m[2]!, "label")
+  // Percent-decoding of each parameter, with '+' kept as a plus (Key URIs are not form-encoded).
+  const params = new Map<string, string>()
+  for (const pair of m[3]!.split("&").filter((p) => p !== "")) {
+    const at = pair.indexOf("=")
+    const name = decodeComponent(at < 0 ? pair : pair.slice(0, at), "parameters")
+    if (params.has(name)) fail(`parameter ${name} given twice`)
+    params.set(name, decodeComponent(at < 0 ? "" : pair.slice(at + 1), "parameters"))
+  }
+  const param = (name: string): string | null => params.get(name) ?? null
   const [prefix, account] = label.includes(":") ? [label.slice(0, label.indexOf(":")), label.slice(label.indexOf(":") + 1).trimStart()] : [undefined, label]
-  const issuer = params.get("issuer") ?? prefix ?? ""
-  if (prefix !== undefined && params.get("issuer") !== null && prefix !== issuer) fail(`label issuer ${prefix} disagrees with issuer=${issuer}`)
-  const secret = base32Decode(params.get("secret") ?? "")
+  const issuer = param("issuer") ?? prefix ?? ""
+  if (prefix !== undefined && param("issuer") !== null && prefix !== issuer) fail(`label issuer ${prefix} disagrees with issuer=${issuer}`)
+  const secret = base32Decode(param("secret") ?? "")
   if (secret === undefined) return fail("secret is not base32")
   if (secret.length < MIN_SECRET_BYTES) fail(`expected a secret of at least ${MIN_SECRET_BYTES} bytes, got ${secret.length}`)
-  const algorithm = (params.get("algorithm") ?? "SHA1").toUpperCase()
+  const algorithm = (param("algorithm") ?? "SHA1").toUpperCase()
   if (algorithm !== "SHA1" && algorithm !== "SHA256" && algorithm !== "SHA512") fail(`unknown algorithm ${algorithm}`)
-  const digits = Number(params.get("digits") ?? "6")
-  if (!Number.isInteger(digits) || digits < 6 || digits > 8) fail(`expected 6 to 8 digits, got ${params.get("digits")}`)
+  const digits = Number(param("digits") ?? "6")
+  if (!Number.isInteger(digits) || digits < 6 || digits > 8) fail(`expected 6 to 8 digits, got ${param("digits")}`)
   const base = { issuer, account: account!, secret, algorithm: algorithm as OtpHash, digits }
   if (type === "hotp") {
-    const raw = params.get("counter")
+    const raw = param("counter")
     const counter = Number(raw)
     if (raw === null || !/^\d+$/.test(raw) || !Number.isSafeInteger(counter)) return fail("an HOTP URI needs a counter")
     return { ...base, type, counter }
   }
-  const period = Number(params.get("period") ?? "30")
-  if (!Number.isInteger(period) || period < 1) fail(`expected a positive period, got ${params.get("period")}`)
+  const period = Number(param("period") ?? "30")
+  if (!Number.isInteger(period) || period < 1) fail(`expected a positive period, got ${param("period")}`)
   return { ...base, type, period }
 }

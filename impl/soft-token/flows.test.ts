@@ -7,8 +7,8 @@
 import { assert, describe, it } from "@effect/vitest"
 import { Effect, Either, Layer, Redacted, Schema, TestClock } from "effect"
 import * as jose from "jose"
-import { OtpSubmit, Present, PossessionProof, RpChallenge } from "../../spec/soft-token/messages.ts"
-import { hardened, TOKEN_LIFETIME_SECONDS } from "../../spec/soft-token/variants.ts"
+import { IssueRequest, OtpSubmit, Present, PossessionProof, RpChallenge } from "../../spec/soft-token/messages.ts"
+import { claimed, hardened, TOKEN_LIFETIME_SECONDS } from "../../spec/soft-token/variants.ts"
 import { CryptoNoble } from "../crypto/noble.ts"
 import { SecureRandomSeeded } from "../crypto/random.ts"
 import { base64urlDecode, base64urlEncode, type SigningKey, toPublicJwk, verificationKeyOf } from "../jws/jws.ts"
@@ -177,5 +177,23 @@ describe("P1 soft token (JWS, RFC 7800 cnf)", () => {
         assert.isTrue(Either.isLeft(r) && r.left.reason === "malformed" && r.left.replies.length === 0)
       }
       assert.deepStrictEqual(yield* store.snapshot, { records: [], nonces: [], reads: [] })
+    }).pipe(Effect.provide(layer)))
+})
+
+describe("the service's edge", () => {
+  it.effect("refuses an IssueRequest whose key is not a P-256 point, as malformed, in every variant, storing nothing", () =>
+    Effect.gen(function*() {
+      yield* TestClock.setTime(NOW * 1000)
+      for (const policy of [claimed, hardened]) {
+        const store = makeMemoryStore()
+        const service = yield* makeService({ policy, issuerKey, trustedCards: [], store })
+        // x = p + 1 (≥ the field prime): 33 bytes of the right shape, but no point of the curve.
+        const notAPoint = Uint8Array.from([0x02, ...new Uint8Array(32).fill(0xff)])
+        const request = IssueRequest.encode(IssueRequest.make({ publicKey: notAPoint, deviceName: "phone", pop: new Uint8Array(policy.proofOfPossession ? 64 : 0) }))
+        const refused = yield* Effect.either(service.receive("c1", request))
+        assert.isTrue(Either.isLeft(refused))
+        assert.strictEqual(Either.isLeft(refused) ? refused.left.reason : undefined, "malformed")
+        assert.deepStrictEqual(yield* store.records, [])
+      }
     }).pipe(Effect.provide(layer)))
 })

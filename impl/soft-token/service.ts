@@ -26,6 +26,7 @@ import {
 } from "../../spec/soft-token/messages.ts"
 import { DEFAULT_OTP_DIGITS, otpDigitsOf, type Policy, TOKEN_LIFETIME_SECONDS } from "../../spec/soft-token/variants.ts"
 import { constantTimeEqual } from "../crypto/bytes.ts"
+import { isP256Point } from "../crypto/noble.ts"
 import { Crypto, SecureRandom } from "../crypto/services.ts"
 import { type SigningKey, signJwt } from "../jws/jws.ts"
 import { type IssuanceRecord, type IssuanceStore, makeMemoryStore } from "./store.ts"
@@ -124,6 +125,9 @@ export const makeService = (options: ServiceOptions) =>
     /** Claim 1 (3)–(6); hardened first checks the secure element's signature over our nonce. */
     const issueRequest = (conn: string, m: IssueRequest) =>
       Effect.gen(function*() {
+        // The key to certify must be a P-256 point, in every variant: refused here, before any
+        // state is read or written, rather than failing when the token is signed.
+        if (!isP256Point(m.publicKey)) return yield* refuse(conn, "malformed")
         if ((yield* store.record(conn)) !== undefined) return yield* refuse(conn, "duplicate-request")
         if (policy.proofOfPossession) {
           const nonce = yield* store.takeNonce(conn)
