@@ -1,5 +1,5 @@
 /**
- * The linear collusion of CPK on real arithmetic: h(m−1)+1 colluders' keys, Gaussian elimination
+ * The linear collusion of CPK on real arithmetic: m(h−1)+1 colluders' keys (h rows, m columns), Gaussian elimination
  * mod n, and a signature for an identity none of them holds that the project's own verifier
  * (impl/crypto, both backends) accepts — under `claimed`; under `hardened` the separating keys
  * make the same computation useless.
@@ -53,10 +53,10 @@ describe.each([
       const pk = Either.getOrThrow(r(directory.publicKey("zhang", "pay", new Uint8Array(0), new Uint8Array(0))))
       expect(Either.isRight(r(verifyWith(pk, message, signature)))).toBe(true)
     }
-    console.info(`P4 collusion ${dims.rows}×${dims.columns}: ${keys.length} keys issued, rank ${solved.rank} = h(m−1)+1; forged zhang's key; 32×32 bound ${collusionBound(32, 32)}`)
+    console.info(`P4 collusion ${dims.rows}×${dims.columns}: ${keys.length} keys issued, rank ${solved.rank} = m(h−1)+1; forged zhang's key; 32×32 bound ${collusionBound(32, 32)}`)
   })
 
-  it("claimed: the rank never exceeds h(m−1)+1, so fewer keys cannot determine every identity", () => {
+  it("claimed: the rank never exceeds m(h−1)+1, so fewer keys cannot determine every identity", () => {
     const run = runner(3)
     const kmc = makeKmc({ policy: claimed, deployment })
     const keys = coalition(dims, (id) => Either.getOrThrow(run(kmc.issue(id, "pay"))), selKey, bound + 5, bound + 5)
