@@ -62,8 +62,8 @@ describe("rolling-key: honest runs", () => {
 })
 
 describe("rolling-key: every single-switch mix of hardened still runs honestly", () => {
-  // Some mutants (properties/rolling-key/mutants) are hardened with one variant switch set as in
-  // claimed; each must still work when nothing goes wrong, or a property "catching" it would prove nothing.
+  // Every policy switch is a real difference between claimed and hardened, so any mix of them is a
+  // protocol someone could ship: each must still work when nothing goes wrong.
   const flips: ReadonlyArray<Partial<Policy>> = [
     { retired: "none" },
     { authenticatedGrant: false },

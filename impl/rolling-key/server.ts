@@ -104,7 +104,7 @@ export interface ServerOptions {
   readonly policy: Policy
   readonly store: ServerStore
   readonly accounts: ReadonlyArray<Account>
-  /** The edge decoder; default strict `Schema.decodeUnknown(ToServer)`. A mutant may plug in a lenient one. */
+  /** The edge decoder; default the strict `Schema.decodeUnknown(ToServer)` (a seam, as the store is: the caller owns what surrounds the checks). */
   readonly decode?: (bytes: Uint8Array) => Effect.Effect<ToServer, ParseResult.ParseError>
 }
 

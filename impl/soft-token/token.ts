@@ -22,8 +22,8 @@ export interface SoftTokenClaims {
   readonly jti: string
   /** The attributes read from the ID token. */
   readonly attrs: Readonly<Record<string, string>>
-  /** RFC 7800 confirmation: the holder's secure-element key. Absent only under the flawed bearer policy. */
-  readonly cnf?: { readonly jwk: PublicJwk }
+  /** RFC 7800 confirmation: the holder's secure-element key (every token the service issues has one). */
+  readonly cnf: { readonly jwk: PublicJwk }
 }
 
 /** pk_dev (SEC1 compressed) as the JWK of an ES256 verification key. */

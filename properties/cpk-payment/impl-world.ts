@@ -28,7 +28,7 @@ import { CryptoNode } from "../../impl/crypto/node.ts"
 import { SecureRandomSeeded } from "../../impl/crypto/random.ts"
 import { Crypto, SecureRandom } from "../../impl/crypto/services.ts"
 import { type Backend, makeBackend } from "../../impl/cpk-payment/backend.ts"
-import { bytesToScalar, scalarToBytes, select } from "../../impl/cpk-payment/cpk.ts"
+import { bytesToScalar, decodePoint, Point, pointBytes, SCALAR_SEED_BYTES, scalarFrom, scalarToBytes, select } from "../../impl/cpk-payment/cpk.ts"
 import { forgeKey, solveCoalition } from "../../impl/cpk-payment/collusion.ts"
 import { type Directory, type DirectoryOptions, makeDirectory, makeKmc, type UserKey } from "../../impl/cpk-payment/keys.ts"
 import { signedBytes, timeBytes } from "../../impl/cpk-payment/signed.ts"
@@ -54,6 +54,7 @@ const FORGES: ReadonlyArray<readonly [Actor, string]> = [
   ["backend", "redirect:settle"],
   ["backend", "replay:settle"],
   ["backend", "forge:online"],
+  ["backend", "forge:own-point"],
   ["backend", "transit"],
   ["backend", "collude"],
   ["payee", "forge:offline"]
@@ -314,6 +315,16 @@ export const makeImplWorld = (options: ImplWorldOptions): World<Observation> => 
       return inject("backend", Settle.encode(Settle.make({ ...fields, ...(recipe === "redirect:settle" ? { payee: "mallory" } : {}) })), "Settle")
     }
     if (to === "backend" && recipe === "forge:online") return inject("backend", asZhang(attacker().mallory, "pay", zhangPay), "PayOnline")
+    if (to === "backend" && recipe === "forge:own-point") {
+      // The attacker's own key x dressed as zhang's: it presents S' = x·G − CPK(zhang), which
+      // anyone computes from the public matrix, with the certificate it holds (mallory's). Only a
+      // directory that checks the certificate names zhang's point refuses it.
+      const cpk = ok(makeDirectory({ ...directoryOptions, policy: { ...policy, separatingKey: false } }).publicKey("zhang", "pay", new Uint8Array(0), new Uint8Array(0)))
+      const x = scalarFrom(ok(Effect.flatMap(SecureRandom, (r) => r.bytes(SCALAR_SEED_BYTES))))
+      const sepPoint = pointBytes(Point.BASE.multiply(x).subtract(decodePoint(cpk)!))
+      const dressed: UserKey = { id: "zhang", subdomain: "pay", secret: scalarToBytes(x), sepPoint, cert: attacker().mallory.cert }
+      return inject("backend", asZhang(dressed, "pay", dressed), "PayOnline")
+    }
     if (to === "backend" && recipe === "transit") return inject("backend", asZhang(attacker().transit, "transit", attacker().transit), "PayOnline")
     if (to === "backend" && recipe === "collude") {
       if (colluded) return []
@@ -386,6 +397,7 @@ export const makeImplWorld = (options: ImplWorldOptions): World<Observation> => 
       if ((recipe === "redirect:payee" || recipe === "redirect:amount") && !has(["PayOnline"])) continue
       if ((recipe === "redirect:settle" || recipe === "replay:settle") && !has(["OfflinePayment", "Settle"])) continue
       if (recipe === "collude" && colluded) continue
+      if (recipe === "forge:own-point" && !policy.separatingKey) continue
       out.push({ _tag: "Inject", to, forge: recipe })
     }
     network.forEach((m, ref) => {

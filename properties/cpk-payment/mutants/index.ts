@@ -11,7 +11,7 @@ import { enqueueActions } from "xstate"
 import { transcript } from "../../../spec/codec.ts"
 import { Labels, ToBackend } from "../../../spec/cpk-payment/messages.ts"
 import { SUBDOMAINS } from "../../../spec/cpk-payment/variants.ts"
-import type { PairIndex } from "../../../impl/cpk-payment/cpk.ts"
+import { decodePoint, type PairIndex, pointBytes } from "../../../impl/cpk-payment/cpk.ts"
 import { type Directory, type DirectoryOptions, makeDirectory, type Verify, verifyWith } from "../../../impl/cpk-payment/keys.ts"
 import type { SignedBytes } from "../../../impl/cpk-payment/signed.ts"
 import { type BackendOptions, usedKey } from "../../../impl/cpk-payment/backend.ts"
@@ -165,6 +165,25 @@ export const mutants: ReadonlyArray<CpkMutant> = [
       }
     },
     impl: { directory: (options) => makeDirectory({ ...options, subdomains: SUBDOMAINS }) }
+  },
+  {
+    name: "certificate-unchecked",
+    flaw: "The directory adds the separating point a message carries without verifying the KMC's certificate over (subdomain, ID, point), so anyone can present a point that turns zhang's public key into one of its own.",
+    expectedKilledBy: ["P4.unforgeability"],
+    impl: {
+      directory: (options) => {
+        // The CPK part from an honest directory, plus whatever point the message carries.
+        const plain = makeDirectory({ ...options, policy: { ...options.policy, separatingKey: false } })
+        return {
+          ...plain,
+          publicKey: (id, subdomain, sepPoint, cert) =>
+            Effect.map(plain.publicKey(id, subdomain, sepPoint, cert), (cpk) => {
+              const s = decodePoint(sepPoint)
+              return s === undefined ? cpk : pointBytes(decodePoint(cpk)!.add(s))
+            })
+        }
+      }
+    }
   },
   {
     name: "lenient-decoder",
