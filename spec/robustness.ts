@@ -7,6 +7,16 @@
  */
 import { Either, Schema } from "effect"
 import type { ProtocolName, SecurityProperty } from "./property.ts"
+import type { Trace, TraceEvent } from "./trace.ts"
+
+/** What followed the delivery at `at`: the next verdict (Reject, Commit, Accept) or the next delivery. */
+const verdictAfter = (trace: Trace, at: number): { readonly at: number; readonly event: TraceEvent } | undefined => {
+  for (let i = at + 1; i < trace.length; i++) {
+    const f = trace[i]!
+    if (f._tag === "Deliver" || f._tag === "Reject" || f._tag === "Commit" || f._tag === "Accept") return { at: i, event: f }
+  }
+  return undefined
+}
 
 export const malformedInputRejected = (options: {
   readonly id: string
@@ -28,7 +38,7 @@ export const malformedInputRejected = (options: {
         return { at, reason: `${e.actor} changed its durable state while refusing an input` }
       // Forged but well-formed messages are other properties' business.
       if (e._tag !== "Deliver" || e.how !== "injected" || !e.label.startsWith("malformed")) continue
-      const next = trace.slice(at + 1).find((f) => f._tag === "Deliver" || f._tag === "Reject" || f._tag === "Commit" || f._tag === "Accept")
+      const next = verdictAfter(trace, at)?.event
       if (next === undefined || next._tag !== "Reject") return { at, reason: `injected ${e.label} to ${e.to} was not refused` }
       if (options.reasons !== undefined && !options.reasons.includes(next.reason))
         return { at, reason: `injected ${e.label} to ${e.to} was parsed and refused as ${next.reason}, not at the edge` }
@@ -58,11 +68,10 @@ export const tamperedInputRejected = (options: {
     for (let at = 0; at < trace.length; at++) {
       const e = trace[at]!
       if (e._tag !== "Deliver" || e.how !== "injected" || !e.label.startsWith("tampered:")) continue
-      const next = trace.slice(at + 1).findIndex((f) => f._tag === "Deliver" || f._tag === "Reject" || f._tag === "Commit" || f._tag === "Accept")
-      const verdict = next < 0 ? undefined : trace[at + 1 + next]!
-      if (verdict === undefined || verdict._tag === "Deliver") return { at, reason: `${e.label} delivered to ${e.to} was neither accepted nor refused` }
-      if (verdict._tag !== "Reject") return { at: at + 1 + next, reason: `${e.to} accepted ${e.label} (a captured message with one field changed)` }
-      const changed = trace.slice(at + 1, at + 1 + next + 3).find((f) => f._tag === "Signal" && f.signal === "state-changed-on-reject")
+      const found = verdictAfter(trace, at)
+      if (found === undefined || found.event._tag === "Deliver") return { at, reason: `${e.label} delivered to ${e.to} was neither accepted nor refused` }
+      if (found.event._tag !== "Reject") return { at: found.at, reason: `${e.to} accepted ${e.label} (a captured message with one field changed)` }
+      const changed = trace.slice(at + 1, found.at + 3).find((f) => f._tag === "Signal" && f.signal === "state-changed-on-reject")
       if (changed !== undefined) return { at, reason: `${e.to} changed its durable state while refusing ${e.label}` }
     }
     return undefined
