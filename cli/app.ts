@@ -9,6 +9,7 @@ import { auditCommand } from "./commands/audit.ts"
 import { benchCommand } from "./commands/bench.ts"
 import { diagramCommand } from "./commands/diagram.ts"
 import { mergeCommand } from "./commands/merge.ts"
+import { bashCompletionsAsked, printBashCompletions } from "./completions.ts"
 import { Output } from "./output.ts"
 import { toolVersion } from "./version.ts"
 
@@ -25,6 +26,8 @@ export const makeCli = (suites: ReadonlyArray<ProtocolSuite>) => (argv: Readonly
     Command.withDescription("Audit the authentication protocols' model and implementation against their security properties."),
     Command.withSubcommands([auditCommand(suites, invocation), mergeCommand(suites, invocation), diagramCommand(suites), benchCommand])
   )
+  // @effect/cli's bash script runs a choice's values together (cli/completions.ts); zsh and fish are its own.
+  if (bashCompletionsAsked(argv.slice(2))) return printBashCompletions(root, "authlab")
   return Command.run(root, { name: "authlab", version: toolVersion(), executable: "authlab" })(argv).pipe(
     // @effect/cli has already printed what was wrong with the command line: usage error, status 2.
     Effect.catchIf(ValidationError.isValidationError, () => Effect.flatMap(Output, (io) => Effect.sync(() => io.setExitCode(2))))

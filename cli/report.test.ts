@@ -3,11 +3,12 @@
  * machine, with the characters Mermaid chokes on escaped.
  */
 import { assert, describe, it } from "@effect/vitest"
-import { Console, Effect } from "effect"
+import { Effect } from "effect"
 import { and, not, or, setup } from "xstate"
 import type { Trace } from "../spec/trace.ts"
 import { escapeLabel, guardLabel, mermaidId, sequenceDiagram, stateDiagram } from "./report/mermaid.ts"
 import { makeFakeSuite } from "../properties/testing/fake-suite.ts"
+import { recordingConsole } from "./testing/console.ts"
 import { runCli } from "./testing/run-cli.ts"
 
 describe("escapeLabel", () => {
@@ -156,14 +157,10 @@ describe("authlab --help", () => {
   for (const command of [[], ["audit"], ["diagram"], ["bench"]])
     it.effect(`works on ${["authlab", ...command].join(" ")}`, () =>
       Effect.gen(function* () {
-        const logs: Array<string> = []
-        // @effect/cli prints help through the Console service: record `log`, ignore the rest.
-        const recording = new Proxy({} as Console.Console, {
-          get: (_, key) =>
-            key === Console.TypeId ? Console.TypeId : key === "log" ? (...args: ReadonlyArray<unknown>) => Effect.sync(() => void logs.push(args.join(" "))) : () => Effect.void
-        })
-        const r = yield* runCli([makeFakeSuite()], [...command, "--help"]).pipe(Effect.withConsole(recording))
+        // @effect/cli prints help through the Console service.
+        const recording = recordingConsole()
+        const r = yield* runCli([makeFakeSuite()], [...command, "--help"]).pipe(Effect.withConsole(recording.console))
         assert.strictEqual(r.exitCode, undefined)
-        assert.include(logs.join("\n"), "USAGE")
+        assert.include(recording.text(), "USAGE")
       }))
 })
