@@ -59,7 +59,7 @@ describe("authlab --completions zsh and fish (@effect/cli's own scripts)", () =>
   it.effect.each([
     ["zsh", ":CHOICE:(claimed hardened)"],
     ["fish", `-l variant -r -f -a "{claimed'',hardened''}"`]
-  ])("%s lists the variants as separate words", ([shell, expected]) =>
+  ] as const)("%s lists the variants as separate words", ([shell, expected]) =>
     Effect.gen(function* () {
       const recording = recordingConsole()
       const r = yield* runCli([makeFakeSuite()], ["--completions", shell]).pipe(Effect.withConsole(recording.console))
