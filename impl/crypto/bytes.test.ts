@@ -3,10 +3,9 @@
  * scalar check (SEC1 §3.2.1) accepts exactly [1, n-1].
  */
 import { assert, describe, it } from "@effect/vitest"
-import { Effect, Either } from "effect"
 import fc from "fast-check"
 import { runs } from "../../properties/harness/config.ts"
-import { constantTimeEqual, isAllZero, P256_ORDER, requireP256SecretKey } from "./bytes.ts"
+import { bytesToBigIntBE, constantTimeEqual, isAllZero, P256_ORDER, requireP256SecretKey } from "./bytes.ts"
 import { hex, toHex } from "./vectors.ts"
 
 describe("constantTimeEqual", () => {
@@ -46,9 +45,24 @@ describe("isAllZero", () => {
 })
 
 describe("requireP256SecretKey", () => {
-  const check = (d: bigint) =>
-    Either.isRight(Effect.runSync(Effect.either(requireP256SecretKey(hex(d.toString(16).padStart(64, "0"))))))
-  it("accepts 1 and n − 1, refuses 0 and n", () => {
-    assert.deepStrictEqual([check(1n), check(P256_ORDER - 1n), check(0n), check(P256_ORDER)], [true, true, false, false])
+  // the check returns undefined for a key it accepts, else the failure
+  const check = (d: bigint) => requireP256SecretKey(hex(d.toString(16).padStart(64, "0"))) === undefined
+  it("accepts 1 and n − 1, refuses 0, n and n + 1", () => {
+    assert.deepStrictEqual(
+      [check(1n), check(P256_ORDER - 1n), check(0n), check(P256_ORDER), check(P256_ORDER + 1n)],
+      [true, true, false, false, false]
+    )
+  })
+
+  it("agrees with the integer comparison 1 ≤ d < n (byte-wise scan)", () => {
+    // keys near n share its leading bytes, where a byte-wise comparison can go wrong
+    const nearOrder = fc.bigInt({ min: P256_ORDER - 2n ** 64n, max: P256_ORDER + 2n ** 64n })
+    const any = fc.uint8Array({ minLength: 32, maxLength: 32 }).map(bytesToBigIntBE)
+    fc.assert(
+      fc.property(fc.oneof(nearOrder, any), (d) => {
+        assert.strictEqual(check(d), d >= 1n && d < P256_ORDER)
+      }),
+      { numRuns: runs }
+    )
   })
 })

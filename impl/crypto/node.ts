@@ -12,7 +12,6 @@ import {
   createCipheriv,
   createDecipheriv,
   createECDH,
-  createHash,
   createHmac,
   createPrivateKey,
   createPublicKey,
@@ -23,10 +22,13 @@ import {
   timingSafeEqual,
   verify
 } from "node:crypto"
-import { Effect, Layer } from "effect"
+import { Exit, Layer } from "effect"
 import {
   AEAD_TAG_LENGTH,
   type Aead,
+  compute,
+  computeValue,
+  constantTimeEqual,
   invalidPoint,
   isAllZero,
   lowOrderPoint,
@@ -38,7 +40,7 @@ import {
   requireP256SecretKey,
   requireSec1Point
 } from "./bytes.ts"
-import { Crypto, type CryptoInputError, VerificationFailed } from "./services.ts"
+import { Crypto, type CryptoInputError, type CryptoShape, VerificationFailed } from "./services.ts"
 
 const der = (hex: string) => Buffer.from(hex, "hex")
 const ED25519_PKCS8 = der("302e020100300506032b657004220420")
@@ -50,44 +52,68 @@ const P256_PKCS8 = der("3041020100301306072a8648ce3d020106082a8648ce3d0301070427
 const P256_SPKI_UNCOMPRESSED = der("3059301306072a8648ce3d020106082a8648ce3d030107034200")
 const P256_SPKI_COMPRESSED = der("3039301306072a8648ce3d020106082a8648ce3d030107032200")
 
-const withPrefix = (prefix: Buffer, key: Uint8Array) => Buffer.concat([prefix, key])
-const privateKey = (prefix: Buffer, key: Uint8Array) =>
-  createPrivateKey({ key: withPrefix(prefix, key), format: "der", type: "pkcs8" })
-/**
- * Imported secret keys, per key array: a service that signs with one key imports it once, not on
- * every call (the import cost 10–20× the signature). Keyed by the array object itself (a WeakMap:
- * the KeyObject goes when the array goes, never later) and checked against a SHA-256 fingerprint
- * of prefix and bytes on every use, so an array that was erased or rewritten misses the cache and
- * its old KeyObject is dropped at once. Nothing is found by value: a secret is never looked up by
- * its bytes.
- */
-const importedSecrets = new WeakMap<Uint8Array, { readonly fingerprint: Buffer; readonly key: KeyObject }>()
-const importedSecret = (prefix: Buffer, key: Uint8Array): KeyObject => {
-  const fingerprint = createHash("sha256").update(prefix).update(key).digest()
-  const hit = importedSecrets.get(key)
-  if (hit !== undefined && timingSafeEqual(hit.fingerprint, fingerprint)) return hit.key
-  const imported = privateKey(prefix, key)
-  importedSecrets.set(key, { fingerprint, key: imported })
-  return imported
+type SecretKind = "ed25519" | "x25519" | "p256"
+const PKCS8_PREFIX: Readonly<Record<SecretKind, Buffer>> = { ed25519: ED25519_PKCS8, x25519: X25519_PKCS8, p256: P256_PKCS8 }
+
+/** Import a raw secret; the DER copy of it is zeroed once OpenSSL has parsed it. */
+const importSecret = (kind: SecretKind, secret: Uint8Array): KeyObject => {
+  const encoded = Buffer.concat([PKCS8_PREFIX[kind], secret])
+  try {
+    return createPrivateKey({ key: encoded, format: "der", type: "pkcs8" })
+  } finally {
+    encoded.fill(0)
+  }
 }
 const publicKey = (prefix: Buffer, key: Uint8Array) =>
-  createPublicKey({ key: withPrefix(prefix, key), format: "der", type: "spki" })
+  createPublicKey({ key: Buffer.concat([prefix, key]), format: "der", type: "spki" })
+
 /**
- * Imported public keys, by their bytes. Importing (and, for Ed25519, decoding the point in BigInt
- * arithmetic) cost more than the verification itself; public keys are public, so remembering
- * them leaks nothing. Secret keys are never cached: a cache would outlive an erased secret.
- * Bounded: cleared when full.
+ * Secret keys imported by one service instance, per key array: a service that signs with one key
+ * imports it once, not on every call (the import cost 10–20× the signature). Keyed by the array
+ * object itself (a WeakMap: the KeyObject goes when the array or the service goes, never later)
+ * and checked against a copy of the bytes on every use, in constant time, so an array that was
+ * erased or rewritten misses the cache, and its old KeyObject and copy are dropped at once.
+ * Nothing is found by value: a secret is never looked up by its bytes. The copy adds no exposure
+ * the KeyObject does not already have (it lives exactly as long), and replaces a SHA-256
+ * fingerprint that cost ~2 µs a call.
  */
-const importedPublicKeys = new Map<string, KeyObject | "invalid-point" | "low-order">()
-const rememberPublic = (kind: string, key: Uint8Array, importKey: () => KeyObject | "invalid-point" | "low-order") => {
-  const id = `${kind}:${Buffer.from(key).toString("hex")}`
-  let found = importedPublicKeys.get(id)
-  if (found === undefined) {
-    if (importedPublicKeys.size >= 4096) importedPublicKeys.clear()
-    found = importKey()
-    importedPublicKeys.set(id, found)
+const makeSecretKeys = () => {
+  const imported: Readonly<Record<SecretKind, WeakMap<Uint8Array, { readonly bytes: Uint8Array; readonly key: KeyObject }>>> = {
+    ed25519: new WeakMap(),
+    x25519: new WeakMap(),
+    p256: new WeakMap()
   }
-  return found
+  return (kind: SecretKind, secret: Uint8Array): KeyObject => {
+    const hit = imported[kind].get(secret)
+    if (hit !== undefined) {
+      if (constantTimeEqual(hit.bytes, secret)) return hit.key
+      hit.bytes.fill(0)
+    }
+    const key = importSecret(kind, secret)
+    imported[kind].set(secret, { bytes: Uint8Array.from(secret), key })
+    return key
+  }
+}
+
+type PublicKind = "ed25519" | "x25519" | "p256"
+type ImportedPublic = KeyObject | "invalid-point" | "low-order"
+/**
+ * Public keys imported by one service instance, by their bytes. Importing (and, for Ed25519,
+ * decoding the point in BigInt arithmetic) cost more than the verification itself; public keys
+ * are public, so remembering them by value leaks nothing. Bounded: cleared when full.
+ */
+const makePublicKeys = () => {
+  const imported = new Map<string, ImportedPublic>()
+  return (kind: PublicKind, key: Uint8Array, importKey: () => ImportedPublic): ImportedPublic => {
+    const id = `${kind}:${Buffer.from(key.buffer, key.byteOffset, key.byteLength).toString("hex")}`
+    let found = imported.get(id)
+    if (found === undefined) {
+      if (imported.size >= 4096) imported.clear()
+      found = importKey()
+      imported.set(id, found)
+    }
+    return found
+  }
 }
 
 /** The raw key is the tail of the SPKI encoding (the BIT STRING contents). */
@@ -96,16 +122,15 @@ const rawPublicKey = (key: KeyObject, length: number) =>
 /** Return plain `Uint8Array`s, as noble does, never `Buffer`s. */
 const plain = (bytes: Uint8Array | ArrayBuffer) => new Uint8Array(bytes)
 
-/** Run `f`; an OpenSSL error with one of `codes` becomes `error`, anything else is a defect. */
-const attempt = <A>(f: () => A, codes: ReadonlyArray<string>, error: () => CryptoInputError) =>
-  Effect.suspend(() => {
-    try {
-      return Effect.succeed(f())
-    } catch (cause) {
-      const code = (cause as { code?: unknown }).code
-      return typeof code === "string" && codes.includes(code) ? Effect.fail(error()) : Effect.die(cause)
-    }
-  })
+/** Run `f` now; an OpenSSL error with one of `codes` becomes `error`, anything else is a defect. */
+const attempt = <A>(f: () => A, codes: ReadonlyArray<string>, error: () => CryptoInputError): Exit.Exit<A, CryptoInputError> => {
+  try {
+    return Exit.succeed(f())
+  } catch (cause) {
+    const code = (cause as { code?: unknown }).code
+    return typeof code === "string" && codes.includes(code) ? Exit.fail(error()) : Exit.die(cause)
+  }
+}
 
 // --- Ed25519 public-key decoding (RFC 8032 §5.1.3) ------------------------------------------
 // OpenSSL imports any 32 bytes as an Ed25519 key and only fails later, inside verify, so it
@@ -189,7 +214,7 @@ const aeadSeal = (aead: Aead, key: Uint8Array, nonce: Uint8Array, plaintext: Uin
  * unauthenticated bytes.
  */
 const aeadOpen = (aead: Aead, key: Uint8Array, nonce: Uint8Array, sealed: Uint8Array, aad: Uint8Array) =>
-  Effect.suspend(() => {
+  compute((): Exit.Exit<Uint8Array, VerificationFailed> => {
     const split = sealed.length - AEAD_TAG_LENGTH
     const decipher = decryptor(cipherName(aead, key), key, nonce)
     decipher.setAAD(aad, { plaintextLength: split })
@@ -200,171 +225,142 @@ const aeadOpen = (aead: Aead, key: Uint8Array, nonce: Uint8Array, sealed: Uint8A
     } catch {
       // lengths were checked before: a throwing final() is the tag check failing
       body.fill(0)
-      return Effect.fail(new VerificationFailed({ primitive: aead }))
+      return Exit.fail(new VerificationFailed({ primitive: aead }))
     }
-    return Effect.succeed(plain(body))
+    return Exit.succeed(plain(body))
   })
 
-// Primitives are `Effect.fnUntraced`, not `Effect.fn("Crypto.…")`: a traced function captures a
-// stack trace on every call (~25 µs here, measured in bench/), which cost HMAC 5× its raw
-// speed. The protocol services above them stay traced, so traces still name every operation.
-export const CryptoNode: Layer.Layer<Crypto> = Layer.succeed(
-  Crypto,
-  Crypto.of({
+const failed = (primitive: VerificationFailed["primitive"]) => Exit.fail(new VerificationFailed({ primitive }))
+
+/** SPKI decoding checks the point is on the curve; both SEC1 forms were checked before. */
+const importP256Public = (key: Uint8Array): ImportedPublic => {
+  try {
+    return publicKey(key.length === 33 ? P256_SPKI_COMPRESSED : P256_SPKI_UNCOMPRESSED, key)
+  } catch (cause) {
+    if ((cause as { code?: unknown }).code === "ERR_OSSL_EVP_DECODE_ERROR") return "invalid-point"
+    throw cause
+  }
+}
+
+/**
+ * One service instance: its own imported keys (see `makeSecretKeys`, `makePublicKeys`), which go
+ * with it. Methods are plain functions that compute when called and return an `Exit` (see
+ * `compute` in bytes.ts): no span, no generator, no fiber.
+ */
+export const makeNodeCrypto = (): CryptoShape => {
+  const secret = makeSecretKeys()
+  const remembered = makePublicKeys()
+  const p256Public = (key: Uint8Array) => remembered("p256", key, () => importP256Public(key))
+
+  return {
     backend: "node",
 
-    hmacSha256: Effect.fnUntraced(function*(key: Uint8Array, message: Uint8Array) {
-      return plain(createHmac("sha256", key).update(message).digest())
-    }),
+    hmacSha256: (key, message) => computeValue(() => plain(createHmac("sha256", key).update(message).digest())),
 
-    hmacSha256Verify: Effect.fnUntraced(
-      function*(key: Uint8Array, message: Uint8Array, tag: Uint8Array) {
-        yield* requireHmacTag(tag)
-        const expected = createHmac("sha256", key).update(message).digest().subarray(0, tag.length)
-        // compare in constant time: the expected tag is secret-derived
-        if (!timingSafeEqual(expected, tag)) return yield* new VerificationFailed({ primitive: "hmac-sha256" })
-      }
-    ),
+    hmacSha256Verify: (key, message, tag) =>
+      requireHmacTag(tag) ??
+        compute(() => {
+          const expected = createHmac("sha256", key).update(message).digest().subarray(0, tag.length)
+          // compare in constant time: the expected tag is secret-derived
+          return timingSafeEqual(expected, tag) ? Exit.void : failed("hmac-sha256")
+        }),
 
-    hkdfSha256: Effect.fnUntraced(
-      function*(ikm: Uint8Array, salt: Uint8Array, info: Uint8Array, length: number) {
-        yield* requireHkdfLength(length)
-        return plain(hkdfSync("sha256", ikm, salt, info, length))
-      }
-    ),
+    hkdfSha256: (ikm, salt, info, length) =>
+      requireHkdfLength(length) ?? computeValue(() => plain(hkdfSync("sha256", ikm, salt, info, length))),
 
-    x25519PublicKey: Effect.fnUntraced(function*(secretKey: Uint8Array) {
-      yield* requireLength("X25519 secret key", secretKey, 32)
-      return rawPublicKey(createPublicKey(importedSecret(X25519_PKCS8, secretKey)), 32)
-    }),
+    x25519PublicKey: (secretKey) =>
+      requireLength("X25519 secret key", secretKey, 32) ??
+        computeValue(() => rawPublicKey(createPublicKey(secret("x25519", secretKey)), 32)),
 
-    x25519SharedSecret: Effect.fnUntraced(
-      function*(secretKey: Uint8Array, peer: Uint8Array) {
-        yield* requireLength("X25519 secret key", secretKey, 32)
-        yield* requireLength("X25519 public key", peer, 32)
-        // OpenSSL fails the derivation when the result is all zero (RFC 7748 §6.1)
-        const shared = yield* attempt(
-          () =>
-            plain(diffieHellman({ privateKey: importedSecret(X25519_PKCS8, secretKey), publicKey: publicKey(X25519_SPKI, peer) })),
-          ["ERR_OSSL_FAILED_DURING_DERIVATION"],
-          () => lowOrderPoint("X25519 public key")
-        )
-        if (isAllZero(shared)) return yield* lowOrderPoint("X25519 public key")
-        return shared
-      }
-    ),
+    x25519SharedSecret: (secretKey, peer) =>
+      requireLength("X25519 secret key", secretKey, 32) ??
+        requireLength("X25519 public key", peer, 32) ??
+        compute(() => {
+          // any 32 bytes are an X25519 public key (RFC 7748 §5): the import cannot refuse one
+          const peerKey = remembered("x25519", peer, () => publicKey(X25519_SPKI, peer)) as KeyObject
+          // OpenSSL fails the derivation when the result is all zero (RFC 7748 §6.1)
+          const shared = attempt(
+            () => plain(diffieHellman({ privateKey: secret("x25519", secretKey), publicKey: peerKey })),
+            ["ERR_OSSL_FAILED_DURING_DERIVATION"],
+            () => lowOrderPoint("X25519 public key")
+          )
+          return Exit.isSuccess(shared) && isAllZero(shared.value) ? Exit.fail(lowOrderPoint("X25519 public key")) : shared
+        }),
 
-    p256PublicKey: Effect.fnUntraced(function*(secretKey: Uint8Array) {
-      yield* requireP256SecretKey(secretKey)
-      const ecdh = createECDH("prime256v1")
-      ecdh.setPrivateKey(secretKey)
-      return plain(ecdh.getPublicKey(null, "compressed"))
-    }),
+    p256PublicKey: (secretKey) =>
+      requireP256SecretKey(secretKey) ??
+        computeValue(() => {
+          const ecdh = createECDH("prime256v1")
+          ecdh.setPrivateKey(secretKey)
+          return plain(ecdh.getPublicKey(null, "compressed"))
+        }),
 
-    p256SharedSecret: Effect.fnUntraced(
-      function*(secretKey: Uint8Array, peer: Uint8Array) {
-        yield* requireP256SecretKey(secretKey)
+    p256SharedSecret: (secretKey, peer) =>
+      requireP256SecretKey(secretKey) ??
         // refuses the hybrid 06/07 encodings OpenSSL would otherwise accept
-        yield* requireSec1Point("P-256 public key", peer)
-        const ecdh = createECDH("prime256v1")
-        ecdh.setPrivateKey(secretKey)
-        // computeSecret checks the point is on the curve and returns the x-coordinate (SEC1 §3.3.1)
-        return yield* attempt(
-          () => plain(ecdh.computeSecret(peer)),
-          ["ERR_CRYPTO_ECDH_INVALID_PUBLIC_KEY"],
-          () => invalidPoint("P-256 public key")
-        )
-      }
-    ),
+        requireSec1Point("P-256 public key", peer) ??
+        compute(() => {
+          // on-curve check (at import) before the secret scalar touches the point (invalid-curve attack)
+          const peerKey = p256Public(peer)
+          if (peerKey === "invalid-point" || peerKey === "low-order") return Exit.fail(invalidPoint("P-256 public key"))
+          // SEC1 §3.3.1: the x-coordinate of d·Q
+          return Exit.succeed(plain(diffieHellman({ privateKey: secret("p256", secretKey), publicKey: peerKey })))
+        }),
 
-    ed25519PublicKey: Effect.fnUntraced(function*(secretKey: Uint8Array) {
-      yield* requireLength("Ed25519 secret key", secretKey, 32)
-      return rawPublicKey(createPublicKey(importedSecret(ED25519_PKCS8, secretKey)), 32)
-    }),
+    ed25519PublicKey: (secretKey) =>
+      requireLength("Ed25519 secret key", secretKey, 32) ??
+        computeValue(() => rawPublicKey(createPublicKey(secret("ed25519", secretKey)), 32)),
 
-    ed25519Sign: Effect.fnUntraced(function*(secretKey: Uint8Array, message: Uint8Array) {
-      yield* requireLength("Ed25519 secret key", secretKey, 32)
-      return plain(sign(null, message, importedSecret(ED25519_PKCS8, secretKey)))
-    }),
+    ed25519Sign: (secretKey, message) =>
+      requireLength("Ed25519 secret key", secretKey, 32) ?? computeValue(() => plain(sign(null, message, secret("ed25519", secretKey)))),
 
-    ed25519Verify: Effect.fnUntraced(
-      function*(key: Uint8Array, message: Uint8Array, signature: Uint8Array) {
-        yield* requireLength("Ed25519 public key", key, 32)
-        yield* requireLength("Ed25519 signature", signature, 64)
-        const keyObject = rememberPublic("ed25519", key, () =>
-          !isEd25519Point(key)
-            ? "invalid-point"
-            : // a small-order key lets one signature verify for many messages: refuse it up front
-              ED25519_SMALL_ORDER.has(Buffer.from(key).toString("hex"))
-              ? "low-order"
-              : publicKey(ED25519_SPKI, key)
-        )
-        if (keyObject === "invalid-point") return yield* invalidPoint("Ed25519 public key")
-        if (keyObject === "low-order") return yield* lowOrderPoint("Ed25519 public key")
-        // OpenSSL checks S < L and compares the recomputed R byte for byte (RFC 8032 §5.1.7)
-        if (!verify(null, message, keyObject, signature)) {
-          return yield* new VerificationFailed({ primitive: "ed25519" })
-        }
-      }
-    ),
+    ed25519Verify: (key, message, signature) =>
+      requireLength("Ed25519 public key", key, 32) ??
+        requireLength("Ed25519 signature", signature, 64) ??
+        compute((): Exit.Exit<void, VerificationFailed | CryptoInputError> => {
+          const keyObject = remembered("ed25519", key, () =>
+            !isEd25519Point(key)
+              ? "invalid-point"
+              : // a small-order key lets one signature verify for many messages: refuse it up front
+                ED25519_SMALL_ORDER.has(Buffer.from(key).toString("hex"))
+                ? "low-order"
+                : publicKey(ED25519_SPKI, key)
+          )
+          if (keyObject === "invalid-point") return Exit.fail(invalidPoint("Ed25519 public key"))
+          if (keyObject === "low-order") return Exit.fail(lowOrderPoint("Ed25519 public key"))
+          // OpenSSL checks S < L and compares the recomputed R byte for byte (RFC 8032 §5.1.7)
+          return verify(null, message, keyObject, signature) ? Exit.void : failed("ed25519")
+        }),
 
-    ecdsaP256Sign: Effect.fnUntraced(function*(secretKey: Uint8Array, message: Uint8Array) {
-      yield* requireP256SecretKey(secretKey)
-      return plain(sign("sha256", message, { key: importedSecret(P256_PKCS8, secretKey), dsaEncoding: "ieee-p1363" }))
-    }),
+    ecdsaP256Sign: (secretKey, message) =>
+      requireP256SecretKey(secretKey) ??
+        computeValue(() => plain(sign("sha256", message, { key: secret("p256", secretKey), dsaEncoding: "ieee-p1363" }))),
 
-    ecdsaP256Verify: Effect.fnUntraced(
-      function*(key: Uint8Array, message: Uint8Array, signature: Uint8Array) {
-        yield* requireSec1Point("P-256 public key", key)
-        yield* requireLength("ECDSA P-256 signature", signature, 64)
-        // SPKI decoding checks the point is on the curve
-        const imported = yield* attempt(
-          () =>
-            rememberPublic("p256", key, () => {
-              try {
-                return publicKey(key.length === 33 ? P256_SPKI_COMPRESSED : P256_SPKI_UNCOMPRESSED, key)
-              } catch (cause) {
-                if ((cause as { code?: unknown }).code === "ERR_OSSL_EVP_DECODE_ERROR") return "invalid-point"
-                throw cause
-              }
-            }),
-          [],
-          () => invalidPoint("P-256 public key")
-        )
-        if (imported === "invalid-point" || imported === "low-order") return yield* invalidPoint("P-256 public key")
-        const keyObject = imported
-        if (!verify("sha256", message, { key: keyObject, dsaEncoding: "ieee-p1363" }, signature)) {
-          return yield* new VerificationFailed({ primitive: "ecdsa-p256" })
-        }
-      }
-    ),
+    ecdsaP256Verify: (key, message, signature) =>
+      requireSec1Point("P-256 public key", key) ??
+        requireLength("ECDSA P-256 signature", signature, 64) ??
+        compute((): Exit.Exit<void, VerificationFailed | CryptoInputError> => {
+          const keyObject = p256Public(key)
+          if (keyObject === "invalid-point" || keyObject === "low-order") return Exit.fail(invalidPoint("P-256 public key"))
+          return verify("sha256", message, { key: keyObject, dsaEncoding: "ieee-p1363" }, signature) ? Exit.void : failed("ecdsa-p256")
+        }),
 
-    aesGcmSeal: Effect.fnUntraced(
-      function*(key: Uint8Array, nonce: Uint8Array, plaintext: Uint8Array, aad: Uint8Array) {
-        yield* requireAeadSeal("aes-gcm", key, nonce)
-        return aeadSeal("aes-gcm", key, nonce, plaintext, aad)
-      }
-    ),
+    aesGcmSeal: (key, nonce, plaintext, aad) =>
+      requireAeadSeal("aes-gcm", key, nonce) ?? computeValue(() => aeadSeal("aes-gcm", key, nonce, plaintext, aad)),
 
-    aesGcmOpen: Effect.fnUntraced(
-      function*(key: Uint8Array, nonce: Uint8Array, sealed: Uint8Array, aad: Uint8Array) {
-        yield* requireAeadOpen("aes-gcm", key, nonce, sealed)
-        return yield* aeadOpen("aes-gcm", key, nonce, sealed, aad)
-      }
-    ),
+    aesGcmOpen: (key, nonce, sealed, aad) =>
+      requireAeadOpen("aes-gcm", key, nonce, sealed) ?? aeadOpen("aes-gcm", key, nonce, sealed, aad),
 
-    chacha20Poly1305Seal: Effect.fnUntraced(
-      function*(key: Uint8Array, nonce: Uint8Array, plaintext: Uint8Array, aad: Uint8Array) {
-        yield* requireAeadSeal("chacha20-poly1305", key, nonce)
-        return aeadSeal("chacha20-poly1305", key, nonce, plaintext, aad)
-      }
-    ),
+    chacha20Poly1305Seal: (key, nonce, plaintext, aad) =>
+      requireAeadSeal("chacha20-poly1305", key, nonce) ?? computeValue(() => aeadSeal("chacha20-poly1305", key, nonce, plaintext, aad)),
 
-    chacha20Poly1305Open: Effect.fnUntraced(
-      function*(key: Uint8Array, nonce: Uint8Array, sealed: Uint8Array, aad: Uint8Array) {
-        yield* requireAeadOpen("chacha20-poly1305", key, nonce, sealed)
-        return yield* aeadOpen("chacha20-poly1305", key, nonce, sealed, aad)
-      }
-    )
-  })
-)
+    chacha20Poly1305Open: (key, nonce, sealed, aad) =>
+      requireAeadOpen("chacha20-poly1305", key, nonce, sealed) ?? aeadOpen("chacha20-poly1305", key, nonce, sealed, aad)
+  }
+}
+
+/**
+ * `Crypto` on node:crypto. Each build of the layer is a new service instance with its own imported
+ * keys: nothing outside the instance refers to them, so they go when the service goes.
+ */
+export const CryptoNode: Layer.Layer<Crypto> = Layer.sync(Crypto, () => Crypto.of(makeNodeCrypto()))

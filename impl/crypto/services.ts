@@ -9,6 +9,11 @@
  * boolean; malformed inputs (wrong lengths, points not on the curve, low-order points) fail with
  * `CryptoInputError` before any secret is touched. MAC comparison is constant-time. An AEAD open
  * checks the tag before it releases any plaintext: a failed open returns nothing, not a prefix.
+ *
+ * Both layers compute a primitive when its method is called and return an Effect that is already
+ * complete (an `Exit`, see `compute` in bytes.ts), so a call costs what the library call costs.
+ * A primitive depends on its inputs alone, so that gives the result running it later would; code
+ * that wraps a layer (a decorator in a test) may return any Effect.
  */
 import { Context, Data, type Effect } from "effect"
 
