@@ -9,6 +9,9 @@ import { auditCommand } from "./commands/audit.ts"
 import { benchCommand } from "./commands/bench.ts"
 import { diagramCommand } from "./commands/diagram.ts"
 import { mergeCommand } from "./commands/merge.ts"
+import { conformCommand } from "./commands/conform.ts"
+import { serveCommand } from "./commands/serve.ts"
+import { definitions } from "./protocols.ts"
 import { bashCompletionsAsked, printBashCompletions } from "./completions.ts"
 import { Output } from "./output.ts"
 import { toolVersion } from "./version.ts"
@@ -24,7 +27,7 @@ export const makeCli = (suites: ReadonlyArray<ProtocolSuite>) => (argv: Readonly
     })
   ).pipe(
     Command.withDescription("Audit the authentication protocols' model and implementation against their security properties."),
-    Command.withSubcommands([auditCommand(suites, invocation), mergeCommand(suites, invocation), diagramCommand(suites), benchCommand])
+    Command.withSubcommands([auditCommand(suites, invocation), mergeCommand(suites, invocation), diagramCommand(suites), benchCommand, serveCommand(definitions), conformCommand(definitions, invocation)])
   )
   // @effect/cli's bash script runs a choice's values together (cli/completions.ts); zsh and fish are its own.
   if (bashCompletionsAsked(argv.slice(2))) return printBashCompletions(root, "authlab")

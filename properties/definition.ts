@@ -10,6 +10,7 @@
  * step, on the implementation side as a decorator of the real services; both live under
  * properties/<p>/mutants/, and no code path in impl/ exists only for a mutant.
  */
+import type { Effect, Scope } from "effect"
 import type { AnyStateMachine } from "xstate"
 import type { BenchSuite } from "../bench/run.ts"
 import type { MessageCodec } from "../spec/codec.ts"
@@ -83,7 +84,60 @@ export interface ImplSide<Policy, Observation, ImplFlaw> {
     readonly malformed: boolean
     /** A mutant's implementation-side change (a decorator of the real services). */
     readonly flaw: ImplFlaw | undefined
+    /**
+     * The server-side participants (`ServeSide.participants`) live elsewhere, behind these
+     * proxies (`authlab conform`): the world drives them by their wire bytes only, cannot crash
+     * them or read their stores, and provisions them at construction with `remote.reset`.
+     */
+    readonly remote?: RemoteParticipants
   }) => World<Observation>
+}
+
+/** What a served participant answers to one message: its step's outcome, or its refusal, each with the reply bytes if any. */
+export type ServedAnswer =
+  | { readonly _tag: "Step"; readonly outcome: string; readonly reply?: Uint8Array }
+  | { readonly _tag: "Refusal"; readonly reason: string; readonly reply?: Uint8Array }
+
+/** The server-side participants of a protocol, each a handler of the wire bytes of spec/<p>/messages.ts. */
+export type ServedParticipants = Readonly<Record<string, (bytes: Uint8Array) => Effect.Effect<ServedAnswer>>>
+
+/** Served participants seen from the implementation world: synchronous, as worlds are. */
+export interface RemoteParticipants {
+  /** Forget all state and provision `fixture` (the protocol's out-of-band set-up: accounts, keys, seeds). */
+  readonly reset: (fixture: Uint8Array) => void
+  /** One message to one participant, and its answer. */
+  readonly send: (participant: string, bytes: Uint8Array) => ServedAnswer
+  /** Several messages at once (concurrent requests), the answers in the same order. */
+  readonly sendAll: (messages: ReadonlyArray<{ readonly participant: string; readonly bytes: Uint8Array }>) => ReadonlyArray<ServedAnswer>
+}
+
+/**
+ * How the protocol's server-side participants are served (`authlab serve`) and what a world
+ * driving them from outside cannot see (`authlab conform`). The HTTP binding is generic
+ * (spec/HTTP-BINDING.md): one route per participant, the bytes of spec/<p>/messages.ts.
+ */
+export interface ServeSide<Policy, ImplFlaw> {
+  /** The server-side participants, each served on its own route, e.g. `["server"]`. */
+  readonly participants: ReadonlyArray<string>
+  /** Whether a mutant's flaw is in a served participant (a flaw of the device cannot be served). */
+  readonly serves: (flaw: ImplFlaw) => boolean
+  /** The policy served under a variant's `policy` and a mutant's `flaw` (a mutant may flip a switch); the local participants follow it too. */
+  readonly policy: (policy: Policy, flaw: ImplFlaw | undefined) => Policy
+  /** A fresh server state provisioned with `fixture` (what the world sends in `reset`), under `policy` (from `policy` above) with `flaw`. */
+  readonly build: (args: { readonly policy: Policy; readonly flaw: ImplFlaw | undefined; readonly fixture: Uint8Array; readonly store: ServedStore }) => Effect.Effect<ServedParticipants, ServeError, Scope.Scope>
+  /** The provisioning `authlab serve` starts with, before any reset (e.g. seed 0). */
+  readonly defaultFixture: Uint8Array
+  /** What the world cannot judge without the server's insides (the trace facts that need its store or a crash), one sentence each. */
+  readonly unobservable: ReadonlyArray<string>
+}
+
+/** Where the served participants keep their state. */
+export type ServedStore = { readonly _tag: "memory" } | { readonly _tag: "sqlite"; readonly file: string }
+
+/** A server state that could not be built: a fixture that does not decode, a store that does not open. */
+export interface ServeError {
+  readonly _tag: "ServeError"
+  readonly message: string
 }
 
 export interface MutantDefinition<ModelFlaw, ImplFlaw> {
@@ -131,6 +185,8 @@ export interface ProtocolDefinition<Policy = any, State = any, Observation = any
    * property: replayed on the implementation first, as regression examples.
    */
   readonly regressionPaths?: Readonly<Record<string, ReadonlyArray<string>>>
+  /** Its server-side participants over HTTP (`authlab serve`, `authlab conform`); absent when it has none or they are not bound yet. */
+  readonly serve?: ServeSide<Policy, ImplFlaw>
   /** The protocol's benchmarks (bench/<p>.ts), loaded only by `authlab bench`. */
   readonly bench?: () => Promise<BenchSuite>
 }

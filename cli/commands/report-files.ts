@@ -24,7 +24,7 @@ export const probeDirectory = (dir: string) =>
     yield* fs.remove(probe)
   }).pipe(Effect.timeout("5 seconds"))
 
-const writeWhole = (file: string, content: string) =>
+export const writeWhole = (file: string, content: string) =>
   Effect.gen(function* () {
     const fs = yield* FileSystem.FileSystem
     const temporary = `${file}.${process.pid}.tmp`

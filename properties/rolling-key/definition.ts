@@ -13,6 +13,7 @@ import * as system from "../../model/rolling-key/system.ts"
 import { composedSystem, type ProtocolDefinition } from "../definition.ts"
 import { makeImplWorld } from "./impl-world.ts"
 import { mutants, type RollingKeyImplFlaw, type RollingKeyModelFlaw } from "./mutants/index.ts"
+import { makeServe } from "./serve.ts"
 
 /** About 2 GB of explorer nodes at depth 7–8; beyond it the audit says the search was cut short. */
 const MAX_STATES = 400_000
@@ -70,9 +71,10 @@ export const rollingKey: ProtocolDefinition<Policy, system.SystemState, system.O
     }
   },
   impl: {
-    world: ({ policy, seed, start, malformed, flaw }) =>
-      makeImplWorld({ policy: flawedPolicy(policy, flaw?.policy, flaw !== undefined), seed, clone: true, malformed, start: start as "fresh" | "registered", ...(flaw === undefined ? {} : { flaw }) })
+    world: ({ policy, seed, start, malformed, flaw, remote }) =>
+      makeImplWorld({ policy: flawedPolicy(policy, flaw?.policy, flaw !== undefined), seed, clone: true, malformed, start: start as "fresh" | "registered", ...(flaw === undefined ? {} : { flaw }), ...(remote === undefined ? {} : { remote }) })
   },
+  serve: makeServe((policy, flaw) => flawedPolicy(policy, flaw?.policy, flaw !== undefined)),
   mutants,
   regressionPaths: { "P5.injective-agreement": [`registered ${REPLAYED_CHALLENGE}`] },
   conformance: {

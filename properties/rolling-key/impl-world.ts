@@ -25,7 +25,7 @@ import { SecureRandomSeeded } from "../../impl/crypto/random.ts"
 import { Crypto, SecureRandom } from "../../impl/crypto/services.ts"
 import { makeClient, type RollingKeyClient } from "../../impl/rolling-key/client.ts"
 import { authCode, grantProof, initialKeyFromServerInput, nextKey } from "../../impl/rolling-key/protocol.ts"
-import { makeServer, type RollingKeyServer } from "../../impl/rolling-key/server.ts"
+import { makeServer, type RollingKeyServer, ServerRejection, type ServerRejectionReason, type ServerOutcome } from "../../impl/rolling-key/server.ts"
 import {
   type ClientStore,
   copyClientRecord,
@@ -40,10 +40,50 @@ import {
 import type { Observation } from "../../model/rolling-key/system.ts"
 import { byteAttack, byteAttackMoves } from "../harness/byte-attacks.ts"
 import type { World } from "../harness/world.ts"
+import type { RemoteParticipants } from "../definition.ts"
 import type { RollingKeyImplFlaw } from "./mutants/index.ts"
 
 export const USERNAME = "alice"
 export const PASSWORD = Redacted.make("correct horse battery staple")
+const ACCOUNTS = [{ username: USERNAME, password: PASSWORD }]
+
+/**
+ * The server as every world builds it, in process or served (properties/rolling-key/serve.ts):
+ * the real service over `store` with the account above, a mutant's server-side decorators applied
+ * (its store view, decoder, crypto and service decorator).
+ */
+export const decoratedServer = (policy: Policy, store: ServerStore, flaw: RollingKeyImplFlaw): Effect.Effect<RollingKeyServer, never, Crypto | SecureRandom> => {
+  const view = flaw.serverStore === undefined ? store : flaw.serverStore(store)
+  const built = Effect.gen(function* () {
+    const inner = yield* makeServer({ policy, store: view, accounts: ACCOUNTS, ...(flaw.decode === undefined ? {} : { decode: flaw.decode }) })
+    return flaw.server === undefined ? inner : yield* flaw.server(inner, { store: view })
+  })
+  return flaw.serverCrypto === undefined ? built : Effect.updateService(built, Crypto, flaw.serverCrypto)
+}
+
+/**
+ * A served server (`authlab conform`) as the world's participant: its answers over HTTP read back
+ * as the service's results. The world reads only the outcome's tag and the reply, so the tag is
+ * all the outcome carries here (the epochs stay inside the server).
+ */
+const remoteServer = (remote: RemoteParticipants): RollingKeyServer => ({
+  receive: (bytes) =>
+    Effect.suspend(() => {
+      const answer = remote.send("server", bytes)
+      const reply = answer.reply === undefined ? {} : { reply: answer.reply }
+      return answer._tag === "Step"
+        ? Effect.succeed({ event: { _tag: answer.outcome } as ServerOutcome, ...reply })
+        : Effect.fail(new ServerRejection({ reason: answer.reason as ServerRejectionReason, ...reply }))
+    }),
+  observe: Effect.succeed([])
+})
+
+/** What `remote.reset` provisions: the served server's random seed (4 bytes, big-endian); the account is fixed. */
+export const fixtureOf = (seed: number): Uint8Array => {
+  const out = new Uint8Array(4)
+  new DataView(out.buffer).setUint32(0, seed >>> 0)
+  return out
+}
 
 /** Garbage the attacker can throw at a participant; each must be refused without a state change. */
 export const MALFORMED_KINDS = ["truncated", "trailing", "random", "unknown-device", "wrong-length"] as const
@@ -60,6 +100,11 @@ export interface ImplWorldOptions {
   readonly start: "fresh" | "registered"
   /** A mutant's decorators of the real services and stores. */
   readonly flaw?: RollingKeyImplFlaw
+  /**
+   * The server is served elsewhere (`authlab conform`): driven through these proxies, never
+   * crashed; its store is out of sight, so an empty local one stands in for every read of it.
+   */
+  readonly remote?: RemoteParticipants
 }
 
 interface WireMessage {
@@ -128,7 +173,6 @@ export const makeImplWorld = (options: ImplWorldOptions): World<Observation> => 
   const flaw = options.flaw ?? {}
   // Build the services once: the seeded random source is a stream, and every draw must advance it.
   const context = Effect.runSync(Effect.scoped(Layer.build(Layer.merge(CryptoNoble, SecureRandomSeeded(options.seed)))))
-  const serverContext = flaw.serverCrypto === undefined ? context : Context.add(context, Crypto, flaw.serverCrypto(Context.get(context, Crypto)))
   type Needs = Crypto | SecureRandom
   const run = <A, E>(effect: Effect.Effect<A, E, Needs>, ctx: Context.Context<Needs> = context): Either.Either<A, E> =>
     Effect.runSync(Effect.either(Effect.provide(effect, ctx)))
@@ -136,12 +180,9 @@ export const makeImplWorld = (options: ImplWorldOptions): World<Observation> => 
 
   // The durable stores the harness reads; a mutant's decorator sits between them and the participant.
   const serverStore: ServerStore = makeInMemoryServerStore()
-  const serverView = flaw.serverStore === undefined ? serverStore : flaw.serverStore(serverStore)
-  const accounts = [{ username: USERNAME, password: PASSWORD }]
-  const buildServer = (): RollingKeyServer => {
-    const inner = ok(makeServer({ policy, store: serverView, accounts, ...(flaw.decode === undefined ? {} : { decode: flaw.decode }) }), serverContext)
-    return flaw.server === undefined ? inner : ok(flaw.server(inner, { store: serverView }), serverContext)
-  }
+  const { remote } = options
+  remote?.reset(fixtureOf(options.seed))
+  const buildServer = (): RollingKeyServer => (remote === undefined ? ok(decoratedServer(policy, serverStore, flaw)) : remoteServer(remote))
   const clientContext = flaw.clientCrypto === undefined ? context : Context.add(context, Crypto, flaw.clientCrypto(Context.get(context, Crypto)))
   const buildClient = (store: ClientStore): RollingKeyClient => {
     // A decorated view of storage is per running instance: whatever it holds back is lost on a crash.
@@ -534,7 +575,7 @@ export const makeImplWorld = (options: ImplWorldOptions): World<Observation> => 
       for (const other of [...CLIENTS.filter((c) => c === "client" || hasClone), "server"] as const)
         if (other !== m.to && !(m.to === "server" && other === "clone") && !(m.to === "server" && other === "client" && m.from !== "client") ) out.push({ _tag: "Deliver", ref, to: other })
     })
-    out.push({ _tag: "Crash", actor: "client" }, { _tag: "Crash", actor: "server" })
+    out.push({ _tag: "Crash", actor: "client" }, ...(options.remote === undefined ? [{ _tag: "Crash", actor: "server" } as const] : []))
     if (options.clone && !hasClone && Option.isSome(ok(device.store.load))) out.push({ _tag: "Compromise", actor: "client", into: "clone" })
     // A code over the latest challenge seen: computed with the attacker's newest key (one per key
     // it learned, as in the model), or guessed.

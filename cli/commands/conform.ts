@@ -1,0 +1,235 @@
+/**
+ * `authlab conform`: judge a protocol's properties on a server someone else runs, from outside.
+ *
+ * The implementation world of the protocol (properties/<p>/impl-world.ts) runs with its
+ * server-side participants swapped for proxies of the target (cli/http/remote.ts): the honest
+ * participants (device, wallet, …) and the attacker stay local and make the same moves as in the
+ * audit — replay, reorder, drop, duplicate, redirect, byte edits, forgeries, garbage, concurrent
+ * requests where the world has them — so the target sees what our own server sees in the audit,
+ * and every property is judged on the trace the world observes. Each run starts with `POST /reset`
+ * (a fresh, seeded server state), so the fast-check seed and path replay a finding exactly on a
+ * server that honours the fixture (ours does).
+ *
+ * What it cannot judge from outside is said in the report: no crash of the remote server, no look
+ * into its store (state changed by a refusal, a single-use value left stored), no decorated code.
+ *
+ * Exit status: 0 every property holds on the target · 1 a finding, or the target failed to
+ * answer as the binding says mid-run · 2 the command cannot run as asked (a bad flag, an unknown
+ * protocol or property, a target that does not answer its health check or serves another protocol).
+ */
+import { Command, Options } from "@effect/cli"
+import { FileSystem, Path } from "@effect/platform"
+import { Effect, Option } from "effect"
+import type { ProtocolDefinition } from "../../properties/definition.ts"
+import type { CounterexampleReport } from "../../properties/audit/report.ts"
+import { checkOnImpl, rememberingRuns } from "../../properties/harness/check.ts"
+import * as config from "../../properties/harness/config.ts"
+import type { PropertyKind, Verdict } from "../../spec/property.ts"
+import { formatEvent } from "../../spec/trace.ts"
+import { connectRemote, type Remote, RemoteFailure } from "../http/remote.ts"
+import type { Health } from "../http/binding.ts"
+import { Output } from "../output.ts"
+import { counterexampleMarkdown } from "../report/markdown.ts"
+import { probeDirectory, writeWhole } from "./report-files.ts"
+import { DEFAULT_SEED } from "./audit.ts"
+
+export const DEFAULT_CONFORM_OUT = "report/conform"
+
+/** What no world can judge through the binding, whatever the protocol. */
+export const OUTSIDE_VIEW: ReadonlyArray<string> = [
+  "every property is judged on the trace the local participants and the attacker observe: the target's wire answers, read with the binding's outcome and refusal headers",
+  "the target is never crashed or restarted, and its store is never read: trace facts that need either are absent from the runs",
+  "mutants and code decorators do not apply: the target is whatever it is"
+]
+
+export interface ConformCheck {
+  readonly property: string
+  readonly statement: string
+  readonly kind: PropertyKind
+  readonly verdict: Verdict | "error"
+  readonly runs: number
+  readonly millis: number
+  readonly counterexample?: CounterexampleReport
+  readonly error?: string
+}
+
+export interface ConformReport {
+  readonly protocol: string
+  readonly target: string
+  readonly served: Health
+  readonly seed: number
+  readonly runs: number
+  /** Attacker moves per run (AUTHLAB_STEPS). */
+  readonly steps: number
+  /** HTTP requests made to the target, resets included. */
+  readonly requests: number
+  readonly millis: number
+  readonly checks: ReadonlyArray<ConformCheck>
+  /** What could not be judged from outside: the generic limits, then the protocol's own. */
+  readonly unobservable: ReadonlyArray<string>
+  readonly exitCode: 0 | 1
+}
+
+const options = {
+  protocol: Options.text("protocol").pipe(Options.withDescription("The protocol the target serves, e.g. rolling-key.")),
+  target: Options.text("target").pipe(Options.withDescription("Base URL of the server, e.g. http://127.0.0.1:8470 (see spec/HTTP-BINDING.md).")),
+  property: Options.text("property").pipe(Options.repeated, Options.withDescription("Judge only this property id (repeatable); all by default.")),
+  runs: Options.integer("runs").pipe(Options.withDefault(config.runs), Options.withDescription(`fast-check runs per property (default ${config.runs}: AUTHLAB_RUNS, else 100).`)),
+  seed: Options.integer("seed").pipe(Options.withDefault(DEFAULT_SEED), Options.withDescription(`fast-check seed (default ${DEFAULT_SEED}).`)),
+  path: Options.text("path").pipe(Options.optional, Options.withDescription("fast-check replay path of one failing run (with exactly one --property).")),
+  out: Options.text("out").pipe(Options.withDefault(DEFAULT_CONFORM_OUT), Options.withDescription(`Directory for conform.json and conform.md (default ${DEFAULT_CONFORM_OUT}).`)),
+  verbose: Options.boolean("verbose").pipe(Options.withDescription("Print every finding's trace on the terminal too."))
+}
+
+const quote = (word: string) => (/^[\w./:@%+=,-]+$/.test(word) ? word : `'${word.replaceAll("'", "'\\''")}'`)
+
+const replayCommand = (o: { protocol: string; target: string; out: string }, property: string, seed: number, path: string, runs: number, join: (...p: Array<string>) => string, basename: (p: string) => string) =>
+  ["npx authlab conform", "--protocol", o.protocol, "--target", o.target, "--property", property, "--seed", String(seed), "--path", path, "--runs", String(runs), "--out", basename(o.out) === "replay" ? o.out : join(o.out, "replay")]
+    .map((w, i) => (i === 0 ? w : quote(w)))
+    .join(" ")
+
+/** Judge every selected property on runs of the world driving `remote`. Synchronous: the world is. */
+const judge = (definition: ProtocolDefinition, remote: Remote, policy: unknown, o: { runs: number; seed: number; path?: string }, selected: ReadonlyArray<ProtocolDefinition["properties"][number]>, replay: (property: string, path: string) => string) => {
+  const starts = definition.starts.map((s) => s.name)
+  const runOf = rememberingRuns((seed, start) => definition.impl.world({ policy, seed, start: starts[start]!, malformed: true, flaw: undefined, remote }))
+  return selected.map((property): ConformCheck => {
+    const started = performance.now()
+    const base = { property: property.id, statement: property.statement, kind: property.kind }
+    try {
+      const j = checkOnImpl(runOf, property, { runs: o.runs, seed: o.seed, depth: config.steps, starts: starts.length, ...(o.path === undefined ? {} : { path: o.path }) })
+      const cx = j.counterexample
+      return {
+        ...base,
+        verdict: j.verdict,
+        runs: j.runs,
+        millis: performance.now() - started,
+        ...(cx === undefined ? {} : { counterexample: { ...cx, replay: replay(property.id, cx.path ?? "") } })
+      }
+    } catch (e) {
+      // fast-check reports an exception in a run as a failure whose cause is the exception.
+      const cause = e instanceof Error && e.cause instanceof Error ? e.cause : e
+      const message = cause instanceof RemoteFailure ? `the target stopped answering as the binding says: ${cause.message}` : `the check could not run: ${cause instanceof Error ? cause.message : String(cause)}`
+      return { ...base, verdict: "error", runs: 0, millis: performance.now() - started, error: message }
+    }
+  })
+}
+
+export const conformText = (report: ConformReport, files: ReadonlyArray<string>, verbose: boolean): string => {
+  const out = [`conform ${report.protocol} at ${report.target} (served: ${report.served.variant}${report.served.mutant === undefined ? "" : `, mutant ${report.served.mutant}`}) — ${report.runs} runs of ${report.steps} moves per property, seed ${report.seed}, ${report.requests} requests, ${(report.millis / 1000).toFixed(1)} s`, ""]
+  for (const c of report.checks) out.push(`  ${c.verdict === "holds" ? "holds " : c.verdict === "fails" ? "FAILS " : "ERROR "} ${c.property}${c.error === undefined ? "" : ` — ${c.error}`}`)
+  const findings = report.checks.filter((c) => c.counterexample !== undefined)
+  if (findings.length > 0) out.push("", "Findings:")
+  findings.forEach((c, n) => {
+    const cx = c.counterexample!
+    out.push(`${n + 1}. ${c.property} fails on the target: ${cx.violation.reason}`, `   "${c.statement}"`)
+    if (verbose) cx.trace.forEach((e, i) => out.push(`   ${String(i + 1).padStart(3)}. ${formatEvent(e)}${i === cx.violation.at ? `   ✗ ${cx.violation.reason}` : ""}`))
+    else out.push(`   counterexample: ${cx.trace.length} events, broken at event ${cx.violation.at + 1} (in the report; --verbose prints it here)`)
+    out.push(`   replay: ${cx.replay}`)
+  })
+  out.push("", "Not judged from outside:", ...report.unobservable.map((u) => `  - ${u}`))
+  if (files.length > 0) out.push("", `wrote ${files.join(", ")}`)
+  const failing = report.checks.filter((c) => c.verdict !== "holds").length
+  out.push(report.exitCode === 0 ? `\nPASS: every property holds on the target (${report.checks.length} judged)` : `\nFAIL: ${failing} of ${report.checks.length} properties do not hold on the target`)
+  return out.join("\n") + "\n"
+}
+
+export const conformMarkdown = (report: ConformReport): string => {
+  const out = [
+    `# Conformance of ${report.target} (${report.protocol})`,
+    "",
+    `Served: variant **${report.served.variant}**${report.served.mutant === undefined ? "" : `, mutant \`${report.served.mutant}\``}, store ${report.served.store}. ` +
+      `${report.runs} fast-check runs of ${report.steps} attacker moves per property, seed ${report.seed}; ${report.requests} HTTP requests in ${(report.millis / 1000).toFixed(1)} s.`,
+    "",
+    "| property | verdict | runs |",
+    "|---|---|---|",
+    ...report.checks.map((c) => `| \`${c.property}\` | ${c.verdict}${c.error === undefined ? "" : ` (${c.error.replaceAll("|", "\\|")})`} | ${c.runs} |`),
+    ""
+  ]
+  const findings = report.checks.filter((c) => c.counterexample !== undefined)
+  if (findings.length > 0) out.push("## Findings", "")
+  findings.forEach((c, n) => out.push(`### ${n + 1}. ${c.property} fails on the target`, "", `> ${c.statement}`, "", counterexampleMarkdown(c.counterexample!), ""))
+  out.push("## What conform cannot judge from outside", "", ...report.unobservable.map((u) => `- ${u}`), "")
+  return out.join("\n")
+}
+
+export const conformCommand = (definitions: ReadonlyArray<ProtocolDefinition>, invocation: string) =>
+  Command.make("conform", options, (o) =>
+    Effect.gen(function* () {
+      const io = yield* Output
+      const path = yield* Path.Path
+      const usage = (message: string) =>
+        Effect.sync(() => {
+          io.err(`authlab conform: ${message}\n`)
+          io.setExitCode(2)
+        })
+      const problems = [...config.configProblems]
+      if (!Number.isSafeInteger(o.runs) || o.runs < 1 || o.runs > config.LIMITS.runs) problems.push(`--runs must be an integer from 1 to ${config.LIMITS.runs}, got ${o.runs}`)
+      if (!Number.isSafeInteger(o.seed)) problems.push(`--seed must be an integer, got ${o.seed}`)
+      if (Option.isSome(o.path) && !/^\d+(?::\d+)*$/.test(o.path.value)) problems.push(`--path must be a fast-check replay path such as 3:0:1, got ${JSON.stringify(o.path.value)}`)
+      if (!/^https?:\/\/[^/\s]+/.test(o.target)) problems.push(`--target must be an http:// or https:// URL, got ${JSON.stringify(o.target)}`)
+      if (problems.length > 0) return yield* usage(problems.join("\nauthlab conform: "))
+
+      const definition = definitions.find((d) => d.protocol === o.protocol)
+      if (definition === undefined) return yield* usage(`unknown protocol ${JSON.stringify(o.protocol)}; known: ${definitions.map((d) => d.protocol).join(", ")}`)
+      const serve = definition.serve
+      if (serve === undefined) return yield* usage(`${definition.protocol} has no server-side participants bound to HTTP`)
+      const judged = definition.properties.filter((p) => p.judgedIn.includes("impl"))
+      const unknown = o.property.filter((id) => !judged.some((p) => p.id === id))
+      if (unknown.length > 0) return yield* usage(`unknown ${definition.code} property ${unknown.join(", ")}; known: ${judged.map((p) => p.id).join(", ")}`)
+      const selected = o.property.length === 0 ? judged : judged.filter((p) => o.property.includes(p.id))
+      if (Option.isSome(o.path) && selected.length !== 1) return yield* usage("--path replays one run of one property: give exactly one --property")
+      const probed = yield* Effect.either(probeDirectory(o.out))
+      if (probed._tag === "Left") return yield* usage(`cannot write the report to ${o.out}: ${probed.left.message}`)
+
+      const remote = connectRemote(o.target)
+      yield* Effect.addFinalizer(() => Effect.promise(remote.close))
+      const health = yield* Effect.try({ try: remote.health, catch: (e) => (e instanceof Error ? e.message : String(e)) }).pipe(Effect.either)
+      if (health._tag === "Left") return yield* usage(`the target does not answer its health check: ${health.left}`)
+      const served = health.right
+      if (served.protocol !== definition.protocol) return yield* usage(`the target serves ${JSON.stringify(served.protocol)}, not ${definition.protocol}`)
+      const missing = serve.participants.filter((p) => !(served.participants ?? []).includes(p))
+      if (missing.length > 0) return yield* usage(`the target does not serve ${missing.join(", ")} (it serves ${(served.participants ?? []).join(", ") || "nothing"})`)
+      // The local participants follow the policy the target says it serves (its variant's, when it names only that).
+      const policy = served.policy ?? (served.variant === "claimed" || served.variant === "hardened" ? definition.policies[served.variant] : undefined)
+      if (policy === undefined) return yield* usage(`the target names neither a policy nor a variant (claimed or hardened) in its health answer`)
+
+      const started = performance.now()
+      io.err(`conform: judging ${selected.length} ${definition.code} properties on ${o.target}, ${o.runs} runs each…\n`)
+      const checks = judge(definition, remote, policy, { runs: o.runs, seed: o.seed, ...(Option.isSome(o.path) ? { path: o.path.value } : {}) }, selected, (property, p) =>
+        replayCommand(o, property, o.seed, p, o.runs, path.join, path.basename)
+      )
+      const report: ConformReport = {
+        protocol: definition.protocol,
+        target: o.target,
+        served,
+        seed: o.seed,
+        runs: o.runs,
+        steps: config.steps,
+        requests: remote.requests(),
+        millis: performance.now() - started,
+        checks,
+        unobservable: [...OUTSIDE_VIEW, ...serve.unobservable],
+        exitCode: checks.every((c) => c.verdict === "holds") ? 0 : 1
+      }
+      const fs = yield* FileSystem.FileSystem
+      const files = [path.join(o.out, "conform.json"), path.join(o.out, "conform.md")]
+      const written = yield* Effect.either(
+        Effect.gen(function* () {
+          yield* fs.makeDirectory(o.out, { recursive: true })
+          yield* writeWhole(files[0]!, JSON.stringify({ tool: "authlab", command: invocation, ...report }, null, 2))
+          yield* writeWhole(files[1]!, conformMarkdown(report))
+        })
+      )
+      io.out(conformText(report, written._tag === "Right" ? files : [], o.verbose))
+      if (written._tag === "Left") {
+        io.err(`authlab conform: could not write the report to ${o.out}: ${written.left.message}\n`)
+        return io.setExitCode(2)
+      }
+      io.setExitCode(report.exitCode)
+    }).pipe(Effect.scoped)
+  ).pipe(
+    Command.withDescription(
+      "Judge a protocol's properties on a server at --target (spec/HTTP-BINDING.md) with the honest participants and the audit's attacker moves run locally; " +
+        "write DIR/conform.json and DIR/conform.md with each finding's counterexample and replay command. Exit 0 iff every property holds on the target; 1 on a finding; 2 when it cannot run as asked."
+    )
+  )

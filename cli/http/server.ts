@@ -1,0 +1,108 @@
+/**
+ * `authlab serve`'s HTTP app (@effect/platform's HttpRouter, served by @effect/platform-node): a
+ * protocol's server-side participants, as its definition declares them (`ProtocolDefinition.serve`),
+ * behind the binding of cli/http/binding.ts.
+ *
+ * The served state is one provisioning: the participants `serve.build` makes from a fixture, in a
+ * scope of their own. `POST /reset` replaces it by a fresh one (the old scope is closed: a SQLite
+ * file is released), which is what lets `authlab conform` start every run from a known state.
+ * Participants handle requests concurrently; a step of our in-memory participants never suspends,
+ * so each runs whole, as in the implementation world.
+ */
+import { HttpRouter, HttpServerRequest, HttpServerResponse } from "@effect/platform"
+import { Data, Effect, Exit, Option, Ref, Scope } from "effect"
+import type { ProtocolDefinition, ServedAnswer, ServedParticipants, ServedStore } from "../../properties/definition.ts"
+import { type Health, headers, MAX_BODY_BYTES, OCTETS, routes, statusOf } from "./binding.ts"
+
+export class ServeError extends Data.TaggedError("ServeError")<{ readonly message: string }> {}
+
+export interface ServedSubject {
+  readonly definition: ProtocolDefinition
+  readonly variant: "claimed" | "hardened"
+  /** A mutant of the hardened protocol, by name (its flaw must be in a served participant). */
+  readonly mutant?: string
+  readonly store: ServedStore
+  /** The first provisioning, before any reset. */
+  readonly fixture: Uint8Array
+}
+
+/** A plain-text answer for what is not a protocol step (a wrong route, media type or size). */
+const problem = (status: number, message: string) => HttpServerResponse.text(`${message}\n`, { status })
+
+const answered = (answer: ServedAnswer) => {
+  const header = answer._tag === "Step" ? { [headers.outcome]: answer.outcome } : { [headers.refusal]: answer.reason }
+  return HttpServerResponse.uint8Array(answer.reply ?? new Uint8Array(0), { status: statusOf(answer), contentType: OCTETS, headers: header })
+}
+
+/** The request body, at most MAX_BODY_BYTES of `application/octet-stream`, or the response refusing it. */
+const octets = Effect.gen(function* () {
+  const request = yield* HttpServerRequest.HttpServerRequest
+  const type = (request.headers["content-type"] ?? "").split(";")[0]!.trim().toLowerCase()
+  if (type !== OCTETS) return yield* Effect.fail(problem(415, `expected a body of type ${OCTETS}, got ${type === "" ? "none" : type}`))
+  const declared = Number(request.headers["content-length"] ?? "0")
+  if (declared > MAX_BODY_BYTES) return yield* Effect.fail(problem(413, `a body of at most ${MAX_BODY_BYTES} bytes, got ${declared}`))
+  const body = yield* request.arrayBuffer.pipe(
+    HttpServerRequest.withMaxBodySize(Option.some(MAX_BODY_BYTES)),
+    Effect.mapError((e) => (String(e.cause).includes("maxBytes") ? problem(413, `a body of at most ${MAX_BODY_BYTES} bytes`) : problem(400, "the body could not be read")))
+  )
+  return new Uint8Array(body)
+})
+
+export const servedApp = (subject: ServedSubject) =>
+  Effect.gen(function* () {
+    const { definition } = subject
+    const serve = definition.serve
+    if (serve === undefined) return yield* new ServeError({ message: `${definition.protocol} has no server-side participants bound to HTTP yet` })
+    const mutant = subject.mutant === undefined ? undefined : definition.mutants.find((m) => m.name === subject.mutant)
+    if (subject.mutant !== undefined && mutant === undefined)
+      return yield* new ServeError({ message: `unknown ${definition.protocol} mutant ${subject.mutant}; known: ${definition.mutants.map((m) => m.name).join(", ")}` })
+    if (mutant !== undefined && !serve.serves(mutant.impl))
+      return yield* new ServeError({ message: `mutant ${mutant.name} is a flaw of a participant that is not served (${mutant.flaw})` })
+    // A mutant is the hardened protocol with one flaw applied from outside (properties/definition.ts).
+    const flaw = mutant?.impl
+    const policy = serve.policy(definition.policies[mutant === undefined ? subject.variant : "hardened"], flaw)
+
+    const current = yield* Ref.make<{ readonly participants: ServedParticipants; readonly scope: Scope.CloseableScope } | undefined>(undefined)
+    const provision = (fixture: Uint8Array) =>
+      Effect.gen(function* () {
+        const scope = yield* Scope.make()
+        const built = yield* Effect.exit(Scope.extend(serve.build({ policy, flaw, fixture, store: subject.store }), scope))
+        if (Exit.isFailure(built)) {
+          yield* Scope.close(scope, Exit.void)
+          return yield* Effect.failCause(built.cause)
+        }
+        const old = yield* Ref.getAndSet(current, { participants: built.value, scope })
+        if (old !== undefined) yield* Scope.close(old.scope, Exit.void)
+      })
+    yield* provision(subject.fixture)
+    yield* Effect.addFinalizer(() => Effect.flatMap(Ref.get(current), (c) => (c === undefined ? Effect.void : Scope.close(c.scope, Exit.void))))
+
+    const health: Health = {
+      protocol: definition.protocol,
+      variant: mutant === undefined ? subject.variant : "hardened",
+      policy,
+      ...(mutant === undefined ? {} : { mutant: mutant.name }),
+      participants: serve.participants,
+      store: subject.store._tag
+    }
+
+    const reset = Effect.gen(function* () {
+      const fixture = yield* octets
+      const done = yield* Effect.either(provision(fixture))
+      return done._tag === "Right" ? HttpServerResponse.empty({ status: 204 }) : problem(400, `the fixture was refused: ${done.left.message}`)
+    })
+
+    const message = Effect.gen(function* () {
+      const { participant } = yield* HttpRouter.params
+      const state = yield* Ref.get(current)
+      const handle = participant === undefined ? undefined : state?.participants[participant]
+      if (handle === undefined) return problem(404, `no participant ${participant}; served: ${serve.participants.join(", ")}`)
+      return answered(yield* handle(yield* octets))
+    })
+
+    return HttpRouter.empty.pipe(
+      HttpRouter.get(routes.health, HttpServerResponse.json(health)),
+      HttpRouter.post(routes.reset, Effect.catchAll(reset, Effect.succeed)),
+      HttpRouter.post(routes.participant(":participant"), Effect.catchAll(message, Effect.succeed))
+    )
+  })
