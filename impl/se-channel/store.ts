@@ -1,0 +1,53 @@
+/**
+ * P2a participant state behind a `Store` (impl/cpk-payment/store.ts: one atomic read-check-write
+ * per input, in memory). Sessions are volatile: a crash-restart of the SE or the server starts an
+ * empty session store (the static keys and certificates are fixed at enrolment).
+ */
+import { fingerprint as storeFingerprint, inMemoryStore, type Store } from "../cpk-payment/store.ts"
+import type { ChannelKeys } from "./keys.ts"
+
+export { inMemoryStore, type Store }
+
+export interface SeSession {
+  readonly channel: Uint8Array
+  /** What the SE checked: the certificate's subject and key, and the identity data's origin. */
+  readonly subject: string
+  readonly serverKey: Uint8Array
+  readonly origin: string
+  readonly ephemeralSecret: Uint8Array
+  readonly ephemeral: Uint8Array
+  readonly status: "pending" | "open"
+  readonly serverEphemeral?: Uint8Array
+  readonly keys?: ChannelKeys
+  /** Records sent and accepted on this channel. */
+  readonly sent: number
+  readonly received: number
+}
+
+export interface ServerSession {
+  readonly channel: Uint8Array
+  readonly seId: string
+  readonly seEphemeral: Uint8Array
+  readonly ephemeral: Uint8Array
+  readonly keys: ChannelKeys
+  readonly status: "pending" | "open"
+  readonly sent: number
+  readonly received: number
+}
+
+export interface ChannelState<S> {
+  /** By channel id (hex). */
+  readonly sessions: ReadonlyMap<string, S>
+  /** The channel opened last: where the user's next record goes. */
+  readonly latest?: string
+}
+
+export type SeState = ChannelState<SeSession>
+export type ServerState = ChannelState<ServerSession>
+
+export const emptyChannels = <S>(): ChannelState<S> => ({ sessions: new Map() })
+
+/** A comparable rendering, for "a refusal changed nothing" checks. */
+export const fingerprint = (state: SeState | ServerState): string => storeFingerprint(state as never)
+
+export const hex = (b: Uint8Array): string => Buffer.from(b).toString("hex")
