@@ -123,10 +123,14 @@ export interface ServeSide<Policy, ImplFlaw> {
   readonly serves: (flaw: ImplFlaw) => boolean
   /** The policy served under a variant's `policy` and a mutant's `flaw` (a mutant may flip a switch); the local participants follow it too. */
   readonly policy: (policy: Policy, flaw: ImplFlaw | undefined) => Policy
-  /** A fresh server state provisioned with `fixture` (what the world sends in `reset`), under `policy` (from `policy` above) with `flaw`. */
-  readonly build: (args: { readonly policy: Policy; readonly flaw: ImplFlaw | undefined; readonly fixture: Uint8Array; readonly store: ServedStore }) => Effect.Effect<ServedParticipants, ServeError, Scope.Scope>
-  /** The provisioning `authlab serve` starts with, before any reset (e.g. seed 0). */
-  readonly defaultFixture: Uint8Array
+  /**
+   * The served participants under `policy` (from `policy` above) with `flaw`, over `store`.
+   * With a `fixture` (what the world sends in `reset`, on an emptied store) they are provisioned
+   * with it, randomness seeded from it so a run replays; without one (`authlab serve` starting)
+   * they take the protocol's standing provisioning, the system's randomness, and whatever state
+   * the store already holds.
+   */
+  readonly build: (args: { readonly policy: Policy; readonly flaw: ImplFlaw | undefined; readonly fixture: Uint8Array | undefined; readonly store: ServedStore }) => Effect.Effect<ServedParticipants, ServeError, Scope.Scope>
   /** What the world cannot judge without the server's insides (the trace facts that need its store or a crash), one sentence each. */
   readonly unobservable: ReadonlyArray<string>
 }

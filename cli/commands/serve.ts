@@ -54,8 +54,7 @@ export const serveCommand = (definitions: ReadonlyArray<ProtocolDefinition>) =>
             definition,
             variant: o.variant,
             ...(Option.isSome(o.mutant) ? { mutant: o.mutant.value } : {}),
-            store,
-            fixture: definition.serve!.defaultFixture
+            store
           })
           yield* HttpServer.serveEffect(app)
           const address = yield* HttpServer.addressWith((a) => Effect.succeed(a._tag === "TcpAddress" ? `http://${SERVE_HOST}:${a.port}` : HttpServer.formatAddress(a)))

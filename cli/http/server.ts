@@ -3,13 +3,15 @@
  * protocol's server-side participants, as its definition declares them (`ProtocolDefinition.serve`),
  * behind the binding of cli/http/binding.ts.
  *
- * The served state is one provisioning: the participants `serve.build` makes from a fixture, in a
- * scope of their own. `POST /reset` replaces it by a fresh one (the old scope is closed: a SQLite
- * file is released), which is what lets `authlab conform` start every run from a known state.
+ * The served state is one provisioning: the participants `serve.build` makes, in a scope of their
+ * own. At start they take the protocol's standing provisioning over whatever the store holds (a
+ * SQLite file survives a restart); `POST /reset` closes that state, empties the store and builds
+ * one from the fixture in the body, which is what lets `authlab conform` start every run from a
+ * known state.
  * Participants handle requests concurrently; a step of our in-memory participants never suspends,
  * so each runs whole, as in the implementation world.
  */
-import { HttpRouter, HttpServerRequest, HttpServerResponse } from "@effect/platform"
+import { FileSystem, HttpRouter, HttpServerRequest, HttpServerResponse } from "@effect/platform"
 import { Data, Effect, Exit, Option, Ref, Scope } from "effect"
 import type { ProtocolDefinition, ServedAnswer, ServedParticipants, ServedStore } from "../../properties/definition.ts"
 import { type Health, headers, MAX_BODY_BYTES, OCTETS, routes, statusOf } from "./binding.ts"
@@ -22,9 +24,15 @@ export interface ServedSubject {
   /** A mutant of the hardened protocol, by name (its flaw must be in a served participant). */
   readonly mutant?: string
   readonly store: ServedStore
-  /** The first provisioning, before any reset. */
-  readonly fixture: Uint8Array
 }
+
+/** Empty a SQLite store for a reset: the file and its rollback journal go (the old state's scope is closed first). */
+const emptied = (store: ServedStore) =>
+  Effect.gen(function* () {
+    if (store._tag !== "sqlite") return
+    const fs = yield* FileSystem.FileSystem
+    for (const file of [store.file, `${store.file}-journal`]) yield* fs.remove(file, { force: true })
+  }).pipe(Effect.mapError((e) => new ServeError({ message: `cannot empty ${store._tag === "sqlite" ? store.file : "the store"}: ${e.message}` })))
 
 /** A plain-text answer for what is not a protocol step (a wrong route, media type or size). */
 const problem = (status: number, message: string) => HttpServerResponse.text(`${message}\n`, { status })
@@ -63,18 +71,23 @@ export const servedApp = (subject: ServedSubject) =>
     const policy = serve.policy(definition.policies[mutant === undefined ? subject.variant : "hardened"], flaw)
 
     const current = yield* Ref.make<{ readonly participants: ServedParticipants; readonly scope: Scope.CloseableScope } | undefined>(undefined)
-    const provision = (fixture: Uint8Array) =>
+    /** Replace the served state: the old one is closed (its file released) before the new one opens. */
+    const provision = (fixture: Uint8Array | undefined) =>
       Effect.gen(function* () {
+        const old = yield* Ref.getAndSet(current, undefined)
+        if (old !== undefined) yield* Scope.close(old.scope, Exit.void)
+        if (fixture !== undefined) yield* emptied(subject.store)
         const scope = yield* Scope.make()
         const built = yield* Effect.exit(Scope.extend(serve.build({ policy, flaw, fixture, store: subject.store }), scope))
         if (Exit.isFailure(built)) {
           yield* Scope.close(scope, Exit.void)
           return yield* Effect.failCause(built.cause)
         }
-        const old = yield* Ref.getAndSet(current, { participants: built.value, scope })
-        if (old !== undefined) yield* Scope.close(old.scope, Exit.void)
+        yield* Ref.set(current, { participants: built.value, scope })
       })
-    yield* provision(subject.fixture)
+    // Resets one at a time; messages meanwhile are told to retry (503).
+    const resetting = yield* Effect.makeSemaphore(1)
+    yield* provision(undefined)
     yield* Effect.addFinalizer(() => Effect.flatMap(Ref.get(current), (c) => (c === undefined ? Effect.void : Scope.close(c.scope, Exit.void))))
 
     const health: Health = {
@@ -88,15 +101,16 @@ export const servedApp = (subject: ServedSubject) =>
 
     const reset = Effect.gen(function* () {
       const fixture = yield* octets
-      const done = yield* Effect.either(provision(fixture))
+      const done = yield* Effect.either(resetting.withPermits(1)(provision(fixture)))
       return done._tag === "Right" ? HttpServerResponse.empty({ status: 204 }) : problem(400, `the fixture was refused: ${done.left.message}`)
     })
 
     const message = Effect.gen(function* () {
       const { participant } = yield* HttpRouter.params
+      if (participant === undefined || !serve.participants.includes(participant)) return problem(404, `no participant ${participant}; served: ${serve.participants.join(", ")}`)
       const state = yield* Ref.get(current)
-      const handle = participant === undefined ? undefined : state?.participants[participant]
-      if (handle === undefined) return problem(404, `no participant ${participant}; served: ${serve.participants.join(", ")}`)
+      const handle = state?.participants[participant]
+      if (handle === undefined) return problem(503, "no served state: a reset is under way or the last one failed")
       return answered(yield* handle(yield* octets))
     })
 

@@ -1,32 +1,42 @@
 /**
  * P5's server-side participant over HTTP (`authlab serve`, spec/HTTP-BINDING.md): the server, built
- * as the implementation world builds it (`decoratedServer`), provisioned by a fixture that is its
- * random seed (the account is fixed: impl-world.ts), so a conform run against it replays exactly.
+ * as the implementation world builds it (`decoratedServer`), over the in-memory store or the
+ * SQLite one (impl/rolling-key/store-sqlite.ts, each step one transaction, the reply after COMMIT).
+ * A fixture is the server's random seed (the account is fixed: impl-world.ts), so a conform run
+ * against it replays exactly; without one it draws from the system's CSPRNG, as a server must
+ * that keeps its state across restarts (a seeded stream would hand out the same challenges again).
  */
-import { Effect, Layer } from "effect"
+import { Context, Effect, Layer } from "effect"
 import type { Policy } from "../../spec/rolling-key/variants.ts"
 import { CryptoNoble } from "../../impl/crypto/noble.ts"
-import { SecureRandomSeeded } from "../../impl/crypto/random.ts"
-import { makeInMemoryServerStore } from "../../impl/rolling-key/store.ts"
-import type { ServedAnswer, ServeSide } from "../definition.ts"
-import { decoratedServer, fixtureOf } from "./impl-world.ts"
+import { SecureRandomSeeded, SecureRandomSystem } from "../../impl/crypto/random.ts"
+import { layerSqlite } from "../../impl/rolling-key/store-sqlite.ts"
+import { makeInMemoryServerStore, ServerStoreService } from "../../impl/rolling-key/store.ts"
+import { StepTransaction, transactional } from "../../impl/sqlite/step.ts"
+import type { ServedAnswer, ServedStore, ServeSide } from "../definition.ts"
+import { decoratedServer } from "./impl-world.ts"
 import type { RollingKeyImplFlaw } from "./mutants/index.ts"
 
 const seedOf = (fixture: Uint8Array) => (fixture.length === 4 ? new DataView(fixture.buffer, fixture.byteOffset, 4).getUint32(0) : undefined)
+
+const storeLayer = (store: ServedStore) =>
+  store._tag === "memory"
+    ? Layer.merge(Layer.sync(ServerStoreService, makeInMemoryServerStore), StepTransaction.layerInMemory)
+    : layerSqlite(store.file).pipe(Layer.mapError((e) => ({ _tag: "ServeError" as const, message: `cannot open ${store.file}: ${e.message}` })))
 
 /** `flawedPolicy` is the definition's: a mutant is the hardened policy, possibly with a switch flipped. */
 export const makeServe = (flawedPolicy: (policy: Policy, flaw: RollingKeyImplFlaw | undefined) => Policy): ServeSide<Policy, RollingKeyImplFlaw> => ({
   participants: ["server"],
   policy: flawedPolicy,
-  defaultFixture: fixtureOf(0),
   serves: (flaw) => flaw.server !== undefined || flaw.serverStore !== undefined || flaw.serverCrypto !== undefined || flaw.decode !== undefined || flaw.policy !== undefined,
   build: ({ policy, flaw, fixture, store }) =>
     Effect.gen(function* () {
-      const seed = seedOf(fixture)
-      if (seed === undefined) return yield* Effect.fail({ _tag: "ServeError" as const, message: `a P5 fixture is a 4-byte seed, got ${fixture.length} bytes` })
-      if (store._tag !== "memory") return yield* Effect.fail({ _tag: "ServeError" as const, message: "P5's SQLite store is not wired yet" })
-      const context = yield* Layer.build(Layer.merge(CryptoNoble, SecureRandomSeeded(seed)))
-      const server = yield* Effect.provide(decoratedServer(policy, makeInMemoryServerStore(), flaw ?? {}), context)
+      const seed = fixture === undefined ? undefined : seedOf(fixture)
+      if (fixture !== undefined && seed === undefined) return yield* Effect.fail({ _tag: "ServeError" as const, message: `a P5 fixture is a 4-byte seed, got ${fixture.length} bytes` })
+      const context = yield* Layer.build(Layer.mergeAll(CryptoNoble, seed === undefined ? SecureRandomSystem : SecureRandomSeeded(seed), storeLayer(store)))
+      const tx = Context.get(context, StepTransaction)
+      const inner = yield* Effect.provide(Effect.flatMap(ServerStoreService, (s) => decoratedServer(policy, s, flaw ?? {})), context)
+      const server = transactional(inner, tx, ["receive", "observe"])
       const receive = (bytes: Uint8Array): Effect.Effect<ServedAnswer> =>
         server.receive(bytes).pipe(
           Effect.match({
