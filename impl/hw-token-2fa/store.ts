@@ -8,7 +8,7 @@
  * per hardware token, its secret, the next expected counter and the throttling record; per
  * refresh token, its SHA-256 (never the token), owner, family, serial and status.
  */
-import { Effect, Redacted, Ref } from "effect"
+import { Context, Effect, Layer, Redacted, Ref } from "effect"
 
 export interface UserRecord {
   readonly username: string
@@ -56,6 +56,12 @@ export const makeInMemoryAuthStore = (initial: AuthState = emptyAuthState): Effe
     transact: <A>(f: (state: AuthState) => readonly [A, AuthState]) => Ref.modify(ref, f),
     snapshot: Ref.get(ref)
   }))
+
+/** The AuthServer's store as a service; the SQLite layer is `layerSqlite` of ./store-sqlite.ts. */
+export class AuthStoreService extends Context.Tag("authlab/hw-token-2fa/AuthStore")<AuthStoreService, AuthStore>() {
+  static readonly layerInMemory = (initial: AuthState = emptyAuthState): Layer.Layer<AuthStoreService> =>
+    Layer.effect(AuthStoreService, makeInMemoryAuthStore(initial))
+}
 
 /** A comparable rendering of the state (secrets left out), for "a refusal changed nothing" checks. */
 export const fingerprint = (s: AuthState): string =>
