@@ -6,7 +6,7 @@
  * online or at settlement) and the ledger of credits. Payee: its open offers (`hardened`) and
  * the payments it accepted offline, awaiting settlement.
  */
-import { Effect, Ref } from "effect"
+import { Context, Effect, Layer, Ref } from "effect"
 
 export interface Credit {
   readonly kind: "online" | "settle"
@@ -57,6 +57,16 @@ export const emptyPayee: PayeeState = { offers: new Map(), payments: [] }
 
 export const inMemoryStore = <S>(initial: S): Effect.Effect<Store<S>> =>
   Effect.map(Ref.make(initial), (ref) => ({ transact: <A>(f: (state: S) => readonly [A, S]) => Ref.modify(ref, f), snapshot: Ref.get(ref) }))
+
+/** The backend's store as a service; the SQLite layer is `layerSqliteBackend` of ./store-sqlite.ts. */
+export class BackendStoreService extends Context.Tag("authlab/cpk-payment/BackendStore")<BackendStoreService, BackendStore>() {
+  static readonly layerInMemory: Layer.Layer<BackendStoreService> = Layer.effect(BackendStoreService, inMemoryStore(emptyBackend))
+}
+
+/** The payee's store as a service; the SQLite layer is `layerSqlitePayee` of ./store-sqlite.ts. */
+export class PayeeStoreService extends Context.Tag("authlab/cpk-payment/PayeeStore")<PayeeStoreService, PayeeStore>() {
+  static readonly layerInMemory: Layer.Layer<PayeeStoreService> = Layer.effect(PayeeStoreService, inMemoryStore(emptyPayee))
+}
 
 /** A comparable rendering of a state, for "a refusal changed nothing" checks. */
 export const fingerprint = (state: BackendState | PayeeState): string =>
