@@ -11,6 +11,7 @@ import { mkdirSync, writeFileSync } from "node:fs"
 import { cpus, loadavg, arch, platform, release, totalmem } from "node:os"
 import { dirname } from "node:path"
 import { fileURLToPath } from "node:url"
+import { bench as batchVerify } from "./batch-verify.ts"
 import { cryptoBaselines, cryptoCases } from "./crypto.ts"
 import { effectBaselines, effectCases } from "./effect.ts"
 import { attachRatios, type Baselines, budgetMs, type Case, type Figure, measureCases, sinkSize } from "./measure.ts"
@@ -103,11 +104,14 @@ export interface BenchSuite {
   /** Builds (and checks) the fixtures; called only when the suite is selected, before any timing. */
   readonly cases: () => Array<Case> | Promise<Array<Case>>
   readonly baselines: Baselines
+  /** Frees what `cases` holds (worker threads), once the suite's figures are measured. */
+  readonly release?: () => Promise<void>
 }
 
 const primitives: ReadonlyArray<BenchSuite> = [
   { group: "crypto", cases: cryptoCases, baselines: cryptoBaselines },
-  { group: "effect", cases: effectCases, baselines: effectBaselines }
+  { group: "effect", cases: effectCases, baselines: effectBaselines },
+  batchVerify
 ]
 
 const selects = (only: string | undefined, c: Case) =>
@@ -125,19 +129,23 @@ export const runBench = async (options: BenchOptions = {}): Promise<BenchResult>
 
   const figures: Array<Figure> = []
   for (const suite of [...primitives, ...(options.protocols ?? [])]) {
-    const selected = (await suite.cases()).filter((c) => selects(options.only, c))
-    if (selected.length === 0) continue
-    // every implementation of an operation is measured side by side (interleaved batches)
-    const operations = [...new Set(selected.map((c) => c.operation))]
-    const measured: Array<Figure> = []
-    for (const operation of operations) {
-      const figs = measureCases(selected.filter((c) => c.operation === operation), { ms })
-      for (const f of figs) {
-        progress(`  ${f.operation} — ${f.implementation}: ${formatOps(f.opsPerSec)} ops/s ±${f.marginPct.toFixed(1)}%`)
+    try {
+      const selected = (await suite.cases()).filter((c) => selects(options.only, c))
+      if (selected.length === 0) continue
+      // every implementation of an operation is measured side by side (interleaved batches)
+      const operations = [...new Set(selected.map((c) => c.operation))]
+      const measured: Array<Figure> = []
+      for (const operation of operations) {
+        const figs = measureCases(selected.filter((c) => c.operation === operation), { ms })
+        for (const f of figs) {
+          progress(`  ${f.operation} — ${f.implementation}: ${formatOps(f.opsPerSec)} ops/s ±${f.marginPct.toFixed(1)}%`)
+        }
+        measured.push(...figs)
       }
-      measured.push(...figs)
+      figures.push(...attachRatios(measured, suite.baselines))
+    } finally {
+      await suite.release?.()
     }
-    figures.push(...attachRatios(measured, suite.baselines))
   }
   if (figures.length === 0) throw new Error(`no benchmark matches --only "${options.only}"`)
 

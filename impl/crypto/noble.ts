@@ -67,7 +67,7 @@ const failed = (primitive: VerificationFailed["primitive"]) => Exit.fail(new Ver
 // bytes.ts): no span, no generator, no fiber. A traced `Effect.fn` captured a stack trace on
 // every call (~25 µs under tsx), a generator-based `Effect.fnUntraced` still cost a fifth of an
 // HMAC; the protocol services above them stay traced, so traces still name every operation.
-const nobleCrypto: CryptoShape = {
+export const nobleCrypto: CryptoShape = {
   backend: "noble",
 
   hmacSha256: (key, message) => computeValue(() => hmac(sha256, key, message)),
