@@ -4,9 +4,12 @@
  * batch is sent at once (concurrent requests), and the answers are posted back before the waiting
  * thread is woken through the shared flag.
  */
-import { HttpClient, HttpClientRequest } from "@effect/platform"
-import { NodeHttpClient } from "@effect/platform-node"
-import { Effect, ManagedRuntime } from "effect"
+// Module paths, not the packages' indexes: this thread loads only the HTTP client, and loads it fast.
+import * as HttpClient from "@effect/platform/HttpClient"
+import * as HttpClientRequest from "@effect/platform/HttpClientRequest"
+import * as NodeHttpClient from "@effect/platform-node/NodeHttpClient"
+import * as Effect from "effect/Effect"
+import * as ManagedRuntime from "effect/ManagedRuntime"
 import { type MessagePort, workerData } from "node:worker_threads"
 import { headers, OCTETS } from "./binding.ts"
 

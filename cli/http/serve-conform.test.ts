@@ -1,0 +1,145 @@
+/**
+ * `authlab serve` and `authlab conform` as a user runs them: real processes on 127.0.0.1, started
+ * and stopped by the test. For every protocol with served participants: conform passes the
+ * hardened server (exit 0), reports the claimed server's findings (exit 1, only properties the
+ * protocol says fail on claimed, and a replay command that finds the same violation again), and
+ * catches a served mutant (exit 1, by a property expected to kill it). Plus the binding's edges
+ * (health, size limit, media type, status codes) and a graceful SIGTERM.
+ *
+ * Sizes are small on purpose (runs and moves per run): the point is the plumbing and the verdicts
+ * it carries, which the audit's own tests judge at full size in process.
+ */
+import { afterAll, assert, describe, it } from "@effect/vitest"
+import { type ChildProcess, spawn } from "node:child_process"
+import { mkdtempSync, readFileSync } from "node:fs"
+import { tmpdir } from "node:os"
+import { join } from "node:path"
+import { definitions } from "../protocols.ts"
+import { shellWords } from "../testing/run-cli.ts"
+import { LISTENING } from "../commands/serve.ts"
+import type { ConformReport } from "../commands/conform.ts"
+import { headers, MAX_BODY_BYTES, OCTETS, routes } from "./binding.ts"
+
+const root = join(import.meta.dirname, "..", "..")
+const RUNS = "8"
+/** Moves per run: short runs keep shrinking (the costly part on a claimed server) cheap. */
+const ENV = { AUTHLAB_STEPS: "8", NO_COLOR: "1" }
+
+const started: Array<ChildProcess> = []
+afterAll(() => {
+  for (const child of started) if (child.exitCode === null) child.kill("SIGKILL")
+})
+
+const authlab = (args: ReadonlyArray<string>) => spawn(process.execPath, ["--import", "tsx", "cli/main.ts", ...args], { cwd: root, env: { ...process.env, ...ENV } })
+
+/** Start `authlab serve … --port 0` and resolve with its URL once it prints it. */
+const serve = (args: ReadonlyArray<string>): Promise<{ readonly url: string; readonly child: ChildProcess }> =>
+  new Promise((resolve, reject) => {
+    const child = authlab(["serve", "--port", "0", ...args])
+    started.push(child)
+    let out = ""
+    let err = ""
+    child.stdout!.on("data", (d: Buffer) => {
+      out += d.toString()
+      const m = new RegExp(`${LISTENING}(http://127\\.0\\.0\\.1:\\d+)`).exec(out)
+      if (m !== null) resolve({ url: m[1]!, child })
+    })
+    child.stderr!.on("data", (d: Buffer) => void (err += d.toString()))
+    child.on("exit", (code) => reject(new Error(`serve exited ${code} before listening: ${err}`)))
+  })
+
+const exited = (child: ChildProcess): Promise<{ code: number | null; stdout: string; stderr: string }> =>
+  new Promise((resolve) => {
+    let stdout = ""
+    let stderr = ""
+    child.stdout?.on("data", (d: Buffer) => void (stdout += d.toString()))
+    child.stderr?.on("data", (d: Buffer) => void (stderr += d.toString()))
+    child.on("exit", (code) => resolve({ code, stdout, stderr }))
+  })
+
+/** `authlab conform ARGS` (with the test's --runs unless ARGS has its own) and the report it wrote. */
+const conform = async (args: ReadonlyArray<string>) => {
+  const out = mkdtempSync(join(tmpdir(), "authlab-conform-"))
+  const result = await exited(authlab(["conform", ...(args.includes("--runs") ? [] : ["--runs", RUNS]), "--out", out, ...args]))
+  const report = result.code === 0 || result.code === 1 ? (JSON.parse(readFileSync(join(out, "conform.json"), "utf8")) as ConformReport) : undefined
+  return { ...result, report }
+}
+
+const failing = (report: ConformReport | undefined) => (report?.checks ?? []).filter((c) => c.verdict !== "holds").map((c) => c.property)
+
+for (const definition of definitions.filter((d) => d.serve !== undefined)) {
+  const protocol = definition.protocol
+  const claimedFailures = definition.properties.filter((p) => p.expected.claimed === "fails").map((p) => p.id)
+  const mutant = definition.mutants.find((m) => definition.serve!.serves(m.impl))!
+
+  describe(`${protocol} served over HTTP`, () => {
+    it("hardened: every property holds from outside (exit 0)", async () => {
+      const server = await serve(["--protocol", protocol, "--variant", "hardened"])
+      const r = await conform(["--protocol", protocol, "--target", server.url])
+      server.child.kill("SIGTERM")
+      assert.strictEqual(r.code, 0, r.stdout + r.stderr)
+      assert.deepStrictEqual(failing(r.report), [])
+      assert.isAbove(r.report!.requests, 0)
+    })
+
+    it("claimed: the findings are the claimed weaknesses, and each replay command finds its violation again (exit 1)", async () => {
+      const server = await serve(["--protocol", protocol, "--variant", "claimed"])
+      const r = await conform(["--protocol", protocol, "--target", server.url])
+      assert.strictEqual(r.code, 1, r.stdout + r.stderr)
+      const found = failing(r.report)
+      assert.isNotEmpty(found)
+      for (const id of found) assert.include(claimedFailures, id, `${id} fails on the claimed server but the protocol does not say it should`)
+      const first = r.report!.checks.find((c) => c.counterexample !== undefined)!
+      // As printed: `npx authlab conform …`, its own --out dropped for a fresh one.
+      const args = shellWords(first.counterexample!.replay).slice(3)
+      const replay = await conform(args.slice(0, args.indexOf("--out")))
+      server.child.kill("SIGTERM")
+      assert.strictEqual(replay.code, 1, replay.stdout + replay.stderr)
+      assert.strictEqual(replay.report!.checks[0]!.counterexample?.violation.reason, first.counterexample!.violation.reason)
+    })
+
+    it(`a served mutant (${mutant.name}) is caught (exit 1)`, async () => {
+      const server = await serve(["--protocol", protocol, "--mutant", mutant.name])
+      const r = await conform(["--protocol", protocol, "--target", server.url])
+      server.child.kill("SIGTERM")
+      assert.strictEqual(r.code, 1, r.stdout + r.stderr)
+      assert.isTrue(failing(r.report).some((id) => mutant.expectedKilledBy.includes(id)), `killed by ${failing(r.report).join(", ")}; expected one of ${mutant.expectedKilledBy.join(", ")}`)
+    })
+  })
+}
+
+describe("the binding's edges", () => {
+  const definition = definitions.find((d) => d.serve !== undefined)!
+  const participant = definition.serve!.participants[0]!
+  const post = (url: string, body: Uint8Array, type = OCTETS) => fetch(url, { method: "POST", body, headers: { "content-type": type } })
+
+  it("health names what is served; malformed bytes are 400 with the reason; wrong type 415; too large 413; unknown route 404; SIGTERM stops it", async () => {
+    const server = await serve(["--protocol", definition.protocol])
+    const health = (await (await fetch(`${server.url}${routes.health}`)).json()) as { protocol: string; variant: string; participants: Array<string> }
+    assert.strictEqual(health.protocol, definition.protocol)
+    assert.strictEqual(health.variant, "hardened")
+    assert.deepStrictEqual(health.participants, definition.serve!.participants)
+    const garbage = await post(`${server.url}${routes.participant(participant)}`, new Uint8Array([0xff, 0x00, 0x01]))
+    assert.strictEqual(garbage.status, 400)
+    assert.strictEqual(garbage.headers.get(headers.refusal), "malformed")
+    assert.strictEqual((await post(`${server.url}${routes.participant(participant)}`, new Uint8Array(4), "text/plain")).status, 415)
+    assert.strictEqual((await post(`${server.url}${routes.participant(participant)}`, new Uint8Array(MAX_BODY_BYTES + 1))).status, 413)
+    assert.strictEqual((await post(`${server.url}${routes.participant("nobody")}`, new Uint8Array(4))).status, 404)
+    const stopped = exited(server.child)
+    const t0 = performance.now()
+    server.child.kill("SIGTERM")
+    const r = await stopped
+    assert.strictEqual(r.code, 143)
+    assert.isBelow(performance.now() - t0, 2500)
+    await fetch(`${server.url}${routes.health}`).then(
+      () => assert.fail("still answering after SIGTERM"),
+      () => undefined
+    )
+  })
+
+  it("conform refuses a target that is not there (exit 2)", async () => {
+    const r = await conform(["--protocol", definition.protocol, "--target", "http://127.0.0.1:9"])
+    assert.strictEqual(r.code, 2)
+    assert.match(r.stderr, /does not answer its health check/)
+  })
+})
