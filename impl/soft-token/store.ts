@@ -7,7 +7,7 @@
  * Every write says what it is for (`close` names why an OTP stops being valid), so a store can
  * log it and an auditor can read it back.
  */
-import { Effect } from "effect"
+import { Context, Effect, Layer } from "effect"
 import { constantTimeEqual } from "../crypto/bytes.ts"
 
 /** One issuance session, keyed by its C1: the OTP is "recorded as an identifier of the first connection". */
@@ -59,6 +59,20 @@ export interface IssuanceStore {
 
 const utf8 = new TextEncoder()
 
+/**
+ * The first session, in the order given, whose valid OTP equals `otp`: compared in constant time
+ * with every valid record, without early exit, so the timing says nothing about which matched.
+ */
+export const firstValid = (records: Iterable<readonly [string, { readonly otp: string | null }]>, otp: string): string | undefined => {
+  const submitted = utf8.encode(otp)
+  let found: string | undefined
+  for (const [session, r] of records) {
+    const equal = r.otp !== null && constantTimeEqual(utf8.encode(r.otp), submitted)
+    if (equal && found === undefined) found = session
+  }
+  return found
+}
+
 export const makeMemoryStore = (): IssuanceStore => {
   const records = new Map<string, IssuanceRecord>()
   const nonces = new Map<string, Uint8Array>()
@@ -71,16 +85,7 @@ export const makeMemoryStore = (): IssuanceStore => {
     records: Effect.sync(() => [...records]),
     record: (session) => Effect.sync(() => records.get(session)),
     create: (session, record) => Effect.sync(() => void records.set(session, record)),
-    findValid: (otp) =>
-      Effect.sync(() => {
-        const submitted = utf8.encode(otp)
-        let found: string | undefined
-        for (const [session, r] of records) {
-          const equal = r.otp !== null && constantTimeEqual(utf8.encode(r.otp), submitted)
-          if (equal && found === undefined) found = session
-        }
-        return found
-      }),
+    findValid: (otp) => Effect.sync(() => firstValid(records, otp)),
     countWrong: (session) =>
       Effect.sync(() => {
         update(session, (r) => ({ ...r, wrong: r.wrong + 1 }))
@@ -99,4 +104,9 @@ export const makeMemoryStore = (): IssuanceStore => {
     closeRead: (conn) => Effect.sync(() => void reads.delete(conn)),
     snapshot: Effect.sync(() => ({ records: [...records], nonces: [...nonces], reads: [...reads] }))
   }
+}
+
+/** The service's store as a service; the SQLite layer is `layerSqlite` of ./store-sqlite.ts. */
+export class IssuanceStoreService extends Context.Tag("authlab/soft-token/IssuanceStore")<IssuanceStoreService, IssuanceStore>() {
+  static readonly layerInMemory: Layer.Layer<IssuanceStoreService> = Layer.sync(IssuanceStoreService, makeMemoryStore)
 }
