@@ -1,0 +1,6 @@
+export * from "./credentials.ts"
+export * from "./device.ts"
+export * from "./machine.ts"
+export * from "./opaque.ts"
+export * from "./server.ts"
+export * from "./store.ts"

@@ -1,0 +1,71 @@
+/**
+ * P2b split-login, as one protocol definition (properties/definition.ts): the model explores from
+ * alice registered (symbolic OPAQUE); the implementation world runs the real services
+ * (impl/split-login) with real OPAQUE, as its own attacker — including a real dictionary attack.
+ */
+import { allMessages } from "../../spec/split-login/messages.ts"
+import { properties } from "../../spec/split-login/properties.ts"
+import { policies, type Policy } from "../../spec/split-login/variants.ts"
+import type { Trace } from "../../spec/trace.ts"
+import { deviceMachine } from "../../model/split-login/device.machine.ts"
+import { machineMachine } from "../../model/split-login/machine.machine.ts"
+import { FORGES } from "../../model/split-login/moves.ts"
+import { serverMachine } from "../../model/split-login/server.machine.ts"
+import * as system from "../../model/split-login/system.ts"
+import { composedSystem, type ProtocolDefinition } from "../definition.ts"
+import { makeImplWorld, type SplitLoginImplFlaw } from "./impl-world.ts"
+import { mutants, type SplitLoginModelFlaw } from "./mutants/index.ts"
+
+/**
+ * The deepest the P2b model is explored: the cheapest claimed attacks take 2 moves (an honest
+ * login, then a poll with the SID seen or a dictionary run) and QRLjacking 3 (open, phish,
+ * deliver); 5 also reaches every hardened refusal of a replay into another session.
+ */
+export const MAX_MODEL_DEPTH = 5
+
+const machinesOf = (flaw: SplitLoginModelFlaw | undefined): system.Machines =>
+  flaw === undefined
+    ? system.MACHINES
+    : {
+        server: flaw.server === undefined ? serverMachine : serverMachine.provide(flaw.server),
+        machine: flaw.machine === undefined ? machineMachine : machineMachine.provide(flaw.machine)
+      }
+
+/** The verdicts both worlds must agree on, step by step. */
+const verdicts = (trace: Trace) =>
+  trace.flatMap((e) => (e._tag === "Commit" || e._tag === "Signal" || e._tag === "Accept" || e._tag === "Reject" || e._tag === "Reveal" || e._tag === "Running" ? [JSON.stringify(e)] : []))
+
+export const splitLogin: ProtocolDefinition<Policy, system.SystemState, system.Observation, SplitLoginModelFlaw, SplitLoginImplFlaw> = {
+  protocol: "split-login",
+  code: "P2b",
+  title: "P2b Split-device login: username on one device, password on another (Gemalto US 9,635,022, seed 001)",
+  seed: "../shared/seeds/001_ebbb5972caa6b023.txt",
+  policies,
+  messages: [...allMessages],
+  properties,
+  starts: [{ name: "registered", description: "alice registered with the server (password hash or OPAQUE record), no session open" }],
+  model: {
+    system: (policy, flaw) => composedSystem(system, [{ name: "registered", ...system.registeredState(policy, machinesOf(flaw)) }]),
+    maxDepth: MAX_MODEL_DEPTH,
+    guideDepth: 4,
+    machines: [
+      { participant: "device", machine: deviceMachine },
+      { participant: "machine", machine: machineMachine },
+      { participant: "server", machine: serverMachine }
+    ],
+    honestRun: system.honestRun
+  },
+  impl: {
+    world: ({ policy, seed, malformed, flaw }) => makeImplWorld({ policy, seed, malformed, ...(flaw === undefined ? {} : { flaw }) })
+  },
+  mutants,
+  conformance: {
+    verdicts,
+    vocabulary: {
+      users: [["device", "login"], ["user", "scan"], ["device", "poll"]],
+      actors: ["server", "machine", "device"],
+      attacks: FORGES.map(([to, forge]) => ({ _tag: "Inject" as const, to, forge }))
+    }
+  },
+  bench: async () => (await import("../../bench/split-login.ts")).bench
+}

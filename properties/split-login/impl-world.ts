@@ -1,0 +1,439 @@
+/**
+ * The P2b implementation as a `World`: the real Effect services (impl/split-login) — Server,
+ * alice's Device and Machine, the attacker's own device — over an in-memory store, real OPAQUE
+ * (`@serenity-kit/opaque`, Argon2id at the light setting), HMAC through the node:crypto layer, a
+ * seeded random source (the WASM's draws included) and a stepped clock, driven by the attacker's
+ * moves (model/split-login/moves.ts).
+ *
+ * The world is its own attacker: its moves come from what it has seen and what its participants
+ * hold, never from the model — the moves the model has in the same situation, plus garbage
+ * (`malformed:*`) to the server and the Machine, and byte edits of the open link's messages
+ * (`tamper`, `cut`, `splice`: properties/harness/byte-attacks.ts). TLS records (Device ↔ Server)
+ * are neither edited nor replayed: TLS refuses both before the application sees them. A
+ * `LoginStart` is not edited either: OPAQUE's first flight is unauthenticated by design, an edited
+ * one is just the attacker's own KE1 (which `replay` and the Machine's refusal of the answer cover).
+ * Its forgeries are real: it opens sessions on its own connection, polls with the SIDs it saw,
+ * rewrites the SID of a captured login, and runs a real dictionary attack — for every guess, the
+ * Machine's own derivation checked against the transcript: the claimed hash compared with every
+ * captured `Login`, and for OPAQUE a client login for the guess finished against every captured
+ * KE2 (which succeeds only if the guess can be tested offline).
+ *
+ * The harness is the trusted observer: it names SIDs in the order the server opened them (`s1`,
+ * …; `?` for one it never opened), reads who holds a session from the tokens received, signals a
+ * password-equivalent when a message on the wire carries the password or the stored verifier,
+ * and signals a refusal that left the server's store changed.
+ */
+import { Context, Effect, Either, Layer, Schema } from "effect"
+import type { Move } from "../../spec/attacker.ts"
+import { splitAnyFrame } from "../../spec/codec.ts"
+import { Login, LoginChallenge, LoginFinish, ToServer } from "../../spec/split-login/messages.ts"
+import { DICTIONARY, PASSWORD, type Policy, TICK_SECONDS, USERNAME } from "../../spec/split-login/variants.ts"
+import type { Actor, Trace, TraceEvent } from "../../spec/trace.ts"
+import { steppedClock } from "../../impl/clock.ts"
+import { CryptoNode } from "../../impl/crypto/node.ts"
+import { SecureRandomSeeded } from "../../impl/crypto/random.ts"
+import { Crypto, type CryptoShape, SecureRandom } from "../../impl/crypto/services.ts"
+import { hex, passwordHash } from "../../impl/split-login/credentials.ts"
+import { type Device, makeDevice } from "../../impl/split-login/device.ts"
+import { type Machine, makeMachine } from "../../impl/split-login/machine.ts"
+import { KeyStretching, makeOpaque, Opaque, type OpaqueShape, type ServerSetup } from "../../impl/split-login/opaque.ts"
+import { type Account, makeServer, type Server, type ServerOptions } from "../../impl/split-login/server.ts"
+import { emptyServer, fingerprint, inMemoryStore, type ServerStore } from "../../impl/split-login/store.ts"
+import { enabledMoves, MAX_LOGINS, MAX_SCANS, type Observation, TLS_LABELS } from "../../model/split-login/moves.ts"
+import { byteAttack, byteAttackMoves } from "../harness/byte-attacks.ts"
+import type { World } from "../harness/world.ts"
+
+export const MALFORMED_KINDS = ["truncated", "trailing", "random"] as const
+
+/** A mutant's implementation side: decorators of the real services, their store, their crypto and their decoder. */
+export interface SplitLoginImplFlaw {
+  readonly store?: (store: ServerStore) => ServerStore
+  /** The server's edge decoder, given the store it serves (a decoder that reads or writes state is the flaw). */
+  readonly decode?: (store: ServerStore) => NonNullable<ServerOptions["decode"]>
+  /** The OPAQUE service the server runs. */
+  readonly serverOpaque?: (opaque: OpaqueShape) => OpaqueShape
+  /** The crypto the server verifies with. */
+  readonly serverCrypto?: (crypto: CryptoShape) => CryptoShape
+  /** alice's Machine. */
+  readonly machine?: (machine: Machine) => Machine
+}
+
+export interface ImplWorldOptions {
+  readonly policy: Policy
+  readonly seed: number
+  readonly malformed: boolean
+  readonly flaw?: SplitLoginImplFlaw
+}
+
+interface WireMessage {
+  readonly from: Actor
+  readonly to: Actor
+  readonly bytes: Uint8Array
+  readonly label: string
+  delivered: boolean
+}
+
+const T0 = Date.UTC(2026, 0, 1)
+
+let cryptoContext: Context.Context<Crypto> | undefined
+const cryptoOnce = () => (cryptoContext ??= Effect.runSync(Effect.scoped(Layer.build(CryptoNode))))
+
+/**
+ * Registration happens out of band, before any run (SECURITY.md §Registration): the server's OPAQUE
+ * setup and alice's record (or, claimed, her password hash), from a seeded stream of their own,
+ * made once per policy and process.
+ */
+const enrolments = new Map<string, { readonly setup: ServerSetup; readonly account: Account }>()
+const enrolmentOf = (policy: Policy) => {
+  let e = enrolments.get(policy.name)
+  if (e === undefined) {
+    const context = Context.merge(cryptoOnce(), Effect.runSync(Effect.scoped(Layer.build(SecureRandomSeeded(0x2b0)))))
+    e = Effect.runSync(
+      Effect.provide(
+        Effect.gen(function*() {
+          const opaque = yield* makeOpaque(KeyStretching.light)
+          const setup = yield* opaque.createSetup()
+          const account: Account = policy.auth === "hash" ? { verifier: passwordHash(USERNAME, PASSWORD) } : { record: yield* Effect.orDie(opaque.register(setup, USERNAME, PASSWORD)) }
+          return { setup, account }
+        }),
+        context
+      )
+    )
+    enrolments.set(policy.name, e)
+  }
+  return e
+}
+
+const decodeServer = Schema.decodeUnknownEither(ToServer)
+const equal = (a: Uint8Array, b: Uint8Array) => a.length === b.length && a.every((x, i) => x === b[i])
+
+export const makeImplWorld = (options: ImplWorldOptions): World<Observation> => {
+  const { policy, flaw } = options
+  const { setup, account } = enrolmentOf(policy)
+  let now = T0
+  const clock = steppedClock(() => now)
+  const random = Effect.runSync(Effect.scoped(Layer.build(SecureRandomSeeded(options.seed))))
+  const base = Context.merge(cryptoOnce(), random)
+  const opaque = Effect.runSync(Effect.provide(makeOpaque(KeyStretching.light), base))
+  const context = Context.add(base, Opaque, opaque)
+  const serverContext = Context.add(Context.add(base, Crypto, flaw?.serverCrypto?.(Context.get(base, Crypto)) ?? Context.get(base, Crypto)), Opaque, flaw?.serverOpaque?.(opaque) ?? opaque)
+  const runIn =
+    <R>(ctx: Context.Context<R>) =>
+    <A, E>(effect: Effect.Effect<A, E, R>): Either.Either<A, E> =>
+      Effect.runSync(Effect.either(Effect.withClock(Effect.provide(effect, ctx), clock)))
+  const run = runIn(context)
+  const ok = <A>(effect: Effect.Effect<A, unknown, Crypto | SecureRandom | Opaque>): A => Either.getOrThrow(run(effect))
+
+  const realStore: ServerStore = ok(inMemoryStore(emptyServer))
+  const store = flaw?.store?.(realStore) ?? realStore
+  const server: Server = makeServer({ policy, accounts: new Map([[USERNAME, account]]), setup, store, ...(flaw?.decode === undefined ? {} : { decode: flaw.decode(store) }) })
+  const device: Device = ok(makeDevice(policy))
+  const evil: Device = ok(makeDevice(policy))
+  const realMachine = ok(makeMachine(policy, USERNAME))
+  const machine: Machine = flaw?.machine?.(realMachine) ?? realMachine
+
+  const network: Array<WireMessage> = []
+  const sidNames = new Map<string, string>()
+  const counts = { logins: 0, scans: 0, evilOpens: 0, ticks: 0 }
+  let evilSids: Array<Uint8Array> = []
+  let seenSid: Uint8Array | undefined
+  let guessed = false
+  let passwordEquivalentSeen = false
+
+  const sidName = (sid: unknown) => (sid instanceof Uint8Array ? sidNames.get(hex(sid)) ?? "?" : "?")
+  /** The secrets whose bytes on the wire make a password-equivalent: the password and the stored verifier. */
+  const secrets = [new TextEncoder().encode(PASSWORD), ...(account.verifier === undefined ? [] : [account.verifier]), ...(account.record === undefined ? [] : [account.record])]
+  const carriesSecret = (bytes: Uint8Array) => (splitAnyFrame(bytes)?.fields ?? []).some((f) => secrets.some((s) => equal(f, s)))
+
+  const send = (from: Actor, to: Actor, bytes: Uint8Array, label: string, delivered = false): Array<TraceEvent> => {
+    const ref = network.length
+    network.push({ from, to, bytes, label, delivered })
+    const sid = label === "Open" ? undefined : sidName(splitAnyFrame(bytes)?.fields[0])
+    const events: Array<TraceEvent> = [{ _tag: "Send", from, to, ref, label, ...(sid === undefined ? {} : { data: `sid=${sid}` }) }]
+    // the observer: a message that carries the password or the stored verifier is a password-equivalent on the wire
+    if (!passwordEquivalentSeen && from !== "attacker" && carriesSecret(bytes)) {
+      passwordEquivalentSeen = true
+      events.push({ _tag: "Reveal", name: "password-equivalent", via: "wire" })
+    }
+    return events
+  }
+
+  /** The server's handling of `bytes` from connection `conn`, with its replies put on the wire (or handed to the attacker). */
+  const toServer = (conn: Actor, bytes: Uint8Array): Array<TraceEvent> => {
+    const before = fingerprint(ok(realStore.snapshot))
+    const r = runIn(serverContext)(server.receive(conn, bytes))
+    if (Either.isLeft(r)) {
+      const events: Array<TraceEvent> = [{ _tag: "Reject", actor: "server", reason: r.left.reason }]
+      if (fingerprint(ok(realStore.snapshot)) !== before) events.push({ _tag: "Signal", actor: "server", signal: "state-changed-on-reject" })
+      return events
+    }
+    const o = r.right
+    switch (o._tag) {
+      case "opened": {
+        sidNames.set(hex(o.sid), `s${sidNames.size + 1}`)
+        const events: Array<TraceEvent> = [{ _tag: "Accept", actor: "server", data: `open;sid=${sidName(o.sid)};opener=${conn}` }]
+        if (conn === "evil") {
+          ok(evil.receive(o.reply))
+          evilSids = [...evilSids, o.sid]
+          return events
+        }
+        return [...events, ...send("server", conn, o.reply, "Opened")]
+      }
+      case "challenged":
+        return [{ _tag: "Accept", actor: "server", data: `challenge;sid=${sidName(o.sid)}` }, ...send("server", conn === "machine" ? "machine" : "attacker", o.reply, "LoginChallenge", conn !== "machine")]
+      case "logged-in":
+        return [{ _tag: "Commit", actor: "server", peer: "machine", data: `login;sid=${sidName(o.sid)};opener=${o.opener}` }]
+      case "released": {
+        const events: Array<TraceEvent> = [{ _tag: "Accept", actor: "server", data: `release;sid=${sidName(o.sid)};to=${conn}` }]
+        if (conn === "device") return [...events, ...send("server", "device", o.reply, "Result")]
+        return [...events, { _tag: "Commit", actor: conn, peer: "server", data: `session;sid=${sidName(o.sid)}` }]
+      }
+    }
+  }
+
+  /** What alice decides at the Machine's consent screen: she approves only her own Device's fingerprint. */
+  const alice = {
+    password: PASSWORD,
+    approves: (shown: Uint8Array) => {
+      const screen = ok(device.screen)
+      return screen !== undefined && equal(screen.fingerprint, shown)
+    }
+  }
+
+  const toMachine = (bytes: Uint8Array): Array<TraceEvent> => {
+    const r = run(machine.receive(bytes, alice))
+    if (Either.isLeft(r)) return [{ _tag: "Reject", actor: "machine", reason: r.left.reason }]
+    return [{ _tag: "Running", actor: "machine", peer: "server", data: `login;sid=${sidName(r.right.sid)}` }, ...send("machine", "server", r.right.reply, "LoginFinish")]
+  }
+
+  const toDevice = (bytes: Uint8Array): Array<TraceEvent> => {
+    const r = run(device.receive(bytes))
+    if (Either.isLeft(r)) return [{ _tag: "Reject", actor: "device", reason: r.left.reason }]
+    if (r.right._tag === "showing") {
+      seenSid = r.right.screen.sid
+      return [{ _tag: "Accept", actor: "device", data: `showing;sid=${sidName(r.right.screen.sid)}` }]
+    }
+    return [{ _tag: "Commit", actor: "device", peer: "server", data: `session;sid=${sidName(r.right.sid)}` }]
+  }
+
+  const deliverTo = (m: WireMessage, ref: number, how: "first" | "replay" | "injected"): Array<TraceEvent> => {
+    const sid = m.label === "Open" || m.label.startsWith("malformed") ? undefined : sidName(splitAnyFrame(m.bytes)?.fields[0])
+    const events: Array<TraceEvent> = [{ _tag: "Deliver", to: m.to, ref, label: m.label, how, ...(sid === undefined ? {} : { data: `sid=${sid}` }) }]
+    const conn = m.from === "attacker" ? "attacker" : m.from
+    if (m.to === "server") return [...events, ...toServer(conn, m.bytes)]
+    if (m.to === "machine") return [...events, ...toMachine(m.bytes)]
+    if (m.to === "device") return [...events, ...toDevice(m.bytes)]
+    return events
+  }
+
+  const deliver = (ref: number): Array<TraceEvent> => {
+    const m = network[ref]!
+    const how = m.delivered ? "replay" : "first"
+    m.delivered = true
+    return deliverTo(m, ref, how)
+  }
+
+  const inject = (to: Actor, bytes: Uint8Array, label: string): Array<TraceEvent> => {
+    const ref = network.length
+    return [...send("attacker", to, bytes, label, true), ...deliverTo(network[ref]!, ref, "injected")]
+  }
+
+  /** The Machine sends its authenticating data for `sid` (claimed: Running at once; hardened: after the challenge). */
+  const scan = (sid: Uint8Array): Array<TraceEvent> => {
+    counts.scans++
+    const bytes = ok(machine.scan(sid, PASSWORD))
+    const claimedLogin = policy.auth === "hash"
+    return [...(claimedLogin ? [{ _tag: "Running", actor: "machine", peer: "server", data: `login;sid=${sidName(sid)}` } as const] : []), ...send("machine", "server", bytes, claimedLogin ? "Login" : "LoginStart")]
+  }
+
+  const deviceShows = () => {
+    const s = ok(device.state)
+    return s.sid !== undefined && s.token === undefined
+  }
+
+  const userAction = (actor: Actor, action: string, bounded = true): Array<TraceEvent> | undefined => {
+    if (actor === "device" && action === "login") {
+      if (bounded && counts.logins >= MAX_LOGINS) return undefined
+      counts.logins++
+      return send("device", "server", ok(device.open(USERNAME)), "Open")
+    }
+    if (actor === "user" && action === "scan") {
+      if (!deviceShows() || (bounded && counts.scans >= MAX_SCANS)) return undefined
+      return scan(ok(device.screen)!.sid)
+    }
+    if (actor === "device" && action === "poll") {
+      if (ok(device.state).sid === undefined) return undefined
+      return send("device", "server", ok(device.poll), "Poll")
+    }
+    return undefined
+  }
+
+  /** Every message sent from `from` on delivered once, in order (the Machine's last flight too, unless `holdLast`). */
+  const deliverNew = (from: number, events: Array<TraceEvent>, holdLast = false) => {
+    for (let ref = from; ref < network.length; ref++) {
+      const m = network[ref]!
+      if (!m.delivered && m.to !== "attacker" && !(holdLast && (m.label === "Login" || m.label === "LoginFinish"))) events.push(...deliver(ref))
+    }
+    return events
+  }
+
+  /** An honest exchange: `actions` in turn, every message delivered once, in order. */
+  const honest = (actions: ReadonlyArray<readonly [Actor, string]>, options: { readonly bounded: boolean; readonly holdLast?: boolean }): Array<TraceEvent> => {
+    const events: Array<TraceEvent> = []
+    for (const [actor, action] of actions) {
+      const from = network.length
+      const r = userAction(actor, action, options.bounded)
+      if (r === undefined) break
+      events.push(...r)
+      deliverNew(from, events, options.holdLast)
+    }
+    return events
+  }
+  const LOGIN: ReadonlyArray<readonly [Actor, string]> = [["device", "login"], ["user", "scan"], ["device", "poll"]]
+
+  const latestAuth = () => [...network].reverse().find((m) => m.from === "machine" && (m.label === "Login" || m.label === "LoginFinish"))
+
+  /** For every guess, the Machine's own derivation checked against what was captured on the open link. */
+  const dictionary = (): Array<TraceEvent> => {
+    guessed = true
+    const captured = network.filter((m) => m.from !== "attacker" && !TLS_LABELS.has(m.label))
+    const logins = captured.flatMap((m) => (m.label === "Login" ? [Either.getOrThrow(Schema.decodeUnknownEither(Login.wire)(m.bytes)).authData] : []))
+    // every KE2 is the same kind of evidence (a blinded evaluation under fresh nonces): the latest stands for all
+    const challenges = captured.flatMap((m) => (m.label === "LoginChallenge" ? [Either.getOrThrow(Schema.decodeUnknownEither(LoginChallenge.wire)(m.bytes)).ke2] : [])).slice(-1)
+    const found = DICTIONARY.find(
+      (guess) =>
+        logins.some((authData) => equal(passwordHash(USERNAME, guess), authData)) ||
+        challenges.some((ke2) => Either.isRight(run(Effect.flatMap(opaque.clientStart(USERNAME, guess), (s) => opaque.clientFinish(s.state, ke2, guess)))))
+    )
+    return found === undefined ? [] : [{ _tag: "Reveal", name: "password", via: "wire" }]
+  }
+
+  const forge = (recipe: string): Array<TraceEvent> => {
+    if (recipe === "open") {
+      counts.evilOpens++
+      return evilRequest(ok(evil.open(USERNAME)), "Open")
+    }
+    if (recipe === "phish") {
+      if (evilSids.length === 0) return []
+      const from = network.length
+      return deliverNew(from, scan(evilSids[evilSids.length - 1]!))
+    }
+    if (recipe === "poll-seen") {
+      if (seenSid === undefined) return []
+      const evilKey = ok(evil.state).deviceKey
+      const bytes = Schema.encodeSync(ToServer)({ _tag: "Poll", sid: seenSid, deviceKey: evilKey })
+      return evilRequest(bytes, "Poll")
+    }
+    if (recipe === "replay") {
+      const m = latestAuth()
+      const target = evilSids[evilSids.length - 1]
+      if (m === undefined || target === undefined) return []
+      const d = decodeServer(m.bytes)
+      if (Either.isLeft(d) || (d.right._tag !== "Login" && d.right._tag !== "LoginFinish")) return []
+      const bytes = d.right._tag === "Login" ? Login.encode({ ...d.right, sid: target }) : LoginFinish.encode({ ...d.right, sid: target })
+      return inject("server", bytes, m.label)
+    }
+    if (recipe === "dictionary") return dictionary()
+    return []
+  }
+
+  /** A request from the attacker's own device on its own TLS connection, answered there. */
+  const evilRequest = (bytes: Uint8Array, label: "Open" | "Poll"): Array<TraceEvent> => {
+    const ref = network.length
+    network.push({ from: "attacker", to: "server", bytes, label, delivered: true })
+    const data = label === "Poll" ? { data: `sid=${sidName(splitAnyFrame(bytes)?.fields[0])}` } : {}
+    return [{ _tag: "Send", from: "evil", to: "server", ref, label, ...data }, { _tag: "Deliver", to: "server", ref, label, how: "injected", ...data }, ...toServer("evil", bytes)]
+  }
+
+  // the byte attacks depend only on the messages seen, and the log only grows: recompute them when it does
+  let seenCache: { length: number; seen: Array<{ from: Actor; to: Actor; bytes: Uint8Array; label: string }>; moves: Array<Move> } | undefined
+  const seenNow = () => {
+    if (seenCache === undefined || seenCache.length !== network.length) {
+      const seen = network.map((m) => ({ from: m.from, to: m.to, bytes: m.bytes, label: m.label }))
+      seenCache = { length: network.length, seen, moves: options.malformed ? byteAttackMoves(seen, { skip: (m) => TLS_LABELS.has(m.label) || m.label === "LoginStart" || m.to === "attacker" }) : [] }
+    }
+    return seenCache
+  }
+
+  /** Garbage: a captured message cut short or extended, or random bytes, to the server or the Machine in turn. */
+  const malformed = (kind: (typeof MALFORMED_KINDS)[number]): Array<TraceEvent> => {
+    const r = ok(Effect.flatMap(SecureRandom, (x) => x.bytes(2)))
+    const to: Actor = r[0]! % 2 === 0 ? "server" : "machine"
+    const source = [...network].reverse().find((m) => m.to === to && m.from !== "attacker")
+    const sample = source?.bytes ?? ok(Effect.flatMap(SecureRandom, (x) => x.bytes(40)))
+    const bytes =
+      kind === "truncated"
+        ? sample.subarray(0, Math.max(0, sample.length - 1 - (r[1]! % sample.length)))
+        : kind === "trailing"
+          ? Uint8Array.from([...sample, ...ok(Effect.flatMap(SecureRandom, (x) => x.bytes(1 + (r[1]! % 4))))])
+          : ok(Effect.flatMap(SecureRandom, (x) => x.bytes(1 + (r[1]! % 96))))
+    return inject(to, bytes, `malformed:${kind}`)
+  }
+
+  const step = (move: Move): Trace => {
+    switch (move._tag) {
+      case "User":
+        return userAction(move.actor, move.action) ?? []
+      case "Honest":
+        if (move.actor === "device" && move.action === "login") return honest(LOGIN, { bounded: true })
+        if (move.actor === "device" && move.action === "open") return honest([["device", "login"]], { bounded: true })
+        if (move.actor === "user" && move.action === "scan") return honest([["user", "scan"]], { bounded: true, holdLast: true })
+        return []
+      case "Deliver":
+        return network[move.ref] === undefined ? [] : deliver(move.ref)
+      case "Timeout":
+        counts.ticks++
+        now += TICK_SECONDS * 1000
+        return [{ _tag: "Tick", actor: "server" }]
+      case "Crash":
+        if (move.actor === "machine") ok(machine.restart)
+        return [{ _tag: "Crash", actor: move.actor }]
+      case "Inject": {
+        if (move.forge.startsWith("malformed:")) return malformed(move.forge.slice("malformed:".length) as (typeof MALFORMED_KINDS)[number])
+        const edit = byteAttack(seenNow().seen, move)
+        if (edit !== undefined) return inject(edit.to, edit.bytes, edit.label)
+        return forge(move.forge)
+      }
+      default:
+        return []
+    }
+  }
+
+  const moves = (): ReadonlyArray<Move> => {
+    const out = enabledMoves({
+      ...counts,
+      deviceShows: deviceShows(),
+      deviceHasSid: ok(device.state).sid !== undefined,
+      sidSeen: seenSid !== undefined,
+      evilHasSid: evilSids.length > 0,
+      authSeen: latestAuth() !== undefined,
+      openLinkSeen: network.some((m) => m.from !== "attacker" && !TLS_LABELS.has(m.label)),
+      guessed,
+      network
+    })
+    if (!options.malformed) return out
+    return [...out, ...MALFORMED_KINDS.map((kind) => ({ _tag: "Inject" as const, to: "any", forge: `malformed:${kind}` })), ...seenNow().moves]
+  }
+
+  const observe = (): Observation => {
+    const s = ok(realStore.snapshot)
+    const d = ok(device.state)
+    const pending = ok(realMachine.pending)
+    return {
+      server: [...s.sessions.entries()].map(([k, r]) => [sidNames.get(k) ?? "?", r.opener, r.logins, r.releases, r.challenge !== undefined] as const).sort((a, b) => a[0].localeCompare(b[0], "en", { numeric: true })),
+      device: { sid: d.sid === undefined ? null : sidName(d.sid), session: d.token !== undefined },
+      machine: { pending: pending === undefined ? null : sidName(pending) },
+      attacker: { password: guessed && dictionaryWon }
+    }
+  }
+  let dictionaryWon = false
+  const stepObserved = (move: Move): Trace => {
+    const events = step(move)
+    if (events.some((e) => e._tag === "Reveal" && e.name === "password")) dictionaryWon = true
+    return events
+  }
+
+  const continuation = (): Trace => [{ _tag: "FaultsEnd" }, ...honest(LOGIN, { bounded: false })]
+
+  return { initialTrace: [], moves, step: stepObserved, observe, continuation }
+}
