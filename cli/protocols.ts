@@ -8,8 +8,9 @@ import { cpkPayment } from "../properties/cpk-payment/definition.ts"
 import { hwToken2fa } from "../properties/hw-token-2fa/definition.ts"
 import { rollingKey } from "../properties/rolling-key/definition.ts"
 import { softToken } from "../properties/soft-token/definition.ts"
+import { splitLogin } from "../properties/split-login/definition.ts"
 import type { ProtocolSuite } from "../properties/suite.ts"
 
-export const definitions: ReadonlyArray<ProtocolDefinition> = [rollingKey, softToken, hwToken2fa, cpkPayment]
+export const definitions: ReadonlyArray<ProtocolDefinition> = [rollingKey, softToken, hwToken2fa, cpkPayment, splitLogin]
 
 export const suites: ReadonlyArray<ProtocolSuite> = definitions.map(makeSuite)

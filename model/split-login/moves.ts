@@ -4,7 +4,8 @@
  * seen), so the same schedule runs on both (spec/attacker.ts).
  *
  * - `U:device:login` / `H:device:login`: alice types her username at the Device (the honest move
- *   runs the whole login: open, scan, OPAQUE or hash, poll, every message delivered once, in order);
+ *   runs the login up to the poll: open, scan, hash or OPAQUE, every message delivered once, in
+ *   order — the poll is the Device's next move, the race the attacker may win);
  * - `H:device:open`: the same, until the Device shows the SID it was sent;
  * - `U:user:scan`: alice scans the SID her Device shows and types her password on the Machine;
  *   `H:user:scan`: the same, the exchange run until the Machine's last flight is on the wire (the

@@ -299,7 +299,7 @@ export const step = (s: SystemState, move: Move): { state: SystemState; events: 
     case "User":
       return userAction(s, move.actor, move.action)
     case "Honest":
-      if (move.actor === "device" && move.action === "login") return honest(s, LOGIN, { bounded: true })
+      if (move.actor === "device" && move.action === "login") return honest(s, LOGIN.slice(0, 2), { bounded: true })
       if (move.actor === "device" && move.action === "open") return honest(s, [["device", "login"]], { bounded: true })
       if (move.actor === "user" && move.action === "scan") return honest(s, [["user", "scan"]], { bounded: true, holdLast: true })
       return undefined

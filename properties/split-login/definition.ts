@@ -18,10 +18,11 @@ import { mutants, type SplitLoginModelFlaw } from "./mutants/index.ts"
 
 /**
  * The deepest the P2b model is explored: the cheapest claimed attacks take 2 moves (an honest
- * login, then a poll with the SID seen or a dictionary run) and QRLjacking 3 (open, phish,
- * deliver); 5 also reaches every hardened refusal of a replay into another session.
+ * login, then a poll with the SID seen, a replayed login or a dictionary run; QRLjacking: open,
+ * phish) and a replay into the attacker's session 3; 4 keeps every hardened refusal of those within
+ * reach and the exploration near 10 s (5 costs ~50 s for 24k states).
  */
-export const MAX_MODEL_DEPTH = 5
+export const MAX_MODEL_DEPTH = 4
 
 const machinesOf = (flaw: SplitLoginModelFlaw | undefined): system.Machines =>
   flaw === undefined

@@ -375,7 +375,7 @@ export const makeImplWorld = (options: ImplWorldOptions): World<Observation> => 
       case "User":
         return userAction(move.actor, move.action) ?? []
       case "Honest":
-        if (move.actor === "device" && move.action === "login") return honest(LOGIN, { bounded: true })
+        if (move.actor === "device" && move.action === "login") return honest(LOGIN.slice(0, 2), { bounded: true })
         if (move.actor === "device" && move.action === "open") return honest([["device", "login"]], { bounded: true })
         if (move.actor === "user" && move.action === "scan") return honest([["user", "scan"]], { bounded: true, holdLast: true })
         return []

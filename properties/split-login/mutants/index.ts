@@ -34,40 +34,15 @@ const strictServer = Schema.decodeUnknown(ToServer)
 
 export const mutants: ReadonlyArray<SplitLoginMutant> = [
   {
-    name: "release-not-counted",
-    flaw: "The server hands out the session token on a poll but its write of the release count is lost, so the same SID releases again (implementation only).",
-    expectedKilledBy: ["P2b.sid-single-use"],
+    name: "device-key-compared-over-poll",
+    flaw: "The server compares the device key byte by byte over the length of the key the poll carries, so a poll with an empty key matches any session (implementation only).",
+    expectedKilledBy: ["P2b.result-to-opener"],
     impl: {
-      store: (real) =>
-        rewriting(real, (before, after) => {
-          if (after.tokens.size === before.tokens.size) return after
-          return { ...after, sessions: new Map([...after.sessions].map(([k, r]) => [k, { ...r, releases: before.sessions.get(k)?.releases ?? r.releases }])) }
-        })
-    }
-  },
-  {
-    name: "approval-mac-prefix",
-    flaw: "The server compares the approval MAC on its first 8 bytes only (implementation only).",
-    expectedKilledBy: ["P2b.tampered-input"],
-    impl: {
-      serverCrypto: (real) => ({
-        ...real,
-        hmacSha256Verify: (key, message, tag) => Effect.flatMap(real.hmacSha256(key, message), (mac) => (mac.subarray(0, 8).every((x, i) => x === tag[i]) ? Effect.void : real.hmacSha256Verify(key, message, tag)))
-      })
-    }
-  },
-  {
-    name: "opened-at-refreshed",
-    flaw: "The server's store rewrites a session's opening time to the latest write, so a session that is used never expires (implementation only).",
-    expectedKilledBy: ["P2b.sid-single-use"],
-    impl: {
-      store: (real) => {
-        let latest = 0
-        return rewriting(real, (_before, after) => {
-          for (const r of after.sessions.values()) latest = Math.max(latest, r.openedAt)
-          return { ...after, sessions: new Map([...after.sessions].map(([k, r]) => [k, { ...r, openedAt: latest + 10 ** 9 }])) }
-        })
-      }
+      // the edge replaces an empty poll key by the session's: what a comparison over the shorter array amounts to
+      decode: (store) => (bytes) =>
+        Effect.flatMap(strictServer(bytes), (m) =>
+          m._tag !== "Poll" || m.deviceKey.length > 0 ? Effect.succeed<ToServer>(m) : Effect.map(store.snapshot, (s): ToServer => ({ ...m, deviceKey: s.sessions.get(hex(m.sid))?.deviceKey ?? m.deviceKey }))
+        )
     }
   },
   {
