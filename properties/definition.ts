@@ -105,10 +105,10 @@ export type ServedParticipants = Readonly<Record<string, (bytes: Uint8Array) => 
 export interface RemoteParticipants {
   /** Forget all state and provision `fixture` (the protocol's out-of-band set-up: accounts, keys, seeds). */
   readonly reset: (fixture: Uint8Array) => void
-  /** One message to one participant, and its answer. */
-  readonly send: (participant: string, bytes: Uint8Array) => ServedAnswer
+  /** One message to one participant, and its answer; `nowMillis` is the world's time, for a protocol with a clock. */
+  readonly send: (participant: string, bytes: Uint8Array, nowMillis?: number) => ServedAnswer
   /** Several messages at once (concurrent requests), the answers in the same order. */
-  readonly sendAll: (messages: ReadonlyArray<{ readonly participant: string; readonly bytes: Uint8Array }>) => ReadonlyArray<ServedAnswer>
+  readonly sendAll: (messages: ReadonlyArray<{ readonly participant: string; readonly bytes: Uint8Array }>, nowMillis?: number) => ReadonlyArray<ServedAnswer>
 }
 
 /**
@@ -131,6 +131,8 @@ export interface ServeSide<Policy, ImplFlaw> {
    * the store already holds.
    */
   readonly build: (args: { readonly policy: Policy; readonly flaw: ImplFlaw | undefined; readonly fixture: Uint8Array | undefined; readonly store: ServedStore }) => Effect.Effect<ServedParticipants, ServeError, Scope.Scope>
+  /** Properties every violation of which needs an unobservable fact: reported as not judged, never as holding. */
+  readonly unjudged?: ReadonlyArray<string>
   /** What the world cannot judge without the server's insides (the trace facts that need its store or a crash), one sentence each. */
   readonly unobservable: ReadonlyArray<string>
 }

@@ -46,7 +46,8 @@ export interface ConformCheck {
   readonly property: string
   readonly statement: string
   readonly kind: PropertyKind
-  readonly verdict: Verdict | "error"
+  /** `n/a`: the property needs what cannot be seen from outside (`ServeSide.unjudged`). */
+  readonly verdict: Verdict | "error" | "n/a"
   readonly runs: number
   readonly millis: number
   readonly counterexample?: CounterexampleReport
@@ -95,6 +96,7 @@ const judge = (definition: ProtocolDefinition, remote: Remote, policy: unknown, 
   return selected.map((property): ConformCheck => {
     const started = performance.now()
     const base = { property: property.id, statement: property.statement, kind: property.kind }
+    if (definition.serve?.unjudged?.includes(property.id)) return { ...base, verdict: "n/a", runs: 0, millis: 0, error: "not judged from outside: every violation of it needs the server's store" }
     try {
       const j = checkOnImpl(runOf, property, { runs: o.runs, seed: o.seed, depth: config.steps, starts: starts.length, ...(o.path === undefined ? {} : { path: o.path }) })
       const cx = j.counterexample
@@ -116,7 +118,8 @@ const judge = (definition: ProtocolDefinition, remote: Remote, policy: unknown, 
 
 export const conformText = (report: ConformReport, files: ReadonlyArray<string>, verbose: boolean): string => {
   const out = [`conform ${report.protocol} at ${report.target} (served: ${report.served.variant}${report.served.mutant === undefined ? "" : `, mutant ${report.served.mutant}`}) — ${report.runs} runs of ${report.steps} moves per property, seed ${report.seed}, ${report.requests} requests, ${(report.millis / 1000).toFixed(1)} s`, ""]
-  for (const c of report.checks) out.push(`  ${c.verdict === "holds" ? "holds " : c.verdict === "fails" ? "FAILS " : "ERROR "} ${c.property}${c.error === undefined ? "" : ` — ${c.error}`}`)
+  const label = { holds: "holds ", fails: "FAILS ", error: "ERROR ", "n/a": "n/a   " } as const
+  for (const c of report.checks) out.push(`  ${label[c.verdict]} ${c.property}${c.error === undefined ? "" : ` — ${c.error}`}`)
   const findings = report.checks.filter((c) => c.counterexample !== undefined)
   if (findings.length > 0) out.push("", "Findings:")
   findings.forEach((c, n) => {
@@ -128,8 +131,9 @@ export const conformText = (report: ConformReport, files: ReadonlyArray<string>,
   })
   out.push("", "Not judged from outside:", ...report.unobservable.map((u) => `  - ${u}`))
   if (files.length > 0) out.push("", `wrote ${files.join(", ")}`)
-  const failing = report.checks.filter((c) => c.verdict !== "holds").length
-  out.push(report.exitCode === 0 ? `\nPASS: every property holds on the target (${report.checks.length} judged)` : `\nFAIL: ${failing} of ${report.checks.length} properties do not hold on the target`)
+  const judged = report.checks.filter((c) => c.verdict !== "n/a").length
+  const failing = report.checks.filter((c) => c.verdict === "fails" || c.verdict === "error").length
+  out.push(report.exitCode === 0 ? `\nPASS: every property judged holds on the target (${judged} of ${report.checks.length} judged)` : `\nFAIL: ${failing} of ${judged} properties judged do not hold on the target`)
   return out.join("\n") + "\n"
 }
 
@@ -209,7 +213,7 @@ export const conformCommand = (definitions: ReadonlyArray<ProtocolDefinition>, i
         millis: performance.now() - started,
         checks,
         unobservable: [...OUTSIDE_VIEW, ...serve.unobservable],
-        exitCode: checks.every((c) => c.verdict === "holds") ? 0 : 1
+        exitCode: checks.every((c) => c.verdict === "holds" || c.verdict === "n/a") ? 0 : 1
       }
       const fs = yield* FileSystem.FileSystem
       const files = [path.join(o.out, "conform.json"), path.join(o.out, "conform.md")]

@@ -26,7 +26,9 @@ export const headers = {
   /** The outcome of a step the participant took (`authenticated`, `challenge-issued`, …). */
   outcome: "authlab-outcome",
   /** The reason of a refusal (`bad-code`, `malformed`, …). */
-  refusal: "authlab-refusal"
+  refusal: "authlab-refusal",
+  /** Request, test control: the time (Unix milliseconds) the participant takes as now for this step, so expiries follow the world's stepped clock. */
+  clock: "authlab-clock"
 } as const
 
 /** `GET /health`: what is served, so `conform` drives it with matching local participants. */

@@ -17,6 +17,8 @@ export interface BridgeRequest {
   readonly method: "GET" | "POST"
   readonly url: string
   readonly body?: Uint8Array
+  /** The world's time for the step (the `authlab-clock` header). */
+  readonly nowMillis?: number
 }
 
 export type BridgeResponse =
@@ -29,7 +31,10 @@ const runtime = ManagedRuntime.make(NodeHttpClient.layer)
 const send = (r: BridgeRequest): Effect.Effect<BridgeResponse, never, HttpClient.HttpClient> =>
   Effect.gen(function* () {
     const client = yield* HttpClient.HttpClient
-    const request = r.method === "GET" ? HttpClientRequest.get(r.url) : HttpClientRequest.post(r.url).pipe(HttpClientRequest.bodyUint8Array(r.body ?? new Uint8Array(0), OCTETS))
+    const request = r.method === "GET" ? HttpClientRequest.get(r.url) : HttpClientRequest.post(r.url).pipe(
+            HttpClientRequest.bodyUint8Array(r.body ?? new Uint8Array(0), OCTETS),
+            r.nowMillis === undefined ? (x) => x : HttpClientRequest.setHeader(headers.clock, String(r.nowMillis))
+          )
     const response = yield* client.execute(request)
     const body = new Uint8Array(yield* response.arrayBuffer)
     const h = response.headers

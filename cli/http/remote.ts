@@ -57,7 +57,12 @@ export const connectRemote = (target: string): Remote => {
     if (answer === undefined) throw new RemoteFailure(`POST ${routes.participant(participant)} answered ${got.status}: ${new TextDecoder().decode(got.body).trim().slice(0, 200)}`)
     return answer
   }
-  const message = (participant: string, bytes: Uint8Array): BridgeRequest => ({ method: "POST", url: `${base}${routes.participant(participant)}`, body: bytes })
+  const message = (participant: string, bytes: Uint8Array, nowMillis: number | undefined): BridgeRequest => ({
+    method: "POST",
+    url: `${base}${routes.participant(participant)}`,
+    body: bytes,
+    ...(nowMillis === undefined ? {} : { nowMillis })
+  })
 
   return {
     health: () => {
@@ -73,8 +78,8 @@ export const connectRemote = (target: string): Remote => {
       const r = ok(exchange([{ method: "POST", url: `${base}${routes.reset}`, body: fixture }])[0]!, `POST ${routes.reset}`)
       if (r.status !== 204 && r.status !== 200) throw new RemoteFailure(`POST ${routes.reset} answered ${r.status}: ${new TextDecoder().decode(r.body).trim()}`)
     },
-    send: (participant, bytes) => decodeAnswer(exchange([message(participant, bytes)])[0]!, participant),
-    sendAll: (messages) => exchange(messages.map((m) => message(m.participant, m.bytes))).map((r, i) => decodeAnswer(r, messages[i]!.participant)),
+    send: (participant, bytes, nowMillis) => decodeAnswer(exchange([message(participant, bytes, nowMillis)])[0]!, participant),
+    sendAll: (messages, nowMillis) => exchange(messages.map((m) => message(m.participant, m.bytes, nowMillis))).map((r, i) => decodeAnswer(r, messages[i]!.participant)),
     requests: () => count,
     close: () => worker.terminate().then(() => undefined)
   }

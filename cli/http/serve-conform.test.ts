@@ -65,7 +65,7 @@ const conform = async (args: ReadonlyArray<string>) => {
   return { ...result, report }
 }
 
-const failing = (report: ConformReport | undefined) => (report?.checks ?? []).filter((c) => c.verdict !== "holds").map((c) => c.property)
+const failing = (report: ConformReport | undefined) => (report?.checks ?? []).filter((c) => c.verdict === "fails" || c.verdict === "error").map((c) => c.property)
 
 for (const definition of definitions.filter((d) => d.serve !== undefined)) {
   const protocol = definition.protocol

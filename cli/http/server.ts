@@ -14,6 +14,7 @@
 import { FileSystem, HttpRouter, HttpServerRequest, HttpServerResponse } from "@effect/platform"
 import { Data, Effect, Exit, Option, Ref, Scope } from "effect"
 import type { ProtocolDefinition, ServedAnswer, ServedParticipants, ServedStore } from "../../properties/definition.ts"
+import { steppedClock } from "../../impl/clock.ts"
 import { type Health, headers, MAX_BODY_BYTES, OCTETS, routes, statusOf } from "./binding.ts"
 
 export class ServeError extends Data.TaggedError("ServeError")<{ readonly message: string }> {}
@@ -111,7 +112,12 @@ export const servedApp = (subject: ServedSubject) =>
       const state = yield* Ref.get(current)
       const handle = state?.participants[participant]
       if (handle === undefined) return problem(503, "no served state: a reset is under way or the last one failed")
-      return answered(yield* handle(yield* octets))
+      const request = yield* HttpServerRequest.HttpServerRequest
+      const clock = request.headers[headers.clock]
+      const now = clock === undefined ? undefined : Number(clock)
+      if (now !== undefined && !Number.isSafeInteger(now)) return problem(400, `${headers.clock} must be Unix milliseconds, got ${JSON.stringify(clock)}`)
+      const step = handle(yield* octets)
+      return answered(yield* now === undefined ? step : Effect.withClock(step, steppedClock(() => now)))
     })
 
     return HttpRouter.empty.pipe(

@@ -18,6 +18,7 @@ import * as system from "../../model/hw-token-2fa/system.ts"
 import { tokenMachine } from "../../model/hw-token-2fa/token.machine.ts"
 import { composedSystem, type ProtocolDefinition } from "../definition.ts"
 import { makeImplWorld } from "./impl-world.ts"
+import { serve } from "./serve.ts"
 import { type HwToken2faImplFlaw, type HwToken2faModelFlaw, mutants } from "./mutants/index.ts"
 
 /** The deepest the P3 model is explored (see the module doc). */
@@ -65,9 +66,10 @@ export const hwToken2fa: ProtocolDefinition<Policy, system.SystemState, system.O
     }
   },
   impl: {
-    world: ({ policy, seed, malformed, flaw }) => makeImplWorld({ policy, seed, malformed, ...(flaw === undefined ? {} : { flaw }) })
+    world: ({ policy, seed, malformed, flaw, remote }) => makeImplWorld({ policy, seed, malformed, ...(flaw === undefined ? {} : { flaw }), ...(remote === undefined ? {} : { remote }) })
   },
   mutants,
+  serve,
   conformance: {
     verdicts,
     vocabulary: {

@@ -26,14 +26,15 @@ import { steppedClock } from "../../impl/clock.ts"
 import { SecureRandomSeeded } from "../../impl/crypto/random.ts"
 import { type Crypto, SecureRandom } from "../../impl/crypto/services.ts"
 import { base64urlDecode } from "../../impl/jws/jws.ts"
-import { type AuthServer, enrol, makeAuthServer } from "../../impl/hw-token-2fa/auth-server.ts"
+import { type AuthServer, AuthRejection, type AuthStep, enrol, makeAuthServer } from "../../impl/hw-token-2fa/auth-server.ts"
 import { makeUserDevice, type UserDevice } from "../../impl/hw-token-2fa/device.ts"
-import { makeResourceServer, type ResourceServer } from "../../impl/hw-token-2fa/resource-server.ts"
+import { AccessRejection, makeResourceServer, type ResourceServer } from "../../impl/hw-token-2fa/resource-server.ts"
 import { type AuthState, type AuthStore, emptyAuthState, fingerprint, makeInMemoryAuthStore } from "../../impl/hw-token-2fa/store.ts"
 import { type HardwareToken, makeHardwareToken } from "../../impl/hw-token-2fa/token.ts"
 import type { Observation } from "../../model/hw-token-2fa/system.ts"
 import { byteAttack, byteAttackMoves } from "../harness/byte-attacks.ts"
 import type { World } from "../harness/world.ts"
+import type { RemoteParticipants, ServedAnswer } from "../definition.ts"
 import type { HwToken2faImplFlaw } from "./mutants/index.ts"
 
 /** Garbage the attacker throws; each must be refused without a state change. */
@@ -82,6 +83,59 @@ export interface ImplWorldOptions {
   readonly malformed: boolean
   /** A mutant's decorators of the real parts. */
   readonly flaw?: HwToken2faImplFlaw
+  /**
+   * The AuthServer and the ResourceServer are served elsewhere (`authlab conform`): provisioned
+   * with this run's enrolment (`Enrolment`), driven through these proxies at the world's time;
+   * their store is out of sight (the local one stays as enrolled), and races are two concurrent
+   * requests instead of an interleaving at the store.
+   */
+  readonly remote?: RemoteParticipants
+}
+
+/** The out-of-band set-up a served AuthServer is provisioned with (`remote.reset`), as JSON bytes. */
+export interface Enrolment {
+  /** Seeds the served participants' randomness, so a run replays. */
+  readonly seed: number
+  readonly users: ReadonlyArray<{ readonly username: string; readonly apiKey: string; readonly keyId: string; readonly secret: string }>
+}
+
+export const enrolmentState = (e: Enrolment): AuthState =>
+  e.users.reduce((state, u) => enrol(state, { username: u.username, apiKey: Buffer.from(u.apiKey, "hex"), keyId: u.keyId, secret: Buffer.from(u.secret, "hex") }), emptyAuthState)
+
+/**
+ * The served AuthServer as a participant of the world: its answers read back as the service's
+ * results, the issued token's family, serial and user read from the access token it replied with
+ * (claims read, not verified: the world observes), the login/refresh kind from the outcome's name.
+ * `queued` holds answers a concurrent batch already got, consumed in order.
+ */
+const remoteParts = (remote: RemoteParticipants, nowMillis: () => number, queued: Array<ServedAnswer>) => {
+  const answer = (participant: string, bytes: Uint8Array) => queued.shift() ?? remote.send(participant, bytes, nowMillis())
+  const auth: Pick<AuthServer, "receive"> = {
+    receive: (bytes) =>
+      Effect.suspend((): Effect.Effect<AuthStep, AuthRejection> => {
+        const a = answer("auth", bytes)
+        const reply = a.reply ?? new Uint8Array(0)
+        if (a._tag === "Refusal") return Effect.fail(new AuthRejection({ reason: a.reason as AuthRejection["reason"], reply }))
+        const grant = decodeDevice(reply)
+        if (a.outcome === "prompted" || Either.isLeft(grant) || grant.right._tag !== "TokenGrant") return Effect.succeed({ reply, event: { _tag: "prompted" as const, username: "?" } })
+        const c = claimsOf(grant.right.accessToken)
+        const issued = { family: c.fam ?? -1, serial: c.ser ?? -1 }
+        return Effect.succeed({ reply, event: { _tag: "issued" as const, kind: a.outcome === "refresh-issued" ? ("refresh" as const) : ("login" as const), username: c.sub ?? "?", issued } })
+      })
+  }
+  const rs: ResourceServer = {
+    receive: (bytes) =>
+      Effect.suspend(() => {
+        const a = answer("rs", bytes)
+        const reply = a.reply ?? new Uint8Array(0)
+        if (a._tag === "Refusal") return Effect.fail(new AccessRejection({ reason: a.reason === "expired" ? "expired" : "invalid", reply }))
+        const request = decodeResource(bytes)
+        const granted = decodeDevice(reply)
+        const claims = Either.isRight(request) ? claimsOf(request.right.accessToken) : {}
+        return Effect.succeed({ reply, subject: Either.isRight(granted) && granted.right._tag === "AccessGranted" ? granted.right.subject : "?", claims })
+      })
+  }
+  return { auth, rs }
 }
 
 interface WireMessage {
@@ -158,7 +212,17 @@ const accessName = (jws: string | null): string | null => {
  * signature and the crypto layer caches imports per key array; no property depends on the key's
  * value (the attacker never learns it), only on signatures verifying under it.
  */
-const SIGNING_KEY = { alg: "EdDSA", secretKey: sha256(new TextEncoder().encode("authlab/hw-token-2fa/harness signing key")), kid: "as1" } as const
+export const SIGNING_KEY = { alg: "EdDSA", secretKey: sha256(new TextEncoder().encode("authlab/hw-token-2fa/harness signing key")), kid: "as1" } as const
+
+/**
+ * The AuthServer and the ResourceServer as every world builds them, in process or served
+ * (properties/hw-token-2fa/serve.ts): the real services over `store`, a mutant's decorators applied.
+ */
+export const decoratedParts = (policy: Policy, store: AuthStore, flaw: HwToken2faImplFlaw | undefined): Effect.Effect<{ readonly auth: AuthServer; readonly rs: ResourceServer }, never, Crypto | SecureRandom> =>
+  Effect.map(makeAuthServer({ policy, signingKey: SIGNING_KEY, ...(flaw?.auth?.({ store }) ?? { store }) }), (auth) => {
+    const rs = makeResourceServer({ authKey: auth.verificationKey })
+    return { auth, rs: flaw?.rs?.(rs) ?? rs }
+  })
 
 /** The crypto service is stateless: built once per process, not once per run. */
 let crypto: Context.Context<Crypto> | undefined
@@ -180,11 +244,16 @@ export const makeImplWorld = (options: ImplWorldOptions): World<Observation> => 
   const malloryKey = random(32)
   const aliceSecret = random(20)
   const mallorySecret = random(20)
-  const initial = enrol(
-    enrol(emptyAuthState, { username: "alice", apiKey: aliceKey, keyId: "tA", secret: aliceSecret }),
-    { username: "mallory", apiKey: malloryKey, keyId: "tM", secret: mallorySecret }
-  )
-  const store: AuthStore = ok(makeInMemoryAuthStore(initial))
+  const enrolment: Enrolment = {
+    seed: options.seed,
+    users: [
+      { username: "alice", apiKey: hex(aliceKey), keyId: "tA", secret: hex(aliceSecret) },
+      { username: "mallory", apiKey: hex(malloryKey), keyId: "tM", secret: hex(mallorySecret) }
+    ]
+  }
+  const { remote } = options
+  remote?.reset(new TextEncoder().encode(JSON.stringify(enrolment)))
+  const store: AuthStore = ok(makeInMemoryAuthStore(enrolmentState(enrolment)))
   /**
    * Concurrency at the store boundary (the race move): while `race` is set, the AuthServer's k-th
    * access to its store first runs another delivery to completion — so that delivery lands
@@ -211,10 +280,9 @@ export const makeImplWorld = (options: ImplWorldOptions): World<Observation> => 
         return store.transact(f)
       })
   }
-  const parts = options.flaw?.auth?.({ store: hooked }) ?? { store: hooked }
-  const auth: AuthServer = ok(makeAuthServer({ policy, signingKey: SIGNING_KEY, ...parts }))
-  const realRs: ResourceServer = makeResourceServer({ authKey: auth.verificationKey })
-  const rs: ResourceServer = options.flaw?.rs?.(realRs) ?? realRs
+  /** Answers of a concurrent batch sent to the served AuthServer, taken in order by the next deliveries. */
+  const queued: Array<ServedAnswer> = []
+  const { auth, rs } = remote === undefined ? ok(decoratedParts(policy, hooked, options.flaw)) : remoteParts(remote, nowMillis, queued)
   const tokenA: HardwareToken = ok(makeHardwareToken("tA", Redacted.make(aliceSecret)))
   const tokenM: HardwareToken = ok(makeHardwareToken("tM", Redacted.make(mallorySecret)))
   const device: UserDevice = ok(makeUserDevice({ apiKey: aliceKey, token: tokenA }))
@@ -384,6 +452,15 @@ export const makeImplWorld = (options: ImplWorldOptions): World<Observation> => 
   const raceDeliver = (ref: number, at: number, other?: number): Array<TraceEvent> => {
     const m = network[ref]!
     const o = other === undefined ? undefined : network[other]
+    if (remote !== undefined) {
+      // From outside, a race is both requests on the wire at once; where the server interleaves them is its business.
+      if (at !== RACE_POINTS[0]) return []
+      const second = o ?? m
+      queued.push(...remote.sendAll([{ participant: "auth", bytes: m.bytes }, { participant: "auth", bytes: second.bytes }], nowMillis()))
+      const first = deliver(ref)
+      const secondEvents = o === undefined ? deliverTo(m, ref, "replay", "attacker") : deliver(other!)
+      return [...first, ...secondEvents]
+    }
     const how = m.delivered ? "replay" : "first"
     const replyTo = m.delivered ? "attacker" : m.from
     m.delivered = true
@@ -566,7 +643,7 @@ export const makeImplWorld = (options: ImplWorldOptions): World<Observation> => 
     network.forEach((m, ref) => {
       if (m.to !== "auth" || m.from === "attacker" || (m.label !== "LoginRequest" && m.label !== "RefreshRequest")) return
       const other = previous.get(m.label)
-      for (const at of RACE_POINTS) {
+      for (const at of remote === undefined ? RACE_POINTS : RACE_POINTS.slice(0, 1)) {
         out.push({ _tag: "Inject", to: "auth", forge: `race:${ref}:${at}` })
         if (other !== undefined) out.push({ _tag: "Inject", to: "auth", forge: `race:${ref}:${at}:${other}` })
       }

@@ -13,7 +13,8 @@ import { SecureRandomSeeded, SecureRandomSystem } from "../../impl/crypto/random
 import { layerSqlite } from "../../impl/rolling-key/store-sqlite.ts"
 import { makeInMemoryServerStore, ServerStoreService } from "../../impl/rolling-key/store.ts"
 import { StepTransaction, transactional } from "../../impl/sqlite/step.ts"
-import type { ServedAnswer, ServedStore, ServeSide } from "../definition.ts"
+import type { ServedStore, ServeSide } from "../definition.ts"
+import { answering, serveError } from "../harness/served.ts"
 import { decoratedServer } from "./impl-world.ts"
 import type { RollingKeyImplFlaw } from "./mutants/index.ts"
 
@@ -22,7 +23,7 @@ const seedOf = (fixture: Uint8Array) => (fixture.length === 4 ? new DataView(fix
 const storeLayer = (store: ServedStore) =>
   store._tag === "memory"
     ? Layer.merge(Layer.sync(ServerStoreService, makeInMemoryServerStore), StepTransaction.layerInMemory)
-    : layerSqlite(store.file).pipe(Layer.mapError((e) => ({ _tag: "ServeError" as const, message: `cannot open ${store.file}: ${e.message}` })))
+    : layerSqlite(store.file).pipe(Layer.mapError((e) => serveError(`cannot open ${store.file}: ${e.message}`)))
 
 /** `flawedPolicy` is the definition's: a mutant is the hardened policy, possibly with a switch flipped. */
 export const makeServe = (flawedPolicy: (policy: Policy, flaw: RollingKeyImplFlaw | undefined) => Policy): ServeSide<Policy, RollingKeyImplFlaw> => ({
@@ -32,20 +33,12 @@ export const makeServe = (flawedPolicy: (policy: Policy, flaw: RollingKeyImplFla
   build: ({ policy, flaw, fixture, store }) =>
     Effect.gen(function* () {
       const seed = fixture === undefined ? undefined : seedOf(fixture)
-      if (fixture !== undefined && seed === undefined) return yield* Effect.fail({ _tag: "ServeError" as const, message: `a P5 fixture is a 4-byte seed, got ${fixture.length} bytes` })
+      if (fixture !== undefined && seed === undefined) return yield* Effect.fail(serveError(`a P5 fixture is a 4-byte seed, got ${fixture.length} bytes`))
       const context = yield* Layer.build(Layer.mergeAll(CryptoNoble, seed === undefined ? SecureRandomSystem : SecureRandomSeeded(seed), storeLayer(store)))
       const tx = Context.get(context, StepTransaction)
       const inner = yield* Effect.provide(Effect.flatMap(ServerStoreService, (s) => decoratedServer(policy, s, flaw ?? {})), context)
       const server = transactional(inner, tx, ["receive", "observe"])
-      const receive = (bytes: Uint8Array): Effect.Effect<ServedAnswer> =>
-        server.receive(bytes).pipe(
-          Effect.match({
-            onSuccess: (step): ServedAnswer => ({ _tag: "Step", outcome: step.event._tag, ...(step.reply === undefined ? {} : { reply: step.reply }) }),
-            onFailure: (refusal): ServedAnswer => ({ _tag: "Refusal", reason: refusal.reason, ...(refusal.reply === undefined ? {} : { reply: refusal.reply }) })
-          }),
-          Effect.provide(context)
-        )
-      return { server: receive }
+      return { server: (bytes: Uint8Array) => Effect.provide(answering(server.receive(bytes), (step) => step.event._tag), context) }
     }),
   unobservable: [
     "a crash of the server (the world cannot restart a remote process): no Crash(server) moves",
