@@ -235,14 +235,35 @@ export const wireUnion = <const Cs extends ReadonlyArray<AnyCodec>>(
   }) as unknown as Schema.Schema<MessageOfCodec<Cs[number]>, Uint8Array>
 }
 
+/** Labels are a few constants: encode each once (bounded, in case a caller builds them). */
+const labelBytes = new Map<string, Uint8Array>()
+const encodedLabel = (label: string): Uint8Array => {
+  let bytes = labelBytes.get(label)
+  if (bytes === undefined) {
+    bytes = utf8Encoder.encode(label)
+    if (labelBytes.size < 256) labelBytes.set(label, bytes)
+  }
+  return bytes
+}
+
 /**
  * The byte string a MAC or signature covers: `u32be(len) ‖ label` then `u32be(len) ‖ field` for
  * each field. The label names protocol, message and version (`authlab/rolling-key/auth-code/v1`).
  */
 export const transcript = (label: string, fields: ReadonlyArray<Uint8Array | string>): Uint8Array => {
-  const u32 = (n: number) => new Uint8Array([(n >>> 24) & 0xff, (n >>> 16) & 0xff, (n >>> 8) & 0xff, n & 0xff])
-  const parts = [label, ...fields].map((f) => (typeof f === "string" ? utf8Encoder.encode(f) : f))
-  return concat(parts.flatMap((p) => [u32(p.length), p]))
+  const parts = [encodedLabel(label), ...fields.map((f) => (typeof f === "string" ? utf8Encoder.encode(f) : f))]
+  let length = 0
+  for (const p of parts) length += 4 + p.length
+  // one allocation: a transcript is built on every MAC of a protocol run
+  const out = new Uint8Array(length)
+  const view = new DataView(out.buffer)
+  let at = 0
+  for (const p of parts) {
+    view.setUint32(at, p.length)
+    out.set(p, at + 4)
+    at += 4 + p.length
+  }
+  return out
 }
 
 /**

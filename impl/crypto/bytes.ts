@@ -8,7 +8,7 @@
  * key, nonce and tag sizes (NIST SP 800-38D §5.2.1.1, RFC 8439 §2.8).
  */
 import { Exit } from "effect"
-import { CryptoInputError } from "./services.ts"
+import { CryptoInputError, VerificationFailed } from "./services.ts"
 
 // --- running a primitive ----------------------------------------------------------------------
 // Both layers compute a primitive when its method is called and return the outcome as an `Exit`:
@@ -33,6 +33,21 @@ export const compute = <A, E = never>(f: () => Exit.Exit<A, E>): Exit.Exit<A, E>
     return Exit.die(cause)
   }
 }
+
+const FAILED: { readonly [P in VerificationFailed["primitive"]]: Exit.Exit<never, VerificationFailed> } = {
+  "hmac-sha256": Exit.fail(new VerificationFailed({ primitive: "hmac-sha256" })),
+  ed25519: Exit.fail(new VerificationFailed({ primitive: "ed25519" })),
+  "ecdsa-p256": Exit.fail(new VerificationFailed({ primitive: "ecdsa-p256" })),
+  "aes-gcm": Exit.fail(new VerificationFailed({ primitive: "aes-gcm" })),
+  "chacha20-poly1305": Exit.fail(new VerificationFailed({ primitive: "chacha20-poly1305" }))
+}
+
+/**
+ * The failed verification of `primitive`. One value per primitive, made once: the error carries
+ * no detail by design (services.ts), so every failure of a primitive is the same value, and a
+ * rejection costs no error object and no stack capture (P5 fails two MAC checks per login).
+ */
+export const verificationFailed = (primitive: VerificationFailed["primitive"]): Exit.Exit<never, VerificationFailed> => FAILED[primitive]
 
 /** Run `f` now for its value; a throw is a defect. */
 export const computeValue = <A>(f: () => A): Exit.Exit<A> => {

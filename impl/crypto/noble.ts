@@ -28,9 +28,10 @@ import {
   requireHmacTag,
   requireLength,
   requireP256SecretKey,
-  requireSec1Point
+  requireSec1Point,
+  verificationFailed
 } from "./bytes.ts"
-import { Crypto, type CryptoInputError, type CryptoShape, VerificationFailed } from "./services.ts"
+import { Crypto, type CryptoInputError, type CryptoShape, type VerificationFailed } from "./services.ts"
 
 /**
  * Whether `bytes` are a SEC1 encoding of a point of P-256 other than infinity: the edge check for
@@ -57,11 +58,9 @@ const open = (primitive: "aes-gcm" | "chacha20-poly1305", decrypt: () => Uint8Ar
   try {
     return Exit.succeed(decrypt())
   } catch {
-    return Exit.fail(new VerificationFailed({ primitive }))
+    return verificationFailed(primitive)
   }
 }
-
-const failed = (primitive: VerificationFailed["primitive"]) => Exit.fail(new VerificationFailed({ primitive }))
 
 // Primitives are plain functions that compute when called and return an `Exit` (see `compute` in
 // bytes.ts): no span, no generator, no fiber. A traced `Effect.fn` captured a stack trace on
@@ -77,7 +76,7 @@ export const nobleCrypto: CryptoShape = {
       compute(() => {
         const expected = hmac(sha256, key, message).subarray(0, tag.length)
         // compare in constant time: the expected tag is secret-derived
-        return constantTimeEqual(expected, tag) ? Exit.void : failed("hmac-sha256")
+        return constantTimeEqual(expected, tag) ? Exit.void : verificationFailed("hmac-sha256")
       }),
 
   hkdfSha256: (ikm, salt, info, length) => requireHkdfLength(length) ?? computeValue(() => hkdf(sha256, ikm, salt, info, length)),
@@ -130,7 +129,7 @@ export const nobleCrypto: CryptoShape = {
         // a small-order key lets one signature verify for many messages: refuse it up front
         if (point.isSmallOrder()) return Exit.fail(lowOrderPoint("Ed25519 public key"))
         // zip215: false is strict RFC 8032: canonical R and A, and S < L (§5.1.7 step 1)
-        return ed25519.verify(signature, message, publicKey, { zip215: false }) ? Exit.void : failed("ed25519")
+        return ed25519.verify(signature, message, publicKey, { zip215: false }) ? Exit.void : verificationFailed("ed25519")
       }),
 
   ecdsaP256Sign: (secretKey, message) =>
@@ -150,7 +149,7 @@ export const nobleCrypto: CryptoShape = {
         } catch {
           ok = false
         }
-        return ok ? Exit.void : failed("ecdsa-p256")
+        return ok ? Exit.void : verificationFailed("ecdsa-p256")
       }),
 
   // a fresh cipher per call: noble refuses a second encrypt() on one key + nonce instance

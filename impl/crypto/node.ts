@@ -38,9 +38,10 @@ import {
   requireHmacTag,
   requireLength,
   requireP256SecretKey,
-  requireSec1Point
+  requireSec1Point,
+  verificationFailed
 } from "./bytes.ts"
-import { Crypto, type CryptoInputError, type CryptoShape, VerificationFailed } from "./services.ts"
+import { Crypto, type CryptoInputError, type CryptoShape, type VerificationFailed } from "./services.ts"
 
 const der = (hex: string) => Buffer.from(hex, "hex")
 const ED25519_PKCS8 = der("302e020100300506032b657004220420")
@@ -225,12 +226,10 @@ const aeadOpen = (aead: Aead, key: Uint8Array, nonce: Uint8Array, sealed: Uint8A
     } catch {
       // lengths were checked before: a throwing final() is the tag check failing
       body.fill(0)
-      return Exit.fail(new VerificationFailed({ primitive: aead }))
+      return verificationFailed(aead)
     }
     return Exit.succeed(plain(body))
   })
-
-const failed = (primitive: VerificationFailed["primitive"]) => Exit.fail(new VerificationFailed({ primitive }))
 
 /** SPKI decoding checks the point is on the curve; both SEC1 forms were checked before. */
 const importP256Public = (key: Uint8Array): ImportedPublic => {
@@ -262,7 +261,7 @@ export const makeNodeCrypto = (): CryptoShape => {
         compute(() => {
           const expected = createHmac("sha256", key).update(message).digest().subarray(0, tag.length)
           // compare in constant time: the expected tag is secret-derived
-          return timingSafeEqual(expected, tag) ? Exit.void : failed("hmac-sha256")
+          return timingSafeEqual(expected, tag) ? Exit.void : verificationFailed("hmac-sha256")
         }),
 
     hkdfSha256: (ikm, salt, info, length) =>
@@ -329,7 +328,7 @@ export const makeNodeCrypto = (): CryptoShape => {
           if (keyObject === "invalid-point") return Exit.fail(invalidPoint("Ed25519 public key"))
           if (keyObject === "low-order") return Exit.fail(lowOrderPoint("Ed25519 public key"))
           // OpenSSL checks S < L and compares the recomputed R byte for byte (RFC 8032 §5.1.7)
-          return verify(null, message, keyObject, signature) ? Exit.void : failed("ed25519")
+          return verify(null, message, keyObject, signature) ? Exit.void : verificationFailed("ed25519")
         }),
 
     ecdsaP256Sign: (secretKey, message) =>
@@ -342,7 +341,7 @@ export const makeNodeCrypto = (): CryptoShape => {
         compute((): Exit.Exit<void, VerificationFailed | CryptoInputError> => {
           const keyObject = p256Public(key)
           if (keyObject === "invalid-point" || keyObject === "low-order") return Exit.fail(invalidPoint("P-256 public key"))
-          return verify("sha256", message, { key: keyObject, dsaEncoding: "ieee-p1363" }, signature) ? Exit.void : failed("ecdsa-p256")
+          return verify("sha256", message, { key: keyObject, dsaEncoding: "ieee-p1363" }, signature) ? Exit.void : verificationFailed("ecdsa-p256")
         }),
 
     aesGcmSeal: (key, nonce, plaintext, aad) =>

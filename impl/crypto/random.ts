@@ -11,9 +11,14 @@ import { randomBytes } from "@noble/hashes/utils.js"
 import { Effect, Layer } from "effect"
 import { SecureRandom } from "./services.ts"
 
-const requireCount = (length: number) =>
+/**
+ * `bytes` for a generator of `length` bytes, run each time the Effect runs (unlike `Crypto`'s
+ * primitives, a draw must never be reused). `Effect.sync`, not a traced `Effect.fn`: a span and
+ * a stack trace per draw cost more than the draw (bench/).
+ */
+const drawing = (draw: (length: number) => Uint8Array) => (length: number): Effect.Effect<Uint8Array> =>
   Number.isSafeInteger(length) && length >= 0
-    ? Effect.void
+    ? Effect.sync(() => draw(length))
     : Effect.dieMessage(`SecureRandom.bytes: expected a non-negative integer length, got ${length}`)
 
 /** `getRandomValues` refuses more than 65536 bytes per call (Web Crypto §10.1.1). */
@@ -22,8 +27,7 @@ const GET_RANDOM_VALUES_MAX = 65536
 export const SecureRandomSystem: Layer.Layer<SecureRandom> = Layer.succeed(
   SecureRandom,
   SecureRandom.of({
-    bytes: Effect.fn("SecureRandom.bytes")(function*(length: number) {
-      yield* requireCount(length)
+    bytes: drawing((length) => {
       const out = new Uint8Array(length)
       for (let at = 0; at < length; at += GET_RANDOM_VALUES_MAX) {
         out.set(randomBytes(Math.min(GET_RANDOM_VALUES_MAX, length - at)), at)
@@ -70,8 +74,7 @@ export const SecureRandomSeeded = (seed: Uint8Array | number): Layer.Layer<Secur
     let counter = 0
     let pending: Uint8Array = new Uint8Array(0)
     return SecureRandom.of({
-      bytes: Effect.fn("SecureRandom.bytes")(function*(length: number) {
-        yield* requireCount(length)
+      bytes: drawing((length) => {
         const out = new Uint8Array(length)
         const fromPending = Math.min(length, pending.length)
         out.set(pending.subarray(0, fromPending))
@@ -79,7 +82,8 @@ export const SecureRandomSeeded = (seed: Uint8Array | number): Layer.Layer<Secur
         const rest = length - fromPending
         if (rest > 0) {
           const blocks = Math.ceil(rest / BLOCK)
-          if (counter + blocks > MAX_BLOCKS) return yield* Effect.dieMessage("SecureRandomSeeded: keystream exhausted")
+          // a defect, as `Effect.sync` makes any throw
+          if (counter + blocks > MAX_BLOCKS) throw new Error("SecureRandomSeeded: keystream exhausted")
           const stream = chacha20(key, nonce, new Uint8Array(blocks * BLOCK), undefined, counter)
           counter += blocks
           out.set(stream.subarray(0, rest), fromPending)

@@ -151,7 +151,7 @@ export const makeClient = (options: {
       const code = yield* authCode(Redacted.value(r.value.key), attempt)
       yield* Ref.set(pending, { _tag: "awaitingGrant", clientNonce: attempt.clientNonce, input: fresh })
       return AuthRequest.encode(AuthRequest.make({ deviceId, input: fresh, code }))
-    }).pipe(Effect.withSpan("RollingKeyClient.beginAuth"))
+    })
 
     const onRegisterResponse = Effect.fn("RollingKeyClient.onRegisterResponse")(function*(m: RegisterResponse) {
       const p = yield* Ref.get(pending)
@@ -184,13 +184,16 @@ export const makeClient = (options: {
       return { sends: [], event: "registered" } satisfies ClientStep
     })
 
-    const sameDevice = Effect.fn("RollingKeyClient.sameDevice")(function*(deviceId: Uint8Array) {
+    // The authentication path (beginAuth, the replies to it, and `receive` around them) is
+    // untraced: a traced `Effect.fn` captures a stack trace per call, which cost more than the
+    // crypto (bench/rolling-key.ts). Registration, once per device, keeps its spans.
+    const sameDevice = Effect.fnUntraced(function*(deviceId: Uint8Array) {
       const r = yield* Ref.get(record)
       if (Option.isNone(r) || !constantTimeEqual(r.value.deviceId, deviceId)) return yield* reject("unexpected")
       return r.value
     })
 
-    const onAuthChallenge = Effect.fn("RollingKeyClient.onAuthChallenge")(function*(m: AuthChallenge) {
+    const onAuthChallenge = Effect.fnUntraced(function*(m: AuthChallenge) {
       const p = yield* Ref.get(pending)
       // Answer a challenge only while waiting for one: otherwise the client would MAC any input
       // the network chooses, a signing oracle for codes.
@@ -206,7 +209,7 @@ export const makeClient = (options: {
       return { sends, event: "answered-challenge" } satisfies ClientStep
     })
 
-    const onAuthGranted = Effect.fn("RollingKeyClient.onAuthGranted")(function*(m: AuthGranted) {
+    const onAuthGranted = Effect.fnUntraced(function*(m: AuthGranted) {
       const p = yield* Ref.get(pending)
       // A grant counts only for the request we are waiting on; a late or replayed one is ignored.
       if (p._tag !== "awaitingGrant") return yield* reject("unexpected")
@@ -228,7 +231,7 @@ export const makeClient = (options: {
       return { sends: [], event: "rolled" } satisfies ClientStep
     })
 
-    const onAuthRejected = Effect.fn("RollingKeyClient.onAuthRejected")(function*(m: AuthRejected) {
+    const onAuthRejected = Effect.fnUntraced(function*(m: AuthRejected) {
       const p = yield* Ref.get(pending)
       if (p._tag !== "awaitingChallenge" && p._tag !== "awaitingGrant") return yield* reject("unexpected")
       yield* sameDevice(m.deviceId)
@@ -238,7 +241,7 @@ export const makeClient = (options: {
       return yield* reject("rejected-by-server")
     })
 
-    const receive = Effect.fn("RollingKeyClient.receive")(function*(bytes: Uint8Array) {
+    const receive = Effect.fnUntraced(function*(bytes: Uint8Array) {
       const m = yield* Effect.mapError(decode(bytes), () => new ClientRejection({ reason: "malformed" }))
       switch (m._tag) {
         case "RegisterResponse":

@@ -213,7 +213,10 @@ export const makeServer = (options: ServerOptions): Effect.Effect<RollingKeyServ
       return { event: { _tag: "key-stored" } } satisfies ServerStep
     })
 
-    const onAuthBegin = Effect.fn("RollingKeyServer.onAuthBegin")(function*(m: AuthBegin) {
+    // The authentication path (AuthBegin, AuthRequest, and `receive` around them) is untraced: a
+    // traced `Effect.fn` captures a stack trace per call, which cost more than the crypto
+    // (bench/rolling-key.ts). Registration, once per device, keeps its spans.
+    const onAuthBegin = Effect.fnUntraced(function*(m: AuthBegin) {
       if (policy.input !== "server-challenge") return yield* refuse("malformed", rejected(m.deviceId, "malformed"))
       const record = yield* store.get(m.deviceId)
       if (Option.isNone(record)) return yield* refuse("unknown-device", rejected(m.deviceId, "denied"))
@@ -225,7 +228,7 @@ export const makeServer = (options: ServerOptions): Effect.Effect<RollingKeyServ
       return { reply, event: { _tag: "challenge-issued" } } satisfies ServerStep
     })
 
-    const onAuthRequest = Effect.fn("RollingKeyServer.onAuthRequest")(function*(m: AuthRequest) {
+    const onAuthRequest = Effect.fnUntraced(function*(m: AuthRequest) {
       const denied = rejected(m.deviceId, "denied")
       // (2) device lookup
       const found = yield* store.get(m.deviceId)
@@ -306,7 +309,7 @@ export const makeServer = (options: ServerOptions): Effect.Effect<RollingKeyServ
       } satisfies ServerStep
     })
 
-    const receive = Effect.fn("RollingKeyServer.receive")(function*(bytes: Uint8Array) {
+    const receive = Effect.fnUntraced(function*(bytes: Uint8Array) {
       // (1) decode: every parse failure collapses into one reason, with no reply (no device id to trust).
       const m = yield* Effect.mapError(decode(bytes), () => new ServerRejection({ reason: "malformed" }))
       switch (m._tag) {

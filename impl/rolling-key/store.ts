@@ -56,7 +56,7 @@ export interface ServerStore {
   readonly all: Effect.Effect<ReadonlyArray<ServerDeviceRecord>>
 }
 
-export const toHex = (bytes: Uint8Array): string => Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("")
+export const toHex = (bytes: Uint8Array): string => Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString("hex")
 
 const copyKey = (k: StoredKey): StoredKey => ({ key: Redacted.make(Uint8Array.from(Redacted.value(k.key))), epoch: k.epoch })
 
