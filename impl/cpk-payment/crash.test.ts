@@ -11,13 +11,10 @@
  * - every payment ever sent, replayed on the restarted backend, is refused; the ledger holds each
  *   nonce once.
  */
-import { mkdtempSync, rmSync } from "node:fs"
-import { tmpdir } from "node:os"
-import { join } from "node:path"
 import { Effect, Either } from "effect"
 import { afterAll, assert, beforeAll, describe, it } from "vitest"
 import { hardened } from "../../spec/cpk-payment/variants.ts"
-import { bundleChild, Child, readRow } from "../sqlite/crash-harness.ts"
+import { CrashRig, readRow } from "../sqlite/crash-harness.ts"
 import { CRASH_SUBDOMAIN, crashDirectory, crashKmc } from "./crash-deployment.ts"
 import { runner } from "./deployment.ts"
 import { emptyPayee, inMemoryStore } from "./store.ts"
@@ -26,32 +23,13 @@ import { makePayeeWallet, makePayerWallet } from "./wallet.ts"
 const PAYMENTS = 3
 
 describe("cpk-payment hardened backend: SIGKILL at every step, restarted on the same file", () => {
-  let dir: string
-  let file: string
-  let bundle: string
-  let child: Child
-  let restarts = 0
-
-  beforeAll(async () => {
-    dir = mkdtempSync(join(tmpdir(), "authlab-crash-p4-"))
-    file = join(dir, "backend.sqlite")
-    bundle = await bundleChild("impl/cpk-payment/crash-child.ts")
-    child = await Child.start(bundle, [file])
-  })
-  afterAll(async () => {
-    await child?.kill()
-    rmSync(dir, { recursive: true, force: true })
-  })
-
-  const restart = async () => {
-    await child.kill()
-    child = await Child.start(bundle, [file])
-    restarts++
-  }
+  let rig: CrashRig
+  beforeAll(async () => void (rig = await CrashRig.start("impl/cpk-payment/crash-child.ts")))
+  afterAll(() => rig?.close())
 
   const ledger = () =>
     readRow<{ n: number; nonces: number; used: number }>(
-      file,
+      rig.file,
       "SELECT (SELECT count(*) FROM cpk_ledger) AS n, (SELECT count(DISTINCT nonce) FROM cpk_ledger) AS nonces, (SELECT count(*) FROM cpk_used) AS used"
     )!
 
@@ -74,27 +52,27 @@ describe("cpk-payment hardened backend: SIGKILL at every step, restarted on the 
     for (let i = 0; i < PAYMENTS; i++) {
       const payment = pay(100 + i)
       sent.push(payment)
-      assert.isUndefined(await child.send(payment, { crash: "in-transaction" }))
-      await restart()
+      assert.isUndefined(await rig.child.send(payment, { crash: "in-transaction" }))
+      await rig.restart()
       assert.deepStrictEqual(ledger(), { n: credited, nonces: credited, used: credited }, "a payment killed before COMMIT credits nothing")
-      assert.isUndefined(await child.send(payment, { crash: "before-reply" }))
-      await restart()
+      assert.isUndefined(await rig.child.send(payment, { crash: "before-reply" }))
+      await rig.restart()
       credited++
       assert.deepStrictEqual(ledger(), { n: credited, nonces: credited, used: credited }, "the retransmission was credited, then the reply lost")
-      assert.deepInclude(await child.send(payment), { ok: false, reason: "replay" })
+      assert.deepInclude(await rig.child.send(payment), { ok: false, reason: "replay" })
 
       // The payer's next payment goes through, acknowledged; a kill between steps loses nothing.
       const next = pay(200 + i)
       sent.push(next)
-      const outcome = await child.send(next)
+      const outcome = await rig.child.send(next)
       assert.deepInclude(outcome, { ok: true })
       assert.deepInclude(outcome!.event, { _tag: "credited", amount: `${200 + i}` })
       credited++
-      await restart()
+      await rig.restart()
       assert.deepStrictEqual(ledger(), { n: credited, nonces: credited, used: credited }, "an acknowledged payment survives the kill")
 
-      for (const old of sent) assert.deepInclude(await child.send(old), { ok: false, reason: "replay" })
+      for (const old of sent) assert.deepInclude(await rig.child.send(old), { ok: false, reason: "replay" })
     }
-    assert.strictEqual(restarts, PAYMENTS * 3)
+    assert.strictEqual(rig.restarts, PAYMENTS * 3)
   })
 })

@@ -16,18 +16,15 @@
  *   the key the last acknowledged grant gave the device;
  * - every AuthRequest ever sent, replayed after every restart, is refused.
  */
-import { join } from "node:path"
 import { Effect, Layer, Redacted } from "effect"
 import { afterAll, assert, beforeAll, describe, it } from "vitest"
 import { hardened } from "../../spec/rolling-key/variants.ts"
 import { CryptoNode } from "../crypto/node.ts"
 import { SecureRandomSystem } from "../crypto/random.ts"
 import type { Crypto, SecureRandom } from "../crypto/services.ts"
-import { bundleChild, Child, type CrashPoint, type Outcome, readRow } from "../sqlite/crash-harness.ts"
+import { CrashRig, type CrashPoint, type Outcome, readRow } from "../sqlite/crash-harness.ts"
 import { makeClient, type RollingKeyClient } from "./client.ts"
 import { makeInMemoryClientStore } from "./store.ts"
-import { mkdtempSync, rmSync } from "node:fs"
-import { tmpdir } from "node:os"
 
 const PASSWORD = Redacted.make("correct horse battery staple")
 const LOGINS = 2
@@ -42,48 +39,29 @@ interface DeviceRow {
 }
 
 describe("rolling-key hardened server: SIGKILL at every step, restarted on the same file", () => {
-  let dir: string
-  let file: string
-  let bundle: string
-  let child: Child
-  let restarts = 0
-
-  beforeAll(async () => {
-    dir = mkdtempSync(join(tmpdir(), "authlab-crash-p5-"))
-    file = join(dir, "server.sqlite")
-    bundle = await bundleChild("impl/rolling-key/crash-child.ts")
-    child = await Child.start(bundle, [file, "hardened"])
-  })
-  afterAll(async () => {
-    await child?.kill()
-    rmSync(dir, { recursive: true, force: true })
-  })
-
-  const restart = async () => {
-    await child.kill()
-    child = await Child.start(bundle, [file, "hardened"])
-    restarts++
-  }
+  let rig: CrashRig
+  beforeAll(async () => void (rig = await CrashRig.start("impl/rolling-key/crash-child.ts", ["hardened"])))
+  afterAll(() => rig?.close())
 
   /** The server's row for the device registered last, read from the file. */
   const onDisk = (): DeviceRow =>
     readRow<DeviceRow>(
-      file,
+      rig.file,
       `SELECT (SELECT count(*) FROM rolling_key_devices) AS n, current_epoch AS epoch, challenge IS NOT NULL AS challenge
        FROM rolling_key_devices ORDER BY seq DESC LIMIT 1`
     ) ?? { n: 0, epoch: null, challenge: 0 }
 
   /** Send `bytes` with the child told to die at `point`: it must die without replying; then restart it. */
   const crashAt = async (bytes: Uint8Array, point: CrashPoint) => {
-    assert.isUndefined(await child.send(bytes, { crash: point }), `no reply from a server killed ${point}`)
-    await restart()
+    assert.isUndefined(await rig.child.send(bytes, { crash: point }), `no reply from a server killed ${point}`)
+    await rig.restart()
   }
 
   /** Send `bytes`, expect a reply, and kill the server between this step and the next. */
   const acknowledged = async (bytes: Uint8Array): Promise<Outcome> => {
-    const outcome = await child.send(bytes)
+    const outcome = await rig.child.send(bytes)
     assert.isDefined(outcome)
-    await restart()
+    await rig.restart()
     return outcome!
   }
 
@@ -116,7 +94,7 @@ describe("rolling-key hardened server: SIGKILL at every step, restarted on the s
       return answer(begin, await acknowledged(begin))
     }
     const answer = async (begin: Uint8Array, challenge?: Outcome) => {
-      const outcome = challenge ?? (await child.send(begin))!
+      const outcome = challenge ?? (await rig.child.send(begin))!
       assert.isTrue(outcome.ok)
       const request = (await run(client.receive(replyOf(outcome)))).sends[0]!
       sentRequests.push(request)
@@ -132,7 +110,7 @@ describe("rolling-key hardened server: SIGKILL at every step, restarted on the s
       assert.deepStrictEqual(onDisk(), { n: 2, epoch: epoch + 1, challenge: 0 }, "the retransmission was accepted after COMMIT: rolled, challenge spent")
 
       // The grant is lost. The retransmission is refused: the challenge was spent exactly once.
-      const again = await child.send(request)
+      const again = await rig.child.send(request)
       assert.deepInclude(again, { ok: false, reason: "stale-challenge" })
 
       // The device recovers with a new attempt under its (now previous) key.
@@ -144,14 +122,14 @@ describe("rolling-key hardened server: SIGKILL at every step, restarted on the s
       epoch++
 
       // Every request ever sent, replayed on the restarted server: all refused.
-      for (const old of sentRequests) assert.deepInclude(await child.send(old), { ok: false })
+      for (const old of sentRequests) assert.deepInclude(await rig.child.send(old), { ok: false })
     }
 
     // Nothing acknowledged was lost: a clean login verifies under the key the last grant gave.
-    const last = (await child.send(await challenged(false)))!
+    const last = (await rig.child.send(await challenged(false)))!
     assert.deepInclude(last.event, { _tag: "authenticated", via: "current", epoch })
     await run(client.receive(replyOf(last)))
     assert.deepStrictEqual(await run(client.observe), { phase: "ready", epoch: epoch + 1 })
-    assert.strictEqual(restarts, 3 + LOGINS * 6)
+    assert.strictEqual(rig.restarts, 3 + LOGINS * 6)
   })
 })

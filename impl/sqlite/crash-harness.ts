@@ -8,8 +8,9 @@
  * 2.5 s); the crash tests restart a server dozens of times. Not used by the implementation.
  */
 import { type ChildProcessWithoutNullStreams, spawn } from "node:child_process"
-import { mkdirSync } from "node:fs"
+import { mkdirSync, mkdtempSync, rmSync } from "node:fs"
 import { createRequire } from "node:module"
+import { tmpdir } from "node:os"
 import { join, resolve } from "node:path"
 import { createInterface, type Interface } from "node:readline"
 import { build } from "esbuild"
@@ -116,5 +117,39 @@ export const readRow = <T>(file: string, sql: string): T | undefined => {
     return db.prepare(sql).get() as T | undefined
   } finally {
     db.close()
+  }
+}
+
+/** A crash child on its own SQLite file in a temporary directory, restarted on that file at will. */
+export class CrashRig {
+  private constructor(
+    private readonly bundle: string,
+    private readonly args: ReadonlyArray<string>,
+    private readonly dir: string,
+    readonly file: string,
+    public child: Child
+  ) {}
+
+  /** How many times the child was killed and started again. */
+  restarts = 0
+
+  /** Bundle `entry` and start it as `node bundle FILE ...args`. */
+  static async start(entry: string, args: ReadonlyArray<string> = []): Promise<CrashRig> {
+    const dir = mkdtempSync(join(tmpdir(), "authlab-crash-"))
+    const file = join(dir, "server.sqlite")
+    const bundle = await bundleChild(entry)
+    return new CrashRig(bundle, [file, ...args], dir, file, await Child.start(bundle, [file, ...args]))
+  }
+
+  /** SIGKILL the child (if it is still alive) and start a new one on the same file. */
+  async restart(): Promise<void> {
+    await this.child.kill()
+    this.child = await Child.start(this.bundle, this.args)
+    this.restarts++
+  }
+
+  async close(): Promise<void> {
+    await this.child.kill()
+    rmSync(this.dir, { recursive: true, force: true })
   }
 }
