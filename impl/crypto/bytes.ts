@@ -150,6 +150,27 @@ export const requireAeadOpen = (
       ? undefined
       : fail("InvalidLength", `expected ${AEAD_NAME[aead]} ciphertext of at least ${AEAD_TAG_LENGTH} bytes (the tag), got ${sealed.length}`))
 
+/**
+ * What a layer learned about a public key (its import, or the verdict of its point checks),
+ * remembered by the key's bytes: decoding a point (a square root) or importing it into OpenSSL
+ * cost as much as a verification, and a protocol verifies against the same few stored keys
+ * again and again. Public keys are public, so remembering them by value leaks nothing. Secret
+ * keys never go here. Bounded: cleared when full.
+ */
+export const makePublicKeyMemo = <V>(capacity = 4096) => {
+  const memo = new Map<string, V>()
+  return (kind: string, key: Uint8Array, learn: () => V): V => {
+    const id = `${kind}:${Buffer.from(key.buffer, key.byteOffset, key.byteLength).toString("hex")}`
+    let found = memo.get(id)
+    if (found === undefined) {
+      if (memo.size >= capacity) memo.clear()
+      found = learn()
+      memo.set(id, found)
+    }
+    return found
+  }
+}
+
 /** Order n of the P-256 base point (SEC2 §2.4.2). */
 export const P256_ORDER = 0xffffffff00000000ffffffffffffffffbce6faada7179e84f3b9cac2fc632551n
 

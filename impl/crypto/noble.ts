@@ -22,6 +22,7 @@ import {
   invalidPoint,
   isAllZero,
   lowOrderPoint,
+  makePublicKeyMemo,
   requireAeadOpen,
   requireAeadSeal,
   requireHkdfLength,
@@ -46,8 +47,29 @@ export const isP256Point = (bytes: Uint8Array): boolean => {
   }
 }
 
+/**
+ * The point checks' verdicts on public keys, by their bytes (see `makePublicKeyMemo`): the
+ * checks decode the point (a square root), which the noble call then does again.
+ */
+const p256Points = makePublicKeyMemo<boolean>()
+const ed25519Points = makePublicKeyMemo<"ok" | "invalid-point" | "low-order">()
+
 /** A SEC1 point check; the encoding was already checked, so a throw here means "not on the curve". */
-const requireP256Point = (label: string, bytes: Uint8Array) => (isP256Point(bytes) ? undefined : Exit.fail(invalidPoint(label)))
+const requireP256Point = (label: string, bytes: Uint8Array) =>
+  p256Points("p256", bytes, () => isP256Point(bytes)) ? undefined : Exit.fail(invalidPoint(label))
+
+/** RFC 8032 §5.1.3 decoding (y < p; x = 0 with the sign bit set is refused), then the small-order check. */
+const ed25519Point = (publicKey: Uint8Array) =>
+  ed25519Points("ed25519", publicKey, () => {
+    let point
+    try {
+      point = ed25519.Point.fromBytes(publicKey, false)
+    } catch {
+      return "invalid-point"
+    }
+    // a small-order key lets one signature verify for many messages: refuse it up front
+    return point.isSmallOrder() ? "low-order" : "ok"
+  })
 
 /**
  * Open with noble. Both ciphers recompute the tag and compare it in constant time before they
@@ -119,15 +141,9 @@ export const nobleCrypto: CryptoShape = {
     requireLength("Ed25519 public key", publicKey, 32) ??
       requireLength("Ed25519 signature", signature, 64) ??
       compute((): Exit.Exit<void, VerificationFailed | CryptoInputError> => {
-        // RFC 8032 §5.1.3 decoding: y < p, and x = 0 with the sign bit set is refused
-        let point
-        try {
-          point = ed25519.Point.fromBytes(publicKey, false)
-        } catch {
-          return Exit.fail(invalidPoint("Ed25519 public key"))
-        }
-        // a small-order key lets one signature verify for many messages: refuse it up front
-        if (point.isSmallOrder()) return Exit.fail(lowOrderPoint("Ed25519 public key"))
+        const point = ed25519Point(publicKey)
+        if (point === "invalid-point") return Exit.fail(invalidPoint("Ed25519 public key"))
+        if (point === "low-order") return Exit.fail(lowOrderPoint("Ed25519 public key"))
         // zip215: false is strict RFC 8032: canonical R and A, and S < L (§5.1.7 step 1)
         return ed25519.verify(signature, message, publicKey, { zip215: false }) ? Exit.void : verificationFailed("ed25519")
       }),

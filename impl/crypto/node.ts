@@ -29,6 +29,7 @@ import {
   compute,
   computeValue,
   constantTimeEqual,
+  makePublicKeyMemo,
   invalidPoint,
   isAllZero,
   lowOrderPoint,
@@ -96,26 +97,7 @@ const makeSecretKeys = () => {
   }
 }
 
-type PublicKind = "ed25519" | "x25519" | "p256"
 type ImportedPublic = KeyObject | "invalid-point" | "low-order"
-/**
- * Public keys imported by one service instance, by their bytes. Importing (and, for Ed25519,
- * decoding the point in BigInt arithmetic) cost more than the verification itself; public keys
- * are public, so remembering them by value leaks nothing. Bounded: cleared when full.
- */
-const makePublicKeys = () => {
-  const imported = new Map<string, ImportedPublic>()
-  return (kind: PublicKind, key: Uint8Array, importKey: () => ImportedPublic): ImportedPublic => {
-    const id = `${kind}:${Buffer.from(key.buffer, key.byteOffset, key.byteLength).toString("hex")}`
-    let found = imported.get(id)
-    if (found === undefined) {
-      if (imported.size >= 4096) imported.clear()
-      found = importKey()
-      imported.set(id, found)
-    }
-    return found
-  }
-}
 
 /** The raw key is the tail of the SPKI encoding (the BIT STRING contents). */
 const rawPublicKey = (key: KeyObject, length: number) =>
@@ -242,13 +224,14 @@ const importP256Public = (key: Uint8Array): ImportedPublic => {
 }
 
 /**
- * One service instance: its own imported keys (see `makeSecretKeys`, `makePublicKeys`), which go
+ * One service instance: its own imported keys (see `makeSecretKeys`, `makePublicKeyMemo`), which go
  * with it. Methods are plain functions that compute when called and return an `Exit` (see
  * `compute` in bytes.ts): no span, no generator, no fiber.
  */
 export const makeNodeCrypto = (): CryptoShape => {
   const secret = makeSecretKeys()
-  const remembered = makePublicKeys()
+  // public keys imported by this instance, by their bytes (see `makePublicKeyMemo`)
+  const remembered = makePublicKeyMemo<ImportedPublic>()
   const p256Public = (key: Uint8Array) => remembered("p256", key, () => importP256Public(key))
 
   return {
