@@ -15,6 +15,7 @@ import { payerMachine } from "../../model/cpk-payment/payer.machine.ts"
 import * as system from "../../model/cpk-payment/system.ts"
 import { composedSystem, type ProtocolDefinition } from "../definition.ts"
 import { makeImplWorld } from "./impl-world.ts"
+import { serve } from "./serve.ts"
 import { type CpkImplFlaw, type CpkModelFlaw, mutants } from "./mutants/index.ts"
 
 /** The deepest the P4 model is explored (each honest move is a whole exchange). */
@@ -57,9 +58,10 @@ export const cpkPayment: ProtocolDefinition<Policy, system.SystemState, system.O
     honestRun: system.honestRun
   },
   impl: {
-    world: ({ policy, seed, malformed, flaw }) => makeImplWorld({ policy, seed, malformed, ...(flaw === undefined ? {} : { flaw }) })
+    world: ({ policy, seed, malformed, flaw, remote }) => makeImplWorld({ policy, seed, malformed, ...(flaw === undefined ? {} : { flaw }), ...(remote === undefined ? {} : { remote }) })
   },
   mutants,
+  serve,
   conformance: {
     verdicts,
     vocabulary: {

@@ -27,7 +27,7 @@ import { steppedClock } from "../../impl/clock.ts"
 import { CryptoNode } from "../../impl/crypto/node.ts"
 import { SecureRandomSeeded } from "../../impl/crypto/random.ts"
 import { Crypto, SecureRandom } from "../../impl/crypto/services.ts"
-import { type Backend, makeBackend } from "../../impl/cpk-payment/backend.ts"
+import { type Backend, BackendError, makeBackend } from "../../impl/cpk-payment/backend.ts"
 import { bytesToScalar, decodePoint, Point, pointBytes, SCALAR_SEED_BYTES, scalarFrom, scalarToBytes, select } from "../../impl/cpk-payment/cpk.ts"
 import { forgeKey, solveCoalition } from "../../impl/cpk-payment/collusion.ts"
 import { type Directory, type DirectoryOptions, makeDirectory, makeKmc, type UserKey } from "../../impl/cpk-payment/keys.ts"
@@ -38,6 +38,8 @@ import { makePayeeWallet, makePayerWallet } from "../../impl/cpk-payment/wallet.
 import type { Observation } from "../../model/cpk-payment/system.ts"
 import { byteAttack, byteAttackMoves } from "../harness/byte-attacks.ts"
 import type { World } from "../harness/world.ts"
+import type { RemoteParticipants } from "../definition.ts"
+import { seedFixture } from "../harness/served.ts"
 import type { CpkImplFlaw } from "./mutants/index.ts"
 
 export const MALFORMED_KINDS = ["truncated", "trailing", "random"] as const
@@ -65,6 +67,11 @@ export interface ImplWorldOptions {
   readonly seed: number
   readonly malformed: boolean
   readonly flaw?: CpkImplFlaw
+  /**
+   * The backend is served elsewhere (`authlab conform`): provisioned with this run's seed, driven
+   * through these proxies at the world's time; its store is out of sight (the local one stays empty).
+   */
+  readonly remote?: RemoteParticipants
 }
 
 interface WireMessage {
@@ -110,9 +117,42 @@ const cryptoContext = () => (crypto ??= Effect.runSync(Effect.scoped(Layer.build
 const enrolments = new Map<string, Map<string, UserKey>>()
 const coalitions = new Map<string, { readonly key: Uint8Array; readonly keys: number }>()
 
+/** The deployment every world runs: its public parameters come from a fixed label, so a served backend derives the same directory. */
+const worldDeployment = () => deploymentOf({ rows: WORLD_ROWS, columns: WORLD_COLUMNS }, SUBDOMAINS, "world")
+
+const directoryOptionsFor = (policy: Policy, flaw: CpkImplFlaw | undefined): DirectoryOptions => ({
+  policy,
+  parameters: worldDeployment().parameters,
+  subdomains: SERVED,
+  ...(flaw?.pairIndex === undefined ? {} : { pairIndex: flaw.pairIndex })
+})
+
+/**
+ * The backend as every world builds it, in process or served (properties/cpk-payment/serve.ts):
+ * the real service over `store` and the deployment's directory, a mutant's decorators applied.
+ */
+export const decoratedBackend = (policy: Policy, store: Store<BackendState>, flaw: CpkImplFlaw | undefined): Backend =>
+  makeBackend({ policy, directory: (flaw?.directory ?? makeDirectory)(directoryOptionsFor(policy, flaw)), signed: flaw?.signed ?? signedBytes, ...(flaw?.backend?.({ store }) ?? { store }) })
+
+/** A served backend as the world's participant: an accepted payment is the one in the request (the backend has no reply message), as the strict decoder reads it. */
+const remoteBackend = (remote: RemoteParticipants): Backend => ({
+  receive: (bytes) =>
+    Effect.suspend(() => {
+      const a = remote.send("backend", bytes, T0)
+      if (a._tag === "Refusal") return Effect.fail(new BackendError({ reason: a.reason as BackendError["reason"] }))
+      const m = decodeBackend(bytes)
+      const unread = { payer: "?", payee: "?", amount: "?", currency: "?", subdomain: "?", nonce: "" }
+      return Effect.succeed(
+        Either.isLeft(m)
+          ? { kind: a.outcome === "settled" ? ("settle" as const) : ("online" as const), ...unread }
+          : { kind: m.right._tag === "PayOnline" ? ("online" as const) : ("settle" as const), payer: m.right.payer, payee: m.right.payee, amount: m.right.amount, currency: m.right.currency, subdomain: m.right.subdomain, nonce: hex(m.right.nonce) }
+      )
+    })
+})
+
 export const makeImplWorld = (options: ImplWorldOptions): World<Observation> => {
   const { policy, flaw } = options
-  const deployment = deploymentOf({ rows: WORLD_ROWS, columns: WORLD_COLUMNS }, SUBDOMAINS, "world")
+  const deployment = worldDeployment()
   const context = Context.merge(cryptoContext(), Effect.runSync(Effect.scoped(Layer.build(SecureRandomSeeded(options.seed)))))
   const clock = steppedClock(() => T0)
   const run = <A, E>(effect: Effect.Effect<A, E, Crypto | SecureRandom>): Either.Either<A, E> =>
@@ -134,14 +174,15 @@ export const makeImplWorld = (options: ImplWorldOptions): World<Observation> => 
   const attackerKeys = { transit: issue("zhang", "transit"), mallory: issue("mallory", "pay") }
   const attacker = () => attackerKeys
 
-  const directoryOptions: DirectoryOptions = { policy, parameters: deployment.parameters, subdomains: SERVED, ...(flaw?.pairIndex === undefined ? {} : { pairIndex: flaw.pairIndex }) }
+  const directoryOptions = directoryOptionsFor(policy, flaw)
   const directory = (): Directory => (flaw?.directory ?? makeDirectory)(directoryOptions)
   const signed = flaw?.signed ?? signedBytes
   const backendStore: Store<BackendState> = ok(inMemoryStore(emptyBackend))
   const payeeStore: Store<PayeeState> = ok(inMemoryStore(emptyPayee))
-  const backendParts = flaw?.backend?.({ store: backendStore }) ?? { store: backendStore }
   const payeeParts = flaw?.payee?.({ store: payeeStore }) ?? { store: payeeStore }
-  const backend: Backend = makeBackend({ policy, directory: directory(), signed, ...backendParts })
+  const { remote } = options
+  remote?.reset(seedFixture(options.seed))
+  const backend: Backend = remote === undefined ? decoratedBackend(policy, backendStore, flaw) : remoteBackend(remote)
   const payer = makePayerWallet({ policy, id: "zhang", keys: new Map([["pay", zhangPay]]), directory: directory(), signed })
   const payee = makePayeeWallet({ policy, id: "li", keys: new Map([["pay", liPay]]), directory: directory(), signed, ...payeeParts })
 

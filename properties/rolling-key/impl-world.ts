@@ -41,6 +41,7 @@ import type { Observation } from "../../model/rolling-key/system.ts"
 import { byteAttack, byteAttackMoves } from "../harness/byte-attacks.ts"
 import type { World } from "../harness/world.ts"
 import type { RemoteParticipants } from "../definition.ts"
+import { seedFixture } from "../harness/served.ts"
 import type { RollingKeyImplFlaw } from "./mutants/index.ts"
 
 export const USERNAME = "alice"
@@ -78,12 +79,6 @@ const remoteServer = (remote: RemoteParticipants): RollingKeyServer => ({
   observe: Effect.succeed([])
 })
 
-/** What `remote.reset` provisions: the served server's random seed (4 bytes, big-endian); the account is fixed. */
-export const fixtureOf = (seed: number): Uint8Array => {
-  const out = new Uint8Array(4)
-  new DataView(out.buffer).setUint32(0, seed >>> 0)
-  return out
-}
 
 /** Garbage the attacker can throw at a participant; each must be refused without a state change. */
 export const MALFORMED_KINDS = ["truncated", "trailing", "random", "unknown-device", "wrong-length"] as const
@@ -181,7 +176,8 @@ export const makeImplWorld = (options: ImplWorldOptions): World<Observation> => 
   // The durable stores the harness reads; a mutant's decorator sits between them and the participant.
   const serverStore: ServerStore = makeInMemoryServerStore()
   const { remote } = options
-  remote?.reset(fixtureOf(options.seed))
+  // What `remote.reset` provisions: the served server's random seed; the account is standing.
+  remote?.reset(seedFixture(options.seed))
   const buildServer = (): RollingKeyServer => (remote === undefined ? ok(decoratedServer(policy, serverStore, flaw)) : remoteServer(remote))
   const clientContext = flaw.clientCrypto === undefined ? context : Context.add(context, Crypto, flaw.clientCrypto(Context.get(context, Crypto)))
   const buildClient = (store: ClientStore): RollingKeyClient => {

@@ -14,11 +14,9 @@ import { layerSqlite } from "../../impl/rolling-key/store-sqlite.ts"
 import { makeInMemoryServerStore, ServerStoreService } from "../../impl/rolling-key/store.ts"
 import { StepTransaction, transactional } from "../../impl/sqlite/step.ts"
 import type { ServedStore, ServeSide } from "../definition.ts"
-import { answering, serveError } from "../harness/served.ts"
+import { answering, seedOfFixture, serveError } from "../harness/served.ts"
 import { decoratedServer } from "./impl-world.ts"
 import type { RollingKeyImplFlaw } from "./mutants/index.ts"
-
-const seedOf = (fixture: Uint8Array) => (fixture.length === 4 ? new DataView(fixture.buffer, fixture.byteOffset, 4).getUint32(0) : undefined)
 
 const storeLayer = (store: ServedStore) =>
   store._tag === "memory"
@@ -32,7 +30,7 @@ export const makeServe = (flawedPolicy: (policy: Policy, flaw: RollingKeyImplFla
   serves: (flaw) => flaw.server !== undefined || flaw.serverStore !== undefined || flaw.serverCrypto !== undefined || flaw.decode !== undefined || flaw.policy !== undefined,
   build: ({ policy, flaw, fixture, store }) =>
     Effect.gen(function* () {
-      const seed = fixture === undefined ? undefined : seedOf(fixture)
+      const seed = fixture === undefined ? undefined : seedOfFixture(fixture)
       if (fixture !== undefined && seed === undefined) return yield* Effect.fail(serveError(`a P5 fixture is a 4-byte seed, got ${fixture.length} bytes`))
       const context = yield* Layer.build(Layer.mergeAll(CryptoNoble, seed === undefined ? SecureRandomSystem : SecureRandomSeeded(seed), storeLayer(store)))
       const tx = Context.get(context, StepTransaction)
