@@ -2,12 +2,13 @@
  * Cost of the crypto primitives the protocols use, each through four implementations:
  *
  * - `our noble`: the `Crypto` service from `CryptoNoble` (impl/crypto/noble.ts), run with
- *   `Effect.runSync` — the cost of the Effect wrapper (`Effect.fn` span + run) and of the layer's
- *   input checks on top of noble;
+ *   `Effect.runSync` — the cost of the layer (its input checks, and returning an `Exit`, which
+ *   `runSync` takes without a fiber) on top of noble;
  * - `raw noble`: the same `@noble/curves` / `@noble/hashes` / `@noble/ciphers` call, with the same
  *   options;
  * - `our node`: the `Crypto` service from `CryptoNode` (impl/crypto/node.ts), run the same way;
- *   it takes raw key bytes, so it imports them into OpenSSL on every call;
+ *   it takes raw key bytes and imports each secret once per service instance (the service is
+ *   built once, as a program holds it), checking the array against its copy on every call;
  * - `raw node`: `node:crypto` on `KeyObject`s built once, outside the loop (for the AEADs a secret
  *   `KeyObject`, still one `createCipheriv` per call: node:crypto has no synchronous one-shot AEAD).
  *

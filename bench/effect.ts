@@ -1,30 +1,53 @@
 /**
- * Context for the "our layer" ratios: what one call through an Effect wrapper costs when the
- * body does nothing. Our crypto layers define every method with `Effect.fn("Crypto.method")`
- * (a traced span per call) and are run here with `Effect.runSync`; the difference between
- * `1 / ours` and `1 / raw` in the crypto table is close to `1 / this figure`.
+ * Context for the "our layer" ratios: what one call through each Effect wrapper costs when the
+ * body does nothing, run with `Effect.runSync` as the crypto figures are. Our crypto layers
+ * return an already-complete `Exit` (impl/crypto/bytes.ts `compute`), which `runSync` takes
+ * without starting a fiber; that is the baseline here. The traced `Effect.fn` captures a stack
+ * trace per call, `Effect.fnUntraced` and `Effect.gen` build a generator and run a fiber, and
+ * `Effect.sync` runs a fiber for one step. The P5 participants' authentication steps are
+ * `Effect.fnUntraced`, their registration steps `Effect.fn`.
  */
-import { Effect } from "effect"
+import { Effect, Exit } from "effect"
 import type { Case } from "./measure.ts"
 
 export const GROUP = "effect"
 const OPERATION = "Effect wrapper around an empty body, run with runSync"
 
+export const Wrapper = {
+  traced: 'Effect.fn("name")',
+  untraced: "Effect.fnUntraced",
+  gen: "Effect.gen",
+  sync: "Effect.sync",
+  exit: "a function returning an Exit, as our crypto layers"
+} as const
+
 export const effectCases = (): Array<Case> => {
   let n = 0
-  const named = Effect.fn("Bench.named")(function*(x: number) {
+  const traced = Effect.fn("Bench.named")(function*(x: number) {
+    return x + 1
+  })
+  const untraced = Effect.fnUntraced(function*(x: number) {
     return x + 1
   })
   const gen = (x: number) =>
     Effect.gen(function*() {
       return x + 1
     })
+  const sync = (x: number) => Effect.sync(() => x + 1)
+  const exit = (x: number) => Exit.succeed(x + 1)
+  const cases = (implementation: string, fn: () => unknown): Case => ({ group: GROUP, operation: OPERATION, implementation, fn })
   return [
-    { group: GROUP, operation: OPERATION, implementation: 'Effect.fn("name"), as our layers', fn: () => Effect.runSync(named(n++)) },
-    { group: GROUP, operation: OPERATION, implementation: "Effect.gen", fn: () => Effect.runSync(gen(n++)) }
+    cases(Wrapper.traced, () => Effect.runSync(traced(n++))),
+    cases(Wrapper.untraced, () => Effect.runSync(untraced(n++))),
+    cases(Wrapper.gen, () => Effect.runSync(gen(n++))),
+    cases(Wrapper.sync, () => Effect.runSync(sync(n++))),
+    cases(Wrapper.exit, () => Effect.runSync(exit(n++)))
   ]
 }
 
 export const effectBaselines: Readonly<Record<string, string>> = {
-  'Effect.fn("name"), as our layers': "Effect.gen"
+  [Wrapper.traced]: Wrapper.exit,
+  [Wrapper.untraced]: Wrapper.exit,
+  [Wrapper.gen]: Wrapper.exit,
+  [Wrapper.sync]: Wrapper.exit
 }
