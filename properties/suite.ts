@@ -106,6 +106,12 @@ export interface Mutant {
   readonly worlds: ReadonlyArray<WorldName>
 }
 
+/** What an exploration is asked for: its bound, and who hears how far it is. */
+export interface ExploreRequest {
+  readonly depth: number
+  readonly onProgress?: (p: { readonly depth: number; readonly states: number; readonly statesPerSecond: number }) => void
+}
+
 export interface ProtocolSuite {
   readonly protocol: ProtocolName
   readonly title: string
@@ -113,7 +119,7 @@ export interface ProtocolSuite {
   readonly properties: ReadonlyArray<SecurityProperty>
   readonly mutants: ReadonlyArray<Mutant>
   /** Bounded exhaustive exploration of the model; judges every model-judged property at once. */
-  readonly explore: (subject: Subject, options: { readonly depth: number }) => ModelOutcome
+  readonly explore: (subject: Subject, options: ExploreRequest) => ModelOutcome
   /** fast-check runs of the implementation under faults, for one property. */
   readonly checkImpl: (subject: Subject, property: SecurityProperty, options: ImplOptions) => Effect.Effect<ImplJudgement>
   /** Step-wise conformance of the model and the implementation of `subject`. */

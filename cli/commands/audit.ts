@@ -15,6 +15,7 @@ import * as config from "../../properties/harness/config.ts"
 import { type ProtocolSuite, subjectName } from "../../properties/suite.ts"
 import { Output } from "../output.ts"
 import { answeringFrom, judgeInWorkersInterruptibly, unitsOf } from "../parallel/pool.ts"
+import type { UnitProgress, UnitRequest } from "../parallel/protocol.ts"
 import { probeDirectory, shareOf, writeReport, writeShard } from "./report-files.ts"
 import { suites as registeredSuites } from "../protocols.ts"
 import { progressLine, reportText } from "../report/text.ts"
@@ -154,7 +155,20 @@ export const auditCommand = (suites: ReadonlyArray<ProtocolSuite>, invocation: s
         const threads = Math.min(o.workers, units.length)
         io.err(`judging ${units.length} units (protocol × subject: exploration, implementation checks, conformance) on ${threads} worker thread${threads === 1 ? "" : "s"}…\n`)
         const t0 = performance.now()
+        // A terminal also sees how far the running explorations are (depth, states, states/s).
+        const exploring = new Map<number, string>()
+        const showExploring = () => {
+          if (!io.isTTY || exploring.size === 0) return
+          const line = `exploring ${[...exploring.values()].join(" · ")}`
+          const width = Math.max(20, io.columns - 1)
+          io.err(`\r\x1b[2K${line.length > width ? `${line.slice(0, width - 1)}…` : line}`)
+        }
+        const onExplore = (p: UnitProgress & { readonly request: UnitRequest }) => {
+          exploring.set(p.id, `${p.request.protocol} ${subjectName(p.request.subject)}: depth ${p.depth}, ${p.states.toLocaleString("en-US")} states, ${p.statesPerSecond.toLocaleString("en-US")}/s`)
+          showExploring()
+        }
         const results = yield* judgeInWorkersInterruptibly(units, threads, (d) => {
+          exploring.delete(d.request.id)
           const elapsed = (performance.now() - t0) / 1000
           const eta = d.done < d.total ? ` · ~${Math.round((elapsed / d.done) * (d.total - d.done))} s left` : ""
           const running = d.running.length > 0 ? ` · running: ${d.running.map((u) => `${u.protocol} ${subjectName(u.subject)}`).join(", ")}` : ""
@@ -163,7 +177,7 @@ export const auditCommand = (suites: ReadonlyArray<ProtocolSuite>, invocation: s
             const width = Math.max(20, io.columns - 1)
             io.err(`\r\x1b[2K${line.length > width ? `${line.slice(0, width - 1)}…` : line}`)
           } else io.err(`${line}\n`)
-        })
+        }, onExplore)
         if (io.isTTY) io.err("\r\x1b[2K")
         if (share !== undefined) {
           const { onProgress: _, ...options } = auditOptions as typeof auditOptions & { onProgress?: unknown }

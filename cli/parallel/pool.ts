@@ -11,7 +11,7 @@ import { planAudit } from "../../properties/audit/plan.ts"
 import { exploresModel } from "../../properties/audit/run.ts"
 import type { ConformanceJudgement, ImplJudgement, ModelOutcome, ProtocolSuite } from "../../properties/suite.ts"
 import { subjectName } from "../../properties/suite.ts"
-import type { UnitRequest, UnitResult } from "./protocol.ts"
+import type { UnitProgress, UnitRequest, UnitResult } from "./protocol.ts"
 
 export interface UnitDone {
   readonly request: UnitRequest
@@ -48,13 +48,15 @@ export const unitsOf = (suites: ReadonlyArray<ProtocolSuite>, options: AuditOpti
   })
 
 /**
- * Judge `units` on `workers` threads; `onDone` hears of each as it completes. The returned
- * `stop` terminates every worker at once (an interrupt must not wait for a long exploration).
+ * Judge `units` on `workers` threads; `onDone` hears of each as it completes, `onExplore` of how
+ * far a running exploration is. The returned `stop` terminates every worker at once (an
+ * interrupt must not wait for a long exploration).
  */
 export const judgeInWorkers = (
   units: ReadonlyArray<UnitRequest>,
   workers: number,
-  onDone: (d: UnitDone) => void
+  onDone: (d: UnitDone) => void,
+  onExplore: (p: UnitProgress & { readonly request: UnitRequest }) => void = () => {}
 ): { readonly results: Promise<Map<number, UnitResult>>; readonly stop: () => void } => {
   const pool: Array<Worker> = []
   const stop = () => {
@@ -82,7 +84,9 @@ export const judgeInWorkers = (
     for (let i = 0; i < Math.min(workers, units.length); i++) {
       const w = new Worker(new URL("./worker.mjs", import.meta.url))
       pool.push(w)
-      w.on("message", (result: UnitResult) => {
+      w.on("message", (message: UnitResult | UnitProgress) => {
+        if ("_tag" in message) return onExplore({ ...message, request: units.find((u) => u.id === message.id)! })
+        const result = message
         results.set(result.id, result)
         running.delete(w)
         feed(w)
@@ -97,9 +101,14 @@ export const judgeInWorkers = (
 }
 
 /** `judgeInWorkers` as an Effect: interrupting it (a signal) terminates the workers. */
-export const judgeInWorkersInterruptibly = (units: ReadonlyArray<UnitRequest>, workers: number, onDone: (d: UnitDone) => void) =>
+export const judgeInWorkersInterruptibly = (
+  units: ReadonlyArray<UnitRequest>,
+  workers: number,
+  onDone: (d: UnitDone) => void,
+  onExplore?: (p: UnitProgress & { readonly request: UnitRequest }) => void
+) =>
   Effect.async<Map<number, UnitResult>>((resume) => {
-    const { results, stop } = judgeInWorkers(units, workers, onDone)
+    const { results, stop } = judgeInWorkers(units, workers, onDone, onExplore)
     results.then(
       (r) => resume(Effect.succeed(r)),
       (e) => resume(Effect.die(e))

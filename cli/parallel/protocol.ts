@@ -22,6 +22,15 @@ export interface UnitRequest {
   readonly path?: string
 }
 
+/** How far a unit's exploration is (sent every few thousand states while it explores). */
+export interface UnitProgress {
+  readonly _tag: "ExploreProgress"
+  readonly id: number
+  readonly depth: number
+  readonly states: number
+  readonly statesPerSecond: number
+}
+
 /** A `ModelOutcome` with its Map as entries, for structured cloning. */
 export type SerializedOutcome = Omit<ModelOutcome, "judgements"> & { readonly judgements: ReadonlyArray<readonly [string, ModelJudgement]> }
 

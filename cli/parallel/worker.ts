@@ -2,7 +2,7 @@
 import { Effect } from "effect"
 import { parentPort } from "node:worker_threads"
 import { suites } from "../protocols.ts"
-import type { UnitRequest, UnitResult } from "./protocol.ts"
+import type { UnitProgress, UnitRequest, UnitResult } from "./protocol.ts"
 
 const message = (e: unknown) => (e instanceof Error ? e.message : String(e))
 
@@ -14,7 +14,10 @@ const judge = (req: UnitRequest): UnitResult => {
   let exploreError: string | undefined
   if (req.model) {
     try {
-      const o = suite.explore(req.subject, { depth: req.depth })
+      const o = suite.explore(req.subject, {
+        depth: req.depth,
+        onProgress: (p) => parentPort!.postMessage({ _tag: "ExploreProgress", id: req.id, ...p } satisfies UnitProgress)
+      })
       outcome = { ...o, judgements: [...o.judgements.entries()] }
     } catch (e) {
       exploreError = message(e)

@@ -16,6 +16,7 @@
  * the key a coalition computes).
  */
 import { initialTransition, type SnapshotFrom } from "xstate"
+import { intern, keyOf, networkId, snapshotId } from "../explore/keys.ts"
 import { transition } from "../explore/transition.ts"
 import type { Move } from "../../spec/attacker.ts"
 import { collusionBound, type Policy, WORLD_COLUMNS, WORLD_ROWS } from "../../spec/cpk-payment/variants.ts"
@@ -326,11 +327,14 @@ const computeContinuation = (s: SystemState): Trace => {
   return events
 }
 
-export const stateKey = (s: SystemState): string => {
-  const { policy: _a, ...payee } = s.payee.context
-  const { policy: _b, ...backend } = s.backend.context
-  return JSON.stringify([s.payer.context.signed, payee, backend, s.counters, s.started, s.colluded, s.network.map((m) => [m.from, m.to, m.label, m.message, m.delivered])])
-}
+export const stateKey = (s: SystemState): string =>
+  keyOf([
+    // The payee's and backend's whole snapshots (their policy is fixed per exploration).
+    snapshotId(s.payee),
+    snapshotId(s.backend),
+    intern(JSON.stringify([s.payer.context.signed, s.counters, s.started, s.colluded])),
+    networkId(s.network, (m) => `${m.label}${m.delivered ? "!" : ""}`)
+  ])
 
 /** What the conformance driver compares with the implementation after every step. */
 export interface Observation {

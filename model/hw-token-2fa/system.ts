@@ -14,6 +14,7 @@
  * `MAX_IDLE_PRESSES` times.
  */
 import { initialTransition, type SnapshotFrom } from "xstate"
+import { intern, keyOf, networkId, snapshotId } from "../explore/keys.ts"
 import { transition } from "../explore/transition.ts"
 import type { Move } from "../../spec/attacker.ts"
 import { LOOK_AHEAD, type Policy } from "../../spec/hw-token-2fa/variants.ts"
@@ -349,20 +350,13 @@ const computeContinuation = (s: SystemState): Trace => {
 }
 
 /** A canonical string of everything that determines the future (the policy is fixed per exploration). */
-export const stateKey = (s: SystemState): string => {
-  const { policy: _p, ...auth } = s.auth.context
-  return JSON.stringify([
-    s.device.value,
-    s.device.context.accessToken,
-    s.device.context.refreshToken,
-    s.tokenA.context.counter,
-    s.tokenM.context.counter,
-    auth,
-    s.now,
-    s.idlePresses,
-    s.network.map((m) => [m.from, m.to, m.message])
+export const stateKey = (s: SystemState): string =>
+  keyOf([
+    // The AuthServer's whole snapshot (its policy is fixed per exploration).
+    snapshotId(s.auth),
+    intern(JSON.stringify([s.device.value, s.device.context.accessToken, s.device.context.refreshToken, s.tokenA.context.counter, s.tokenM.context.counter, s.now, s.idlePresses])),
+    networkId(s.network)
   ])
-}
 
 /** What the conformance driver compares with the implementation after every step. */
 export interface Observation {

@@ -13,6 +13,7 @@
  * codes it computed (`Inject{code}`) and grants with a valid proof (`Inject{grant:keyed}`).
  */
 import { initialTransition, type SnapshotFrom } from "xstate"
+import { intern, keyOf, memoOf, snapshotId, termId } from "../explore/keys.ts"
 import { transition } from "../explore/transition.ts"
 import type { Move } from "../../spec/attacker.ts"
 import type { Policy } from "../../spec/rolling-key/variants.ts"
@@ -33,7 +34,11 @@ export interface NetMessage {
   /** Registration messages: inside TLS, deliverable once, to the addressee only. */
   readonly tls: boolean
   readonly delivered: boolean
+  /** Its sender, addressee, request name and body as one string, made once: what makes two messages the same. */
+  readonly content: string
 }
+
+const netMessage = (m: Omit<NetMessage, "content">): NetMessage => ({ ...m, content: JSON.stringify([m.from, m.to, m.data, m.message]) })
 
 /**
  * The participant machines a system runs: the shipped ones, or (for a mutant) the same machines
@@ -102,7 +107,7 @@ const interpret = (
     if (a.type === "send") {
       const p = a.params as SendParams
       const to = actor === "server" ? replyTo : "server"
-      const sent: NetMessage = { from: actor, to, message: p.message, ...(p.data === undefined ? {} : { data: p.data }), tls: TLS_MESSAGES.has(p.message._tag), delivered: false }
+      const sent = netMessage({ from: actor, to, message: p.message, ...(p.data === undefined ? {} : { data: p.data }), tls: TLS_MESSAGES.has(p.message._tag), delivered: false })
       const ref = sameMessageOnWire(network, sent)
       if (ref === network.length) network = [...network, sent]
       events.push({ _tag: "Send", from: actor, to, ref, label: p.message._tag, ...(p.data === undefined ? {} : { data: p.data }) })
@@ -130,8 +135,7 @@ const freshName = (s: SystemState) => `n${s.fresh}`
  */
 const sameMessageOnWire = (network: ReadonlyArray<NetMessage>, m: NetMessage): number => {
   if (m.tls) return network.length
-  const wanted = JSON.stringify([m.from, m.to, m.data, m.message])
-  const i = network.findIndex((n) => !n.tls && JSON.stringify([n.from, n.to, n.data, n.message]) === wanted)
+  const i = network.findIndex((n) => !n.tls && n.content === m.content)
   return i < 0 ? network.length : i
 }
 
@@ -235,7 +239,7 @@ const honest = (s: SystemState, actor: Actor, action: string): { state: SystemSt
 /** Put an attacker-built message on the wire and deliver it to `to` at once. */
 const injected = (s: SystemState, to: Actor, message: SymMessage, data?: string): { state: SystemState; events: Array<TraceEvent> } | undefined => {
   const ref = s.network.length
-  const withMessage: SystemState = { ...s, network: [...s.network, { from: "attacker", to, message, ...(data === undefined ? {} : { data }), tls: false, delivered: false }] }
+  const withMessage: SystemState = { ...s, network: [...s.network, netMessage({ from: "attacker", to, message, ...(data === undefined ? {} : { data }), tls: false, delivered: false })] }
   const r = deliver(withMessage, ref, undefined)
   if (r === undefined) return undefined
   const events: Array<TraceEvent> = [
@@ -322,6 +326,19 @@ const heldKeys = (s: SystemState): Array<Key> => {
  * message body, TLS included) and from the keys it already has, each revealed once.
  */
 const deduce = (s: SystemState): { state: SystemState; events: Array<TraceEvent> } => {
+  // A function of the held keys, the network and what the attacker knows: all in the state's key.
+  const memo = memoOf<{ readonly known: SystemState["attackerKeys"]; readonly events: Array<TraceEvent> }>(deduce)
+  const key = stateKey(s)
+  let learned = memo.get(key)
+  if (learned === undefined) {
+    if (memo.size > 200_000) memo.clear()
+    learned = deduceNow(s)
+    memo.set(key, learned)
+  }
+  return learned.events.length === 0 ? { state: s, events: [] } : { state: { ...s, attackerKeys: learned.known }, events: [...learned.events] }
+}
+
+const deduceNow = (s: SystemState): { readonly known: SystemState["attackerKeys"]; readonly events: Array<TraceEvent> } => {
   const held = new Map(heldKeys(s).map((k) => [k.name, k]))
   const known = [...s.attackerKeys]
   const events: Array<TraceEvent> = []
@@ -338,7 +355,7 @@ const deduce = (s: SystemState): { state: SystemState; events: Array<TraceEvent>
   }
   const rolling = s.network.flatMap((m) => (m.message._tag === "AuthGranted" ? [m.message.rollingInput] : []))
   for (let i = 0; i < known.length; i++) for (const n of rolling) learn(nextKey(known[i]!.key, n).name, known[i]!.via)
-  return events.length === 0 ? { state: s, events } : { state: { ...s, attackerKeys: known }, events }
+  return { known, events }
 }
 
 export const step = (s: SystemState, move: Move): { state: SystemState; events: Trace } | undefined => {
@@ -450,14 +467,29 @@ export const moves = (s: SystemState, options: { readonly clone: boolean }): Rea
 /**
  * Faults stop: the device restarts from its durable storage (so whatever it held only in memory
  * is gone, and any pending attempt with it), registers if it has no key, and logs in once.
+ *
+ * Many states differ only in what the device held in memory, and the restart makes them equal:
+ * the honest part after the restart is memoised on the restarted state's key (it is a function
+ * of that state), per machines and policy.
  */
 export const continuation = (s: SystemState): Trace => {
-  const events: Array<TraceEvent> = [{ _tag: "FaultsEnd" }]
   const restarted = step(s, { _tag: "Crash", actor: "client" })!
-  let state = restarted.state
-  events.push(...restarted.events)
-  const phase = () => state.client.value as string
-  if (phase() === "unregistered") {
+  return [{ _tag: "FaultsEnd" }, ...restarted.events, ...honestAfterRestart(restarted.state)]
+}
+
+const continuationMemo = new WeakMap<Machines, WeakMap<Policy, Map<string, Trace>>>()
+
+const honestAfterRestart = (restarted: SystemState): Trace => {
+  let byPolicy = continuationMemo.get(restarted.machines)
+  if (byPolicy === undefined) continuationMemo.set(restarted.machines, (byPolicy = new WeakMap()))
+  let memo = byPolicy.get(restarted.policy)
+  if (memo === undefined) byPolicy.set(restarted.policy, (memo = new Map()))
+  const key = stateKey(restarted)
+  const hit = memo.get(key)
+  if (hit !== undefined) return hit
+  const events: Array<TraceEvent> = []
+  let state = restarted
+  if ((state.client.value as string) === "unregistered") {
     const r = honest(state, "client", "register")
     if (r !== undefined) {
       state = r.state
@@ -466,23 +498,28 @@ export const continuation = (s: SystemState): Trace => {
   }
   const r = honest(state, "client", "login")
   if (r !== undefined) events.push(...r.events)
+  if (memo.size > 100_000) memo.clear()
+  memo.set(key, events)
   return events
 }
 
-/** A canonical string of everything that determines the future (policy is fixed per exploration). */
-export const stateKey = (s: SystemState): string => {
-  const client = (snap: ClientSnapshot | null) =>
-    snap === null ? null : { v: snap.value, ...snap.context, policy: undefined, role: undefined }
-  return JSON.stringify([
-    client(s.client),
-    client(s.clone),
-    s.server.context.devices,
-    s.network.map((m) => [m.from, m.to, m.message, m.data, m.tls && m.delivered]),
+
+/**
+ * A canonical key of everything that determines the future, from the ids of its parts
+ * (model/explore/keys.ts). The policy is fixed per exploration; the server's id covers its whole
+ * snapshot, a client's id its snapshot (its role is fixed by the slot it is in).
+ */
+export const stateKey = (s: SystemState): string =>
+  keyOf([
+    snapshotId(s.client),
+    s.clone === null ? -1 : snapshotId(s.clone),
+    snapshotId(s.server),
     s.fresh,
-    s.attackerKeys.map((k) => [k.key.name, k.via]),
-    s.attackerRequests
+    s.attackerRequests,
+    termId(s.attackerKeys),
+    // Whether a message was delivered matters only inside TLS (deliverable once).
+    ...s.network.map((m) => (m.tls && m.delivered ? -1 - intern(m.content) : intern(m.content)))
   ])
-}
 
 /** What the conformance driver compares with the implementation after every step. */
 export interface Observation {

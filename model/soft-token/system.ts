@@ -14,6 +14,7 @@
  * a relying party presents a token it saw or one it forged.
  */
 import { initialTransition, type SnapshotFrom } from "xstate"
+import { intern, keyOf, snapshotId } from "../explore/keys.ts"
 import { transition } from "../explore/transition.ts"
 import type { Move } from "../../spec/attacker.ts"
 import { GUESS_BURST, VICTIM_ATTRS } from "../../spec/soft-token/properties.ts"
@@ -515,27 +516,22 @@ const attempt = (s: SystemState): Trace => {
   return events
 }
 
-const ctx = (snap: { readonly value: unknown; readonly context: object }) => ({ v: snap.value, ...snap.context, policy: undefined })
-
-/** A canonical string of everything that determines the future (policy is fixed per exploration). */
+/**
+ * A canonical key of everything that determines the future, from the ids of its parts
+ * (model/explore/keys.ts): the participants' whole snapshots (their policy is fixed per
+ * exploration) and the attacker's bookkeeping; `sent` only numbers trace refs.
+ */
 export const stateKey = (s: SystemState): string =>
-  JSON.stringify([
-    ctx(s.device),
-    ctx(s.evil),
-    ctx(s.service),
-    ctx(s.pc),
-    ctx(s.evilpc),
-    s.idAlice.context,
-    s.idMallory.context,
-    ctx(s.rp),
-    s.conns,
-    s.phished,
-    s.attackerOtp,
-    s.flooded,
-    s.attackerTyped,
-    s.forging,
-    s.presented,
-    s.fresh
+  keyOf([
+    snapshotId(s.device),
+    snapshotId(s.evil),
+    snapshotId(s.service),
+    snapshotId(s.pc),
+    snapshotId(s.evilpc),
+    snapshotId(s.idAlice),
+    snapshotId(s.idMallory),
+    snapshotId(s.rp),
+    intern(JSON.stringify([s.conns, s.phished, s.attackerOtp, s.flooded, s.attackerTyped, s.forging, s.presented, s.fresh]))
   ])
 
 /** What the conformance driver compares with the implementation after every step. */

@@ -18,7 +18,7 @@ import { decodeMove, encodeMove, formatMove, type Move } from "../../spec/attack
 import type { SecurityProperty } from "../../spec/property.ts"
 import { explore as exploreSystem, type ExploreResult } from "../../model/explore/explorer.ts"
 import type { MutantDefinition, ProtocolDefinition } from "../definition.ts"
-import type { ConformanceJudgement, Guidance, ImplJudgement, ModelJudgement, ModelOutcome, ProtocolSuite, Subject } from "../suite.ts"
+import type { ConformanceJudgement, ExploreRequest, Guidance, ImplJudgement, ModelJudgement, ModelOutcome, ProtocolSuite, Subject } from "../suite.ts"
 import { checkOnImpl, type ImplExample, rememberingRuns } from "./check.ts"
 import { canonicalJson, checkConformance } from "./conformance.ts"
 import { steps as defaultSteps } from "./config.ts"
@@ -106,7 +106,7 @@ export const makeSuite = (def: ProtocolDefinition): Suite => {
   // Explorations are deterministic and costly: one per subject and depth, shared by the model
   // judgement and the guidance of the implementation checks.
   const explorations = new Map<string, ExploreResult>()
-  const explored = (subject: Subject, depth: number): ExploreResult => {
+  const explored = (subject: Subject, depth: number, onProgress?: ExploreRequest["onProgress"]): ExploreResult => {
     const used = Math.min(depth, def.model.maxDepth ?? depth)
     const key = `${JSON.stringify(subject)}@${used}`
     let r = explorations.get(key)
@@ -115,7 +115,7 @@ export const makeSuite = (def: ProtocolDefinition): Suite => {
       r = exploreSystem(
         { ...system, cover: (s) => canonicalJson(system.observe(s)) },
         def.properties.filter((p) => p.judgedIn.includes("model")),
-        { depth: used, ...(def.model.maxStates === undefined ? {} : { maxStates: def.model.maxStates }), ...(def.model.historyKey === undefined ? {} : { historyKey: def.model.historyKey }) }
+        { depth: used, ...(onProgress === undefined ? {} : { onProgress }), ...(def.model.maxStates === undefined ? {} : { maxStates: def.model.maxStates }), ...(def.model.historyKey === undefined ? {} : { historyKey: def.model.historyKey }) }
       )
       explorations.set(key, r)
     }
@@ -193,8 +193,8 @@ export const makeSuite = (def: ProtocolDefinition): Suite => {
     return j.disagreement === undefined ? j : { ...j, disagreement: { ...j.disagreement, start: startNames[Number(j.disagreement.start)] ?? j.disagreement.start } }
   }
 
-  const explore = (subject: Subject, options: { readonly depth: number }): ModelOutcome => {
-    const r = explored(subject, options.depth)
+  const explore = (subject: Subject, options: ExploreRequest): ModelOutcome => {
+    const r = explored(subject, options.depth, options.onProgress)
     const describeStart = (name: string) => def.starts.find((s) => s.name === name)?.description ?? name
     return {
       judgements: new Map<string, ModelJudgement>(
