@@ -8,6 +8,7 @@ import { NodeContext } from "@effect/platform-node"
 import { Effect } from "effect"
 import type { AuditCheck, AuditReport } from "../properties/audit/report.ts"
 import { makeFakeSuite, type FakeSuiteSwitches } from "../properties/testing/fake-suite.ts"
+import { SEQUENCE_LAYOUT } from "./report/mermaid.ts"
 import { runCli, shellWords } from "./testing/run-cli.ts"
 
 /** Run `authlab audit` into a fresh temp dir; return the captured output and the parsed audit.json. */
@@ -112,7 +113,7 @@ describe("authlab audit: audit.md", () => {
       assert.isBelow(md.indexOf("F.progress fails on hardened"), md.indexOf("F.no-replay fails on claimed"))
       assert.include(md, "> Once faults stop, the client's next request is accepted.")
       assert.include(md, "1. `Crash(server)`")
-      assert.include(md, "```mermaid\nsequenceDiagram")
+      assert.include(md, `\`\`\`mermaid\n${SEQUENCE_LAYOUT}\nsequenceDiagram`)
       assert.include(md, "npx authlab audit --protocol soft-token --variant hardened --property F.progress --depth 4 --no-impl")
     }))
 
@@ -127,6 +128,19 @@ describe("authlab audit: audit.md", () => {
       assert.include(md, "awaitingGrant --> done : msg.grant [grantValid]")
       assert.include(md, "| `accepts-replay` | The server forgets which requests it accepted. | both | ✔ MI |")
       assert.include(md, "**SURVIVES**")
+    }))
+
+  it.scoped("draws each diagram once: a run already shown is referred to, not repeated", () =>
+    Effect.gen(function* () {
+      let referred = 0
+      for (const switches of [{}, { survivor: true }, { breakHardened: true }]) {
+        const md = (yield* audit(switches)).markdown!
+        const blocks = [...md.matchAll(/```mermaid\n([\s\S]*?)\n```/g)].map((m) => m[1]!)
+        assert.strictEqual(new Set(blocks).size, blocks.length)
+        referred += md.split("(events and diagram not repeated)").length - 1
+      }
+      // In the toy suite some mutant is killed by a run already shown as a finding.
+      assert.isAbove(referred, 0)
     }))
 })
 

@@ -2,10 +2,10 @@
  * Shell completions as a user gets them: the bash script `authlab --completions bash` prints is
  * loaded into a real bash, which is asked what `authlab audit --variant <TAB>` offers.
  */
-import { assert, beforeAll, describe, it } from "@effect/vitest"
+import { afterAll, assert, beforeAll, describe, it } from "@effect/vitest"
 import { Effect } from "effect"
 import { spawnSync } from "node:child_process"
-import { mkdtempSync, writeFileSync } from "node:fs"
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { makeFakeSuite } from "../properties/testing/fake-suite.ts"
@@ -14,8 +14,11 @@ import { recordingConsole } from "./testing/console.ts"
 import { runCli } from "./testing/run-cli.ts"
 
 /** The words bash's completion function offers for the command line `words` (the last one is being typed). */
+const scripts = mkdtempSync(join(tmpdir(), "authlab-completions-"))
+afterAll(() => rmSync(scripts, { recursive: true, force: true }))
+
 const bashOffers = (script: string, words: ReadonlyArray<string>): ReadonlyArray<string> => {
-  const file = join(mkdtempSync(join(tmpdir(), "authlab-completions-")), "authlab.bash")
+  const file = join(scripts, "authlab.bash")
   writeFileSync(file, script)
   const quoted = words.map((w) => `'${w}'`).join(" ")
   const probe = `source '${file}'; COMP_WORDS=(${quoted}); COMP_CWORD=${words.length - 1}; _authlab_bash_completions authlab; printf '%s\\n' "\${COMPREPLY[@]}"`

@@ -7,7 +7,8 @@ import { Effect } from "effect"
 import { variants } from "../../spec/property.ts"
 import type { ProtocolSuite } from "../../properties/suite.ts"
 import { Output } from "../output.ts"
-import { sequenceDiagram, stateDiagram } from "../report/mermaid.ts"
+import { sequenceMarkdown } from "../report/markdown.ts"
+import { stateDiagram } from "../report/mermaid.ts"
 
 const mermaid = (body: string) => `\`\`\`mermaid\n${body}\n\`\`\`\n`
 
@@ -17,7 +18,7 @@ export const renderDiagrams = (suite: ProtocolSuite): string => {
     out.push(`## ${participant} (state machine)\n`, mermaid(stateDiagram(machine)))
   }
   for (const variant of ["hardened", ...variants.filter((v) => v !== "hardened")] as const) {
-    out.push(`## Honest run (${variant})\n`, mermaid(sequenceDiagram(suite.honestRun(variant))))
+    out.push(`## Honest run (${variant})\n`, `${sequenceMarkdown(suite.honestRun(variant))}\n`)
   }
   return out.join("\n")
 }

@@ -7,9 +7,9 @@
  */
 import type { AuditCheck, AuditReport, CounterexampleReport, Finding, MutantResult, Severity } from "../../properties/audit/report.ts"
 import type { ProtocolSuite } from "../../properties/suite.ts"
-import { formatEvent } from "../../spec/trace.ts"
+import { formatEvent, type Trace } from "../../spec/trace.ts"
 import { checkStatus, count, duration, findingTitle, headline, otherCounterexample, statusText, subjectOf, verdictText } from "./format.ts"
-import { sequenceDiagram, stateDiagram, stateRows } from "./mermaid.ts"
+import { type SequenceOptions, sequenceDiagrams, stateDiagram, stateRows } from "./mermaid.ts"
 
 /** Prose from a suite (statements, reasons): angle brackets would be read as HTML and vanish. */
 const text = (s: string): string => s.replaceAll("<", "&lt;").replaceAll(">", "&gt;")
@@ -30,23 +30,54 @@ const fenced = (lang: string, body: string): string => {
 
 const worldName = (w: "model" | "impl") => (w === "model" ? "model (bounded exploration)" : "implementation (fast-check)")
 
+/**
+ * A trace's sequence diagram as fenced Mermaid; a trace among more actors than one diagram can
+ * hold at 980 px is drawn in parts, each captioned with the events it shows.
+ */
+export const sequenceMarkdown = (trace: Trace, options: SequenceOptions = {}): string => {
+  const parts = sequenceDiagrams(trace, options)
+  if (parts.length === 1) return fenced("mermaid", parts[0]!.diagram)
+  return parts.map((p, i) => `*Part ${i + 1} of ${parts.length}: events ${p.from + 1}–${p.to + 1}*\n\n${fenced("mermaid", p.diagram)}`).join("\n\n")
+}
+
+/**
+ * Counterexamples already written in this document, by their events and violation, with where:
+ * a claimed weakness and the mutant that reintroduces it often share one run, and it is drawn once.
+ */
+export type ShownCounterexamples = Map<string, string>
+
+/** Where the run was found: the exploration depth, or the fast-check seed and path. */
+const foundAt = (cx: CounterexampleReport): string => (cx.world === "model" ? `depth ${cx.depth ?? "?"}` : `seed ${cx.seed ?? "?"}${cx.path !== undefined ? `, path ${code(cx.path)}` : ""}`)
+
+const counterexampleKey = (cx: CounterexampleReport): string => JSON.stringify([cx.trace, cx.violation])
+
 /** The counterexample: numbered events (the violating one marked), the diagram, the replay. */
-export const counterexampleMarkdown = (cx: CounterexampleReport): string => {
+export const counterexampleMarkdown = (cx: CounterexampleReport, shown?: { readonly seen: ShownCounterexamples; readonly here: string }): string => {
+  const earlier = shown?.seen.get(counterexampleKey(cx))
+  if (earlier !== undefined) {
+    return [
+      `**Counterexample** — ${worldName(cx.world)}, ${foundAt(cx)}: the same ${cx.trace.length} events as ${earlier} above, broken at event ${cx.violation.at + 1} (events and diagram not repeated).`,
+      "",
+      "Replay exactly this finding:",
+      "",
+      fenced("sh", cx.replay)
+    ].join("\n")
+  }
+  if (shown) shown.seen.set(counterexampleKey(cx), shown.here)
   const events = cx.trace.map((e, i) => `${i + 1}. ${code(formatEvent(e))}${i === cx.violation.at ? ` — **✗ ${text(cx.violation.reason)}**` : ""}`)
-  const where = cx.world === "model" ? `depth ${cx.depth ?? "?"}` : `seed ${cx.seed ?? "?"}${cx.path !== undefined ? `, path ${code(cx.path)}` : ""}`
   const out = [
-    `**Counterexample** — ${worldName(cx.world)}, ${where}: ${cx.trace.length} events, broken at event ${cx.violation.at + 1}.`,
+    `**Counterexample** — ${worldName(cx.world)}, ${foundAt(cx)}: ${cx.trace.length} events, broken at event ${cx.violation.at + 1}.`,
     "",
     ...events,
     ""
   ]
   if (cx.steps.length > 0)
     out.push("<details><summary>The moves that produce it</summary>", "", ...cx.steps.map((s, i) => `${i + 1}. ${code(s)}`), "", "</details>", "")
-  out.push(fenced("mermaid", sequenceDiagram(cx.trace, { violation: cx.violation })), "", "Replay exactly this finding:", "", fenced("sh", cx.replay))
+  out.push(sequenceMarkdown(cx.trace, { violation: cx.violation }), "", "Replay exactly this finding:", "", fenced("sh", cx.replay))
   return out.join("\n")
 }
 
-const findingMarkdown = (f: Finding, n: number, report: AuditReport): string => {
+const findingMarkdown = (f: Finding, n: number, report: AuditReport, seen: ShownCounterexamples): string => {
   const facts = [
     `protocol ${code(f.protocol)}`,
     f.variant ? `variant **${f.variant}**` : undefined,
@@ -62,7 +93,7 @@ const findingMarkdown = (f: Finding, n: number, report: AuditReport): string => 
   const mutant = f.mutant ? report.mutants.find((m) => m.protocol === f.protocol && m.name === f.mutant) : undefined
   if (mutant && f.kind === "mutant-missed") out.push(`*The flaw:* ${text(mutant.flaw)}`, "")
   if (f.counterexample) {
-    out.push(counterexampleMarkdown(f.counterexample), "")
+    out.push(counterexampleMarkdown(f.counterexample, { seen, here: `finding ${n}` }), "")
     const other = otherCounterexample(report, f)
     if (other)
       out.push(`The ${worldName(other.world)} finds it too (${other.trace.length} events, broken at event ${other.violation.at + 1}: ${text(other.violation.reason)}); replay that one with ${code(other.replay)}`, "")
@@ -154,11 +185,12 @@ export const renderMarkdown = (report: AuditReport, suites: ReadonlyArray<Protoc
   out.push("## Findings", "")
   if (report.findings.length === 0) out.push("No findings: every property holds where it is expected to, and every mutant is killed.", "")
   let n = 0
+  const seen: ShownCounterexamples = new Map()
   for (const section of sections) {
     const findings = report.findings.filter((f) => f.severity === section.severity)
     if (findings.length === 0) continue
     out.push(`### ${section.title} (${findings.length})`, "", section.blurb, "")
-    for (const f of findings) out.push(findingMarkdown(f, ++n, report))
+    for (const f of findings) out.push(findingMarkdown(f, ++n, report, seen))
   }
 
   out.push("## Summary", "", summaryTable(report, report.checks), "")
@@ -195,7 +227,7 @@ export const renderMarkdown = (report: AuditReport, suites: ReadonlyArray<Protoc
         const kills = m.checks.flatMap((c) => [c.model.counterexample, c.impl.counterexample].flatMap((cx) => (cx ? [{ property: c.property, cx }] : [])))
         const shortest = kills.reduce<(typeof kills)[number] | undefined>((a, b) => (a === undefined || b.cx.trace.length < a.cx.trace.length ? b : a), undefined)
         if (shortest)
-          out.push(`<details><summary>How <code>${text(shortest.property)}</code> kills <code>${text(m.name)}</code></summary>`, "", counterexampleMarkdown(shortest.cx), "", "</details>", "")
+          out.push(`<details><summary>How <code>${text(shortest.property)}</code> kills <code>${text(m.name)}</code></summary>`, "", counterexampleMarkdown(shortest.cx, { seen, here: `the kill of ${code(m.name)}` }), "", "</details>", "")
       }
     }
   }

@@ -3,11 +3,14 @@
  * - `sequenceDiagram` of a protocol trace (a counterexample, or the honest run): `Send` is an
  *   arrow from the sender to the network, `Deliver` one from the network to the receiver (the
  *   network is the attacker, Dolev–Yao); replays and injections are dashed; claims, verdicts,
- *   signals, crashes and ticks are notes; the violating event is highlighted.
+ *   signals, crashes and ticks are notes; the violating event is highlighted. Drawn to be read in
+ *   a 980 px column: at most `MAX_LANES` lanes per diagram (a larger cast is drawn in consecutive
+ *   parts), labels that wrap inside narrow lanes, short labels numbered as the trace beside it.
  * - `stateDiagram-v2` of a participant machine, walked from the XState v5 `machine.root` state
  *   nodes: initial and final states, nested states, each transition labelled `event [guard]`.
  *
- * Labels go through `escapeLabel`: Mermaid splits statements on `;`, reads `:` as the label
+ * State-diagram labels go through `escapeLabel` (sequence labels through `sequenceText`, which
+ * needs fewer): Mermaid splits statements on `;`, reads `:` as the label
  * separator, `#…;` as an entity and `%%` as a comment, and quotes and angle brackets end up in
  * HTML, so each of those characters is written as its entity code (`#59;` …), which Mermaid decodes.
  */
@@ -36,6 +39,7 @@ export const mermaidId = (name: string): string => {
 /** The network: every message passes through it, and it is the attacker. */
 const NETWORK = "attacker"
 
+/** Every actor an event names, in the order a reader meets them (for the order of the lanes). */
 const actorsOf = (e: TraceEvent): ReadonlyArray<string> => {
   switch (e._tag) {
     case "Send":
@@ -60,84 +64,211 @@ const actorsOf = (e: TraceEvent): ReadonlyArray<string> => {
 }
 
 /**
- * Labels are kept short so a diagram of five participants fits a 980 px column (Mermaid widens a
- * lane to its longest label): the full data of every event is in the numbered trace beside it.
+ * The lanes an event is drawn on. A claim's peer is named in its note, not given a lane, and an
+ * actor that only ticks (the clock) has no lane: its ticks are notes across the diagram.
  */
-const LABEL_CHARS = 28
+const lanesOf = (e: TraceEvent, tickOnly: ReadonlySet<string>): ReadonlyArray<string> => {
+  switch (e._tag) {
+    case "Send":
+      return [e.from, NETWORK]
+    case "Deliver":
+      return [NETWORK, e.to]
+    case "Tick":
+      return tickOnly.has(e.actor) ? [] : [e.actor]
+    case "Reveal":
+      return [NETWORK]
+    case "FaultsEnd":
+      return []
+    default:
+      return [e.actor]
+  }
+}
+
+/**
+ * At most this many lanes in one diagram, the network's included; a trace among more actors is
+ * drawn as consecutive parts. With the layout below, five lanes take at most
+ * 2·50 + 5·LANE_WIDTH + 4·LANE_MARGIN = 870 px.
+ */
+export const MAX_LANES = 5
+/** Mermaid's lane (actor box) width and the gap between two lanes, px; labels wrap to the lane width. */
+export const LANE_WIDTH = 130
+export const LANE_MARGIN = 30
+/** Mermaid layout for every sequence diagram: labels wrap inside a lane instead of widening it. */
+export const SEQUENCE_LAYOUT = `%%{init: {"sequence": {"wrap": true, "width": ${LANE_WIDTH}, "actorMargin": ${LANE_MARGIN}}}}%%`
+
+/**
+ * Labels are short (details are in the numbered trace beside the diagram: every arrow carries the
+ * number of its event there), and avoid characters that need an entity code: Mermaid measures a
+ * label before decoding them (`#59;` counts as seven characters).
+ */
+export const LABEL_CHARS = 26
+const DATA_CHARS = 12
+/** The broken property's reason wraps in its lane, so it may be longer. */
+const VIOLATION_CHARS = 72
 const clip = (text: string, max = LABEL_CHARS) => (text.length <= max ? text : `${text.slice(0, max - 1)}…`)
 
-const message = (label: string, data: string | undefined, ref: number) => `#${ref} ${clip(`${label}${data ? `(${data})` : ""}`)}`
+/**
+ * A message's or claim's data, briefly: whole when short, else its first field when that is an
+ * identifier (`s0` of `s0|pk=dev|…`), else nothing (a bare message name).
+ */
+export const briefData = (data: string | undefined): string | undefined => {
+  if (data === undefined || data === "" || data.length <= DATA_CHARS) return data || undefined
+  const head = data.split(/[;|:,=#@]/)[0]!
+  return head.length < DATA_CHARS && /\d/.test(head) ? `${head}…` : undefined
+}
+
+/** `Name (a, b)`: the space lets a wrapped note break after the name rather than inside a word. */
+const claim = (name: string, ...args: ReadonlyArray<string | undefined>) => {
+  const given = args.filter((a): a is string => a !== undefined)
+  return clip(given.length > 0 ? `${name} (${given.join(", ")})` : name)
+}
+
+const message = (label: string, data: string | undefined, at: number) => {
+  const brief = briefData(data)
+  return `${at + 1}. ${clip(brief === undefined ? label : `${label}(${brief})`)}`
+}
+
+/** A word longer than this (in characters as Mermaid measures them) is cut when a label wraps. */
+const WRAPPABLE_WORD = 15
+/** A label Mermaid must not wrap is clipped shorter instead. */
+const NOWRAP_CHARS = 28
+
+/**
+ * Text after a sequence diagram's `:`. Only `#` and `;` end it there (and angle brackets would be
+ * read as HTML), so only those become entity codes. Mermaid wraps a label before it decodes the
+ * codes (each measures as its seven-character placeholder) and cuts a word too long for the lane
+ * in pieces, code and all: so a `;` is followed by a space to keep words short, and a label that
+ * still has a long word with a code is not wrapped but clipped.
+ */
+export const sequenceText = (text: string): string => {
+  const plain = text.replace(/\s*[\r\n]+\s*/g, " ").replace(/;(?=\S)/g, "; ")
+  const coded = /[#;<>]/g
+  const escape = (t: string) => t.replace(coded, (c) => `#${c.charCodeAt(0)};`)
+  const measured = (word: string) => word.length + 6 * (word.match(coded)?.length ?? 0)
+  const unwrappable = plain.split(" ").some((word) => measured(word) > WRAPPABLE_WORD && word.match(coded) !== null)
+  return unwrappable ? `nowrap:${escape(clip(plain, NOWRAP_CHARS))}` : escape(plain)
+}
 
 export interface SequenceOptions {
   /** Highlight this event as where the property broke. */
   readonly violation?: Violation
-  /** Number the events as in the numbered list next to the diagram. */
+  /** Number the arrows with Mermaid's own counter (besides the event numbers in the labels). */
   readonly autonumber?: boolean
   readonly title?: string
 }
 
-/** A `sequenceDiagram` of a trace; participants are the trace's actors in order of appearance. */
-export const sequenceDiagram = (trace: Trace, options: SequenceOptions = {}): string => {
-  // Senders and receivers first, in order of appearance, so the diagram reads left to right.
+/** One diagram of a trace drawn in parts: the events `from`–`to` (0-based, inclusive). */
+export interface SequencePart {
+  readonly from: number
+  readonly to: number
+  readonly diagram: string
+}
+
+/**
+ * The trace as `sequenceDiagram`s of at most `MAX_LANES` lanes each, cut where the next event
+ * needs a lane the current part has no room for; each part keeps the lanes' order of the whole.
+ */
+export const sequenceDiagrams = (trace: Trace, options: SequenceOptions = {}): ReadonlyArray<SequencePart> => {
+  const tickOnly = new Set(trace.flatMap((e) => (e._tag === "Tick" ? [e.actor] : [])))
+  for (const e of trace) if (e._tag !== "Tick") for (const a of lanesOf(e, new Set())) tickOnly.delete(a)
+  const laneSet = new Set(trace.flatMap((e) => lanesOf(e, tickOnly)))
+  // A trace of ticks alone still needs a lane to draw them on.
+  const ticksOnLanes = laneSet.size === 0 ? new Set<string>() : tickOnly
+  if (laneSet.size === 0) for (const a of tickOnly) laneSet.add(a)
+  const order = lanesInOrder(trace, laneSet)
+
+  const parts: Array<{ from: number; to: number; lanes: Set<string> }> = []
+  trace.forEach((e, at) => {
+    const needs = lanesOf(e, ticksOnLanes)
+    const current = parts[parts.length - 1]
+    if (current !== undefined && new Set([...current.lanes, ...needs]).size <= MAX_LANES) {
+      needs.forEach((l) => current.lanes.add(l))
+      current.to = at
+    } else parts.push({ from: at, to: at, lanes: new Set(needs) })
+  })
+  return parts.map(({ from, to, lanes }) => ({
+    from,
+    to,
+    // A trace with no lane at all (`FaultsEnd` alone) is drawn on the network's.
+    diagram: drawPart(trace, from, to, lanes.size > 0 ? order.filter((l) => lanes.has(l)) : [NETWORK], ticksOnLanes, options)
+  }))
+}
+
+/** Senders and receivers first, in order of appearance, then the rest; the network second, so honest parties stand on both sides of it. */
+const lanesInOrder = (trace: Trace, lanes: ReadonlySet<string>): ReadonlyArray<string> => {
   const order: Array<string> = []
-  for (const e of trace) if (e._tag === "Send") for (const a of actorsOf(e)) if (!order.includes(a)) order.push(a)
-  for (const e of trace) for (const a of actorsOf(e)) if (!order.includes(a)) order.push(a)
-  // Keep the network in the middle when there is one: honest parties on both sides of it.
-  const participants = order.includes(NETWORK) && order.length > 2 ? [order.filter((a) => a !== NETWORK)[0]!, NETWORK, ...order.filter((a) => a !== NETWORK).slice(1)] : order
+  for (const e of trace) if (e._tag === "Send") for (const a of actorsOf(e)) if (lanes.has(a) && !order.includes(a)) order.push(a)
+  for (const e of trace) for (const a of actorsOf(e)) if (lanes.has(a) && !order.includes(a)) order.push(a)
+  for (const a of lanes) if (!order.includes(a)) order.push(a)
+  const honest = order.filter((a) => a !== NETWORK)
+  return order.includes(NETWORK) && honest.length > 1 ? [honest[0]!, NETWORK, ...honest.slice(1)] : order
+}
+
+const drawPart = (
+  trace: Trace,
+  from: number,
+  to: number,
+  participants: ReadonlyArray<string>,
+  tickOnly: ReadonlySet<string>,
+  options: SequenceOptions
+): string => {
   const id = (actor: string) => mermaidId(actor)
-  const lines = ["sequenceDiagram"]
+  const lines = [SEQUENCE_LAYOUT, "sequenceDiagram"]
+  if (options.autonumber) lines.push("  autonumber")
   if (options.title) lines.push(`  title ${escapeLabel(options.title)}`)
   for (const p of participants) lines.push(`  participant ${id(p)} as ${escapeLabel(p === NETWORK ? `${NETWORK} (network)` : p)}`)
-  const everyone = participants.length > 1 ? `${id(participants[0]!)},${id(participants[participants.length - 1]!)}` : participants[0] ? id(participants[0]) : undefined
+  const everyone = participants.length > 1 ? `${id(participants[0]!)},${id(participants[participants.length - 1]!)}` : id(participants[0]!)
 
-  trace.forEach((e, at) => {
+  for (let at = from; at <= to; at++) {
+    const e = trace[at]!
     const out: Array<string> = []
-    const note = (actor: string, text: string) => out.push(`  Note over ${id(actor)}: ${escapeLabel(text)}`)
+    const note = (over: string, text: string) => out.push(`  Note over ${over}: ${sequenceText(text)}`)
     switch (e._tag) {
       case "Send":
-        out.push(`  ${id(e.from)}->>${id(NETWORK)}: ${escapeLabel(`${message(e.label, e.data, e.ref)} → ${clip(e.to, 12)}`)}`)
+        out.push(`  ${id(e.from)}->>${id(NETWORK)}: ${sequenceText(`${message(e.label, e.data, at)} → ${clip(e.to, 10)}`)}`)
         break
       case "Deliver":
-        out.push(`  ${id(NETWORK)}${e.how === "first" ? "->>" : "-->>"}${id(e.to)}: ${escapeLabel(`${message(e.label, e.data, e.ref)}${e.how === "first" ? "" : ` [${e.how}]`}`)}`)
+        out.push(`  ${id(NETWORK)}${e.how === "first" ? "->>" : "-->>"}${id(e.to)}: ${sequenceText(`${message(e.label, e.data, at)}${e.how === "first" ? "" : ` [${e.how}]`}`)}`)
         break
       case "Running":
-        note(e.actor, clip(`Running(${e.peer}, ${e.data})`))
+        note(id(e.actor), claim("Running", e.peer, briefData(e.data)))
         break
       case "Commit":
-        note(e.actor, clip(`Commit(${e.peer}, ${e.data})`))
+        note(id(e.actor), claim("Commit", e.peer, briefData(e.data)))
         break
       case "Accept":
-        note(e.actor, clip(`Accept(${e.data})`))
+        note(id(e.actor), claim("Accept", briefData(e.data)))
         break
       case "Reject":
-        note(e.actor, clip(`Reject(${e.reason})`))
+        note(id(e.actor), claim("Reject", e.reason))
         break
       case "Secret":
-        note(e.actor, `Secret(${e.name})`)
+        note(id(e.actor), claim("Secret", briefData(e.name)))
         break
       case "Reveal":
-        note(NETWORK, `learns ${e.name} via ${e.via}`)
+        note(id(NETWORK), clip(`learns ${briefData(e.name) ?? "a secret"} (${e.via})`))
         break
       case "Signal":
-        note(e.actor, clip(`Signal(${e.signal})`))
+        note(id(e.actor), claim("Signal", e.signal))
         break
       case "Crash":
-        note(e.actor, "Crash → restart")
+        note(id(e.actor), "Crash → restart")
         break
       case "Tick":
-        note(e.actor, "Tick")
+        if (tickOnly.has(e.actor)) note(everyone, `${e.actor} ticks`)
+        else note(id(e.actor), "Tick")
         break
       case "FaultsEnd":
-        if (everyone) out.push(`  Note over ${everyone}: ${escapeLabel("faults end")}`)
+        note(everyone, "faults end")
         break
     }
     if (options.violation?.at === at) {
       lines.push("  rect rgba(220, 38, 38, 0.15)", ...out.map((l) => `  ${l}`))
-      const where = e._tag === "FaultsEnd" || e._tag === "Reveal" || e._tag === "Deliver" || e._tag === "Send" ? NETWORK : e.actor
-      lines.push(`    Note over ${id(where)}: ${escapeLabel(clip(`✗ ${options.violation.reason}`, 48))}`, "  end")
+      const lanes = lanesOf(e, tickOnly)
+      const where = lanes.length === 0 ? everyone : id(lanes[lanes.length - 1]!)
+      lines.push(`    Note over ${where}: ${sequenceText(clip(`✗ ${options.violation.reason}`, VIOLATION_CHARS))}`, "  end")
     } else lines.push(...out)
-  })
-  if (options.autonumber) lines.splice(1, 0, "  autonumber")
+  }
   return lines.join("\n")
 }
 
