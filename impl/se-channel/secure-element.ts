@@ -47,6 +47,8 @@ export interface SeOptions {
   readonly ecdh?: Ecdh
   readonly verifyCa?: VerifySignature
   readonly linkMatches?: (link: Uint8Array, data: IdentityData) => boolean
+  /** `hardened`: the check of the platform's tag over the identity data. */
+  readonly verifyPlatformTag?: (pairingKey: Uint8Array, data: IdentityData, tag: Uint8Array) => Effect.Effect<void, unknown, Crypto>
   readonly checkReceipt?: CheckReceipt
   readonly schedule?: KeySchedule
   readonly records?: RecordLayer
@@ -63,6 +65,10 @@ const fail = (reason: SeReason) => new SeError({ reason })
 /** The platform's MAC over the identity data (the browser computes the same, impl/se-channel/browser.ts). */
 export const platformInput = (data: IdentityData): Uint8Array => transcript(Labels.platform, [data.origin, data.tlsHash])
 
+/** The platform tag must be present and verify (constant time) under the pairing key. */
+export const verifyTag = (pairingKey: Uint8Array, data: IdentityData, tag: Uint8Array): Effect.Effect<void, unknown, Crypto> =>
+  tag.length === 0 ? Effect.fail("no tag") : Effect.flatMap(Crypto, (c) => c.hmacSha256Verify(pairingKey, platformInput(data), tag))
+
 export const makeSecureElement = (options: SeOptions): SecureElement => {
   const { policy, store } = options
   const decode = options.decode ?? Schema.decodeUnknown(ToSe)
@@ -71,6 +77,7 @@ export const makeSecureElement = (options: SeOptions): SecureElement => {
   const verifyCa = options.verifyCa ?? verifySignature
   const linkMatches = options.linkMatches ?? ((link, data) => constantTimeEqual(link, identityLink(data)))
   const checkReceipt = options.checkReceipt ?? defaultCheckReceipt
+  const verifyPlatformTag = options.verifyPlatformTag ?? verifyTag
   const schedule = options.schedule ?? keySchedule
   const records = options.records ?? recordLayer
 
@@ -79,11 +86,10 @@ export const makeSecureElement = (options: SeOptions): SecureElement => {
     return s?.status === "pending" ? s : undefined
   }
 
-  const hello = Effect.fn("SecureElement.hello")(function*(m: Extract<ToSe, { _tag: "SeHello" }>) {
+  const hello = Effect.fnUntraced(function*(m: Extract<ToSe, { _tag: "SeHello" }>) {
     const data = { origin: m.origin, tlsHash: m.tlsHash }
     if (policy.identityFrom === "platform") {
-      if (m.platformTag.length === 0) return yield* fail("bad-platform-tag")
-      yield* Effect.mapError(Effect.flatMap(Crypto, (c) => c.hmacSha256Verify(options.pairingKey, platformInput(data), m.platformTag)), () => fail("bad-platform-tag"))
+      yield* Effect.mapError(verifyPlatformTag(options.pairingKey, data, m.platformTag), () => fail("bad-platform-tag"))
     }
     if (!isPoint(m.serverKey)) return yield* fail("bad-certificate")
     yield* Effect.mapError(verifyCa(options.caKey, appCertBytes(m), m.caSig), () => fail("bad-certificate"))
@@ -101,7 +107,7 @@ export const makeSecureElement = (options: SeOptions): SecureElement => {
     return { _tag: "Opening" as const, channel, open }
   })
 
-  const serverHello = Effect.fn("SecureElement.serverHello")(function*(m: Extract<ToSe, { _tag: "ServerHello" }>) {
+  const serverHello = Effect.fnUntraced(function*(m: Extract<ToSe, { _tag: "ServerHello" }>) {
     // the point is checked before any secret scalar touches it (invalid-curve attack)
     if (!isPoint(m.ephemeral)) return yield* fail("invalid-point")
     const session = pending(yield* store.snapshot, m.channel)
@@ -126,7 +132,7 @@ export const makeSecureElement = (options: SeOptions): SecureElement => {
     return finish === undefined ? { _tag: "Opened" as const, channel: m.channel } : { _tag: "Opened" as const, channel: m.channel, finish }
   })
 
-  const record = Effect.fn("SecureElement.record")(function*(m: Extract<ToSe, { _tag: "Record" }>) {
+  const record = Effect.fnUntraced(function*(m: Extract<ToSe, { _tag: "Record" }>) {
     const session = (yield* store.snapshot).sessions.get(hex(m.channel))
     if (session?.status !== "open" || session.keys === undefined) return yield* fail("unknown-channel")
     const plaintext = yield* Effect.mapError(openRecord(records, session.keys, "server>se", session.received, m), (e) => fail(e.reason))

@@ -11,7 +11,7 @@
  */
 import { Data, Effect, Either, type ParseResult, Schema } from "effect"
 import { transcript } from "../../spec/codec.ts"
-import { Labels, ServerHello, ToServer } from "../../spec/se-channel/messages.ts"
+import { Labels, type SeOpen, ServerHello, ToServer } from "../../spec/se-channel/messages.ts"
 import type { Policy } from "../../spec/se-channel/variants.ts"
 import { isP256Point } from "../crypto/noble.ts"
 import { Crypto, SecureRandom } from "../crypto/services.ts"
@@ -42,10 +42,13 @@ export interface ServerOptions {
   readonly caKey: Uint8Array
   readonly store: Store<ServerState>
   readonly decode?: (bytes: Uint8Array) => Effect.Effect<ToServer, ParseResult.ParseError>
+  readonly isPoint?: (bytes: Uint8Array) => boolean
   /** Where each handshake's ephemeral comes from (a fresh key pair by default). */
   readonly ephemeral?: Effect.Effect<KeyPair, never, Crypto | SecureRandom>
   readonly ecdh?: Ecdh
   readonly verifySe?: VerifySignature
+  /** `hardened`: the check of the SE's signature over (id, ephemeral) in a SeOpen. */
+  readonly verifySeOpen?: (m: SeOpen, verify: VerifySignature) => Effect.Effect<void, unknown, Crypto>
   readonly checkReceipt?: CheckReceipt
   readonly schedule?: KeySchedule
   readonly records?: RecordLayer
@@ -60,6 +63,10 @@ const fail = (reason: ServerReason) => new ServerError({ reason })
 
 export const freshEphemeral: Effect.Effect<KeyPair, never, Crypto | SecureRandom> = Effect.flatMap(SecureRandom, (r) => ephemeralKeyPair(r.bytes))
 
+/** The SE's signature must be present and verify under the key of the SE certificate it came with. */
+export const verifyOpenSignature = (m: SeOpen, verify: VerifySignature): Effect.Effect<void, unknown, Crypto> =>
+  m.signature.length === 0 ? Effect.fail("no signature") : verify(m.seKey, transcript(Labels.seOpen, [m.seId, m.ephemeral]), m.signature)
+
 export const makeServer = (options: ServerOptions): Server => {
   const { policy, store } = options
   const decode = options.decode ?? Schema.decodeUnknown(ToServer)
@@ -69,20 +76,19 @@ export const makeServer = (options: ServerOptions): Server => {
   const schedule = options.schedule ?? keySchedule
   const records = options.records ?? recordLayer
   const ephemeral = options.ephemeral ?? freshEphemeral
+  const isPoint = options.isPoint ?? isP256Point
+  const verifySeOpen = options.verifySeOpen ?? verifyOpenSignature
   const put = (s: ServerState, session: ServerSession, latest: boolean): ServerState => ({
     sessions: new Map([...s.sessions, [hex(session.channel), session]]),
     ...(latest ? { latest: hex(session.channel) } : s.latest === undefined ? {} : { latest: s.latest })
   })
 
-  const seOpen = Effect.fn("Server.seOpen")(function*(m: Extract<ToServer, { _tag: "SeOpen" }>) {
+  const seOpen = Effect.fnUntraced(function*(m: Extract<ToServer, { _tag: "SeOpen" }>) {
     // the point is checked before any secret scalar touches it (invalid-curve attack)
-    if (!isP256Point(m.ephemeral)) return yield* fail("invalid-point")
-    if (!isP256Point(m.seKey)) return yield* fail("bad-certificate")
+    if (!isPoint(m.ephemeral)) return yield* fail("invalid-point")
+    if (!isPoint(m.seKey)) return yield* fail("bad-certificate")
     yield* Effect.mapError(verifySe(options.caKey, seCertBytes(m), m.seCaSig), () => fail("bad-certificate"))
-    if (policy.seAuth === "signature") {
-      if (m.signature.length === 0) return yield* fail("bad-signature")
-      yield* Effect.mapError(verifySe(m.seKey, transcript(Labels.seOpen, [m.seId, m.ephemeral]), m.signature), () => fail("bad-signature"))
-    }
+    if (policy.seAuth === "signature") yield* Effect.mapError(verifySeOpen(m, verifySe), () => fail("bad-signature"))
     const channel = channelId(m.ephemeral)
     if ((yield* store.snapshot).sessions.has(hex(channel))) return yield* fail("duplicate-channel")
     const eph = yield* ephemeral
@@ -97,7 +103,7 @@ export const makeServer = (options: ServerOptions): Server => {
     return { _tag: "Answered" as const, channel, hello: ServerHello.encode(ServerHello.make({ channel, ephemeral: eph.public, confirm })), opened }
   })
 
-  const seFinish = Effect.fn("Server.seFinish")(function*(m: Extract<ToServer, { _tag: "SeFinish" }>) {
+  const seFinish = Effect.fnUntraced(function*(m: Extract<ToServer, { _tag: "SeFinish" }>) {
     const session = (yield* store.snapshot).sessions.get(hex(m.channel))
     if (session?.status !== "pending") return yield* fail("unknown-channel")
     yield* Effect.mapError(checkReceipt("se", session.keys, m.confirm), () => fail("bad-confirmation"))
@@ -105,7 +111,7 @@ export const makeServer = (options: ServerOptions): Server => {
     return { _tag: "Opened" as const, channel: m.channel }
   })
 
-  const record = Effect.fn("Server.record")(function*(m: Extract<ToServer, { _tag: "Record" }>) {
+  const record = Effect.fnUntraced(function*(m: Extract<ToServer, { _tag: "Record" }>) {
     const session = (yield* store.snapshot).sessions.get(hex(m.channel))
     if (session?.status !== "open") return yield* fail("unknown-channel")
     const plaintext = yield* Effect.mapError(openRecord(records, session.keys, "se>server", session.received, m), (e) => fail(e.reason))

@@ -128,10 +128,15 @@ export const originBinding: SecurityProperty = {
   }
 }
 
-/** Each Commit of `actor` matched by a distinct earlier Running of `peer` with the same data. */
+/**
+ * Each Commit of `actor` matched by a distinct earlier Running of `peer` with the same data. The
+ * SE's channels opened after the server's key was compromised are not judged: whoever holds that
+ * key is the server, as far as any protocol can tell (key-compromise impersonation, SECURITY.md).
+ */
 const injective = (trace: Trace, actor: string, peer: string): Violation | undefined => {
   const runs = new Map<string, number>()
-  for (let at = 0; at < trace.length; at++) {
+  const end = actor === "se" ? compromisedAt(trace) : Number.POSITIVE_INFINITY
+  for (let at = 0; at < Math.min(end, trace.length); at++) {
     const e = trace[at]!
     if (e._tag === "Running" && e.actor === peer && e.peer === actor) runs.set(e.data, (runs.get(e.data) ?? 0) + 1)
     else if (e._tag === "Commit" && e.actor === actor && e.peer === peer) {
@@ -148,7 +153,7 @@ export const injectiveAgreement: SecurityProperty = {
   protocol: "se-channel",
   kind: "agreement",
   statement:
-    "Every channel the SE opens matches a distinct run of the server with the same SE, server, ephemerals and key; every channel the server opens matches a distinct SeOpen the SE sent (same SE, same ephemeral).",
+    "Every channel the SE opens while the server's key is uncompromised matches a distinct run of the server with the same SE, server, ephemerals and key; every channel the server opens matches a distinct SeOpen the SE sent (same SE, same ephemeral).",
   expected: { claimed: "fails", hardened: "holds" },
   weakness:
     "Nothing in the claim authenticates the SE's ephemeral or confirms the key: the server opens a channel for any SeOpen carrying se1's public certificate (the attacker's own, or a replay after the server restarted), and the SE opens one on any ServerHello.",
@@ -160,14 +165,17 @@ export const keyConfirmation: SecurityProperty = {
   id: "P2a.key-confirmation",
   protocol: "se-channel",
   kind: "agreement",
-  statement: "When the SE opens a channel, the server holds that channel's key (and when the server opens one, the SE holds it): neither side opens a channel whose key its peer never derived.",
+  statement: "When the SE opens a channel (while the server's key is uncompromised), the server holds that channel's key, and when the server opens one, the SE holds it: neither side opens a channel whose key its peer never derived.",
   expected: { claimed: "fails", hardened: "holds" },
   weakness: "No receipt: the SE opens a channel on a ServerHello carrying the attacker's ephemeral, under a key the server never derived (so its messages go nowhere the user believes).",
   judgedIn: ["model", "impl"],
   check: (trace) => {
     const held = holders(trace)
+    const end = compromisedAt(trace)
     for (const o of openedChannels(trace)) {
       const peer = o.actor === "se" ? "server" : "se"
+      // after the compromise the attacker holds the server's key: it is the server, as far as the SE can tell
+      if (o.actor === "se" && o.at > end) continue
       if (!held.get(peer)?.has(o.key)) return violation(o.at, `${o.actor} opened a channel under ${o.key}, which ${peer} never held`)
     }
     return undefined

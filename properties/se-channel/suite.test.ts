@@ -1,0 +1,4 @@
+import { suiteTests } from "../harness/suite-tests.ts"
+import { seChannel } from "./definition.ts"
+
+suiteTests(seChannel)
