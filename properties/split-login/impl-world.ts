@@ -26,13 +26,13 @@
 import { Context, Effect, Either, Layer, Schema } from "effect"
 import type { Move } from "../../spec/attacker.ts"
 import { splitAnyFrame } from "../../spec/codec.ts"
-import { Login, LoginChallenge, LoginFinish, ToServer } from "../../spec/split-login/messages.ts"
+import { Login, LoginChallenge, LoginFinish, LoginStart, ToServer } from "../../spec/split-login/messages.ts"
 import { DICTIONARY, PASSWORD, type Policy, TICK_SECONDS, USERNAME } from "../../spec/split-login/variants.ts"
 import type { Actor, Trace, TraceEvent } from "../../spec/trace.ts"
 import { steppedClock } from "../../impl/clock.ts"
 import { CryptoNode } from "../../impl/crypto/node.ts"
 import { SecureRandomSeeded } from "../../impl/crypto/random.ts"
-import { Crypto, type CryptoShape, SecureRandom } from "../../impl/crypto/services.ts"
+import { Crypto, type CryptoShape, SecureRandom, type SecureRandomShape } from "../../impl/crypto/services.ts"
 import { hex, passwordHash } from "../../impl/split-login/credentials.ts"
 import { type Device, makeDevice } from "../../impl/split-login/device.ts"
 import { type Machine, makeMachine } from "../../impl/split-login/machine.ts"
@@ -56,6 +56,8 @@ export interface SplitLoginImplFlaw {
   readonly serverCrypto?: (crypto: CryptoShape) => CryptoShape
   /** alice's Machine. */
   readonly machine?: (machine: Machine) => Machine
+  /** The randomness alice's Machine's OPAQUE draws its blinds, nonces and key shares from. */
+  readonly machineRandomness?: SecureRandomShape
 }
 
 export interface ImplWorldOptions {
@@ -105,6 +107,10 @@ const enrolmentOf = (policy: Policy) => {
 }
 
 const decodeServer = Schema.decodeUnknownEither(ToServer)
+
+/** Constant "randomness" (every byte 0x2a; all zeros would make the WASM's rejection sampling of a non-zero scalar loop forever): what the dictionary attacker assumes of a Machine whose RNG is broken. */
+export const constantRandomness: SecureRandomShape = { bytes: (n) => Effect.succeed(new Uint8Array(n).fill(0x2a)) }
+const predictable = Effect.runSync(Effect.provide(makeOpaque(KeyStretching.light), Layer.succeed(SecureRandom, constantRandomness)))
 const equal = (a: Uint8Array, b: Uint8Array) => a.length === b.length && a.every((x, i) => x === b[i])
 
 export const makeImplWorld = (options: ImplWorldOptions): World<Observation> => {
@@ -122,6 +128,8 @@ export const makeImplWorld = (options: ImplWorldOptions): World<Observation> => 
     <A, E>(effect: Effect.Effect<A, E, R>): Either.Either<A, E> =>
       Effect.runSync(Effect.either(Effect.withClock(Effect.provide(effect, ctx), clock)))
   const run = runIn(context)
+  const machineOpaque = flaw?.machineRandomness === undefined ? opaque : Effect.runSync(Effect.provide(makeOpaque(KeyStretching.light), Context.add(base, SecureRandom, flaw.machineRandomness)))
+  const runMachine = runIn(Context.add(context, Opaque, machineOpaque))
   const ok = <A>(effect: Effect.Effect<A, unknown, Crypto | SecureRandom | Opaque>): A => Either.getOrThrow(run(effect))
 
   const realStore: ServerStore = ok(inMemoryStore(emptyServer))
@@ -201,7 +209,7 @@ export const makeImplWorld = (options: ImplWorldOptions): World<Observation> => 
   }
 
   const toMachine = (bytes: Uint8Array): Array<TraceEvent> => {
-    const r = run(machine.receive(bytes, alice))
+    const r = runMachine(machine.receive(bytes, alice))
     if (Either.isLeft(r)) return [{ _tag: "Reject", actor: "machine", reason: r.left.reason }]
     return [{ _tag: "Running", actor: "machine", peer: "server", data: `login;sid=${sidName(r.right.sid)}` }, ...send("machine", "server", r.right.reply, "LoginFinish")]
   }
@@ -241,7 +249,7 @@ export const makeImplWorld = (options: ImplWorldOptions): World<Observation> => 
   /** The Machine sends its authenticating data for `sid` (claimed: Running at once; hardened: after the challenge). */
   const scan = (sid: Uint8Array): Array<TraceEvent> => {
     counts.scans++
-    const bytes = ok(machine.scan(sid, PASSWORD))
+    const bytes = Either.getOrThrow(runMachine(machine.scan(sid, PASSWORD)))
     const claimedLogin = policy.auth === "hash"
     return [...(claimedLogin ? [{ _tag: "Running", actor: "machine", peer: "server", data: `login;sid=${sidName(sid)}` } as const] : []), ...send("machine", "server", bytes, claimedLogin ? "Login" : "LoginStart")]
   }
@@ -300,9 +308,16 @@ export const makeImplWorld = (options: ImplWorldOptions): World<Observation> => 
     const logins = captured.flatMap((m) => (m.label === "Login" ? [Either.getOrThrow(Schema.decodeUnknownEither(Login.wire)(m.bytes)).authData] : []))
     // every KE2 is the same kind of evidence (a blinded evaluation under fresh nonces): the latest stands for all
     const challenges = captured.flatMap((m) => (m.label === "LoginChallenge" ? [Either.getOrThrow(Schema.decodeUnknownEither(LoginChallenge.wire)(m.bytes)).ke2] : [])).slice(-1)
+    const starts = captured.flatMap((m) => (m.label === "LoginStart" ? [Either.getOrThrow(Schema.decodeUnknownEither(LoginStart.wire)(m.bytes)).ke1] : []))
+    // Three tests per guess: the claimed hash against every captured Login; a KE1 recomputed for the
+    // guess with predictable randomness (a constant stream: a Machine whose blind is not random sends a
+    // deterministic function of the password) against every captured KE1; and a client login for
+    // the guess finished against the latest KE2 (one client state per guess: KE1 blinds the hash of
+    // the password it starts with).
     const found = DICTIONARY.find(
       (guess) =>
         logins.some((authData) => equal(passwordHash(USERNAME, guess), authData)) ||
+        (starts.length > 0 && starts.some((ke1) => equal(ke1, ok(predictable.clientStart(USERNAME, guess)).ke1))) ||
         challenges.some((ke2) => Either.isRight(run(Effect.flatMap(opaque.clientStart(USERNAME, guess), (s) => opaque.clientFinish(s.state, ke2, guess)))))
     )
     return found === undefined ? [] : [{ _tag: "Reveal", name: "password", via: "wire" }]

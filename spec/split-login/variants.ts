@@ -38,7 +38,4 @@ export const TICK_SECONDS = 300
 /** The registered user, her password, and the dictionary the attacker guesses from (SECURITY.md §Offline guessing). */
 export const USERNAME = "alice"
 export const PASSWORD = "sunshine"
-export const DICTIONARY: ReadonlyArray<string> = [
-  "123456", "password", "qwerty", "letmein", "monkey", "dragon", "iloveyou", "football",
-  "welcome", "admin", "princess", "shadow", "trustno1", "hunter2", "passw0rd", "sunshine"
-]
+export const DICTIONARY: ReadonlyArray<string> = ["123456", "password", "qwerty", "letmein", "dragon", "iloveyou", "hunter2", "sunshine"]

@@ -14,7 +14,7 @@ import type { MutantDefinition } from "../../definition.ts"
 import { lenientDecoder } from "../../harness/lenient-decoder.ts"
 import { hex } from "../../../impl/split-login/credentials.ts"
 import type { ServerState, ServerStore } from "../../../impl/split-login/store.ts"
-import type { SplitLoginImplFlaw } from "../impl-world.ts"
+import { type SplitLoginImplFlaw, constantRandomness } from "../impl-world.ts"
 
 export type SplitLoginModelFlaw = Partial<{ readonly [K in keyof Machines]: Parameters<Machines[K]["provide"]>[0] }>
 
@@ -50,6 +50,12 @@ export const mutants: ReadonlyArray<SplitLoginMutant> = [
     flaw: "The server upper-cases the username before its OPAQUE calls and the Machine does not, so the OPRF key and the bound identities differ and every login fails (implementation only).",
     expectedKilledBy: ["P2b.liveness"],
     impl: { serverOpaque: (real) => ({ ...real, serverStart: (setup, username, record, ke1) => real.serverStart(setup, username.toUpperCase(), record, ke1) }) }
+  },
+  {
+    name: "machine-randomness-constant",
+    flaw: "The Machine's OPAQUE draws its blind, nonce and key share from a constant source (a WASM whose getrandom is stubbed), so KE1 is a deterministic function of the password (implementation only).",
+    expectedKilledBy: ["P2b.no-offline-guessing"],
+    impl: { machineRandomness: constantRandomness }
   },
   {
     name: "lenient-decoder",
