@@ -10,17 +10,24 @@
  * it carries, which the audit's own tests judge at full size in process.
  */
 import { afterAll, assert, describe, it } from "@effect/vitest"
+import { Effect } from "effect"
 import { type ChildProcess, spawn } from "node:child_process"
 import { mkdtempSync, readFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { definitions } from "../protocols.ts"
-import { shellWords } from "../testing/run-cli.ts"
+import { runCli, shellWords } from "../testing/run-cli.ts"
 import { LISTENING } from "../commands/serve.ts"
 import type { ConformReport } from "../commands/conform.ts"
 import { headers, MAX_BODY_BYTES, OCTETS, routes } from "./binding.ts"
 
 const root = join(import.meta.dirname, "..", "..")
+/**
+ * Per test: a serve and one or two conform processes. About 15 s each on a quiet 2-core machine;
+ * the limit is for a shared, loaded one, where a claimed server's shrinking (thousands of
+ * requests) can take minutes. A timeout is not a verdict, so it is generous.
+ */
+const LONG = 600_000
 const RUNS = "8"
 /** Moves per run: short runs keep shrinking (the costly part on a claimed server) cheap. */
 const ENV = { AUTHLAB_STEPS: "8", NO_COLOR: "1" }
@@ -80,7 +87,7 @@ for (const definition of definitions.filter((d) => d.serve !== undefined)) {
       assert.strictEqual(r.code, 0, r.stdout + r.stderr)
       assert.deepStrictEqual(failing(r.report), [])
       assert.isAbove(r.report!.requests, 0)
-    })
+    }, LONG)
 
     it("claimed: the findings are the claimed weaknesses, and each replay command finds its violation again (exit 1)", async () => {
       const server = await serve(["--protocol", protocol, "--variant", "claimed"])
@@ -96,7 +103,7 @@ for (const definition of definitions.filter((d) => d.serve !== undefined)) {
       server.child.kill("SIGTERM")
       assert.strictEqual(replay.code, 1, replay.stdout + replay.stderr)
       assert.strictEqual(replay.report!.checks[0]!.counterexample?.violation.reason, first.counterexample!.violation.reason)
-    })
+    }, LONG)
 
     it(`a served mutant (${mutant.name}) is caught (exit 1)`, async () => {
       const server = await serve(["--protocol", protocol, "--mutant", mutant.name])
@@ -104,7 +111,7 @@ for (const definition of definitions.filter((d) => d.serve !== undefined)) {
       server.child.kill("SIGTERM")
       assert.strictEqual(r.code, 1, r.stdout + r.stderr)
       assert.isTrue(failing(r.report).some((id) => mutant.expectedKilledBy.includes(id)), `killed by ${failing(r.report).join(", ")}; expected one of ${mutant.expectedKilledBy.join(", ")}`)
-    })
+    }, LONG)
   })
 }
 
@@ -141,5 +148,39 @@ describe("the binding's edges", () => {
     const r = await conform(["--protocol", definition.protocol, "--target", "http://127.0.0.1:9"])
     assert.strictEqual(r.code, 2)
     assert.match(r.stderr, /does not answer its health check/)
+  })
+})
+
+describe("usage errors are refused before any work (exit 2)", () => {
+  const served = definitions.find((d) => d.serve !== undefined)!
+  const unserved = definitions.find((d) => d.serve === undefined)
+  const deviceMutant = definitions.flatMap((d) => d.mutants.filter((m) => d.serve !== undefined && !d.serve.serves(m.impl)).map((m) => ({ protocol: d.protocol, mutant: m.name })))[0]
+  const cases: ReadonlyArray<readonly [string, ReadonlyArray<string>, RegExp]> = [
+    ["serve: an unknown protocol", ["serve", "--protocol", "nope"], /unknown protocol "nope"/],
+    ["serve: a port out of range", ["serve", "--protocol", served.protocol, "--port", "70000"], /--port must be an integer from 0 to 65535/],
+    ["serve: a mutant with --variant claimed", ["serve", "--protocol", served.protocol, "--variant", "claimed", "--mutant", served.mutants[0]!.name], /a mutant is a flaw of the hardened protocol/],
+    ["serve: an unknown mutant", ["serve", "--protocol", served.protocol, "--mutant", "nope"], /unknown .* mutant nope/],
+    ...(unserved === undefined ? [] : [["serve: a protocol with nothing served", ["serve", "--protocol", unserved.protocol], /has no server-side participants/] as const]),
+    ...(deviceMutant === undefined ? [] : [["serve: a mutant of a participant that is not served", ["serve", "--protocol", deviceMutant.protocol, "--mutant", deviceMutant.mutant], /is a flaw of a participant that is not served/] as const]),
+    ["conform: a target that is not a URL", ["conform", "--protocol", served.protocol, "--target", "ftp://x"], /--target must be an http/],
+    ["conform: --runs 0", ["conform", "--protocol", served.protocol, "--target", "http://127.0.0.1:9", "--runs", "0"], /--runs must be an integer from 1/],
+    ["conform: an unknown property", ["conform", "--protocol", served.protocol, "--target", "http://127.0.0.1:9", "--property", "P0.nope"], /unknown .* property P0.nope/],
+    ["conform: --path without one property", ["conform", "--protocol", served.protocol, "--target", "http://127.0.0.1:9", "--path", "1:2"], /give exactly one --property/]
+  ]
+  it.each(cases)("%s", (_name, args, message) =>
+    Effect.gen(function* () {
+      const r = yield* runCli([], [...args, ...(args[0] === "conform" ? ["--out", mkdtempSync(join(tmpdir(), "authlab-usage-"))] : [])])
+      assert.strictEqual(r.exitCode, 2, r.stderr)
+      assert.match(r.stderr, message)
+    }).pipe(Effect.scoped, Effect.runPromise)
+  )
+
+  it("serve: a port in use", async () => {
+    const server = await serve(["--protocol", served.protocol])
+    const port = new URL(server.url).port
+    const r = await exited(authlab(["serve", "--protocol", served.protocol, "--port", port]))
+    server.child.kill("SIGTERM")
+    assert.strictEqual(r.code, 2, r.stderr)
+    assert.match(r.stderr, /cannot listen on 127\.0\.0\.1:\d+/)
   })
 })
