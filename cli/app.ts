@@ -22,7 +22,7 @@ export const makeCli = (suites: ReadonlyArray<ProtocolSuite>) => (argv: Readonly
   const root = Command.make("authlab", {}, () =>
     Effect.gen(function* () {
       const io = yield* Output
-      io.err("authlab: give a command — audit, merge, diagram or bench (authlab --help; authlab audit --help)\n")
+      io.err("authlab: give a command — audit, merge, diagram, bench, serve or conform (authlab --help; authlab audit --help)\n")
       io.setExitCode(2)
     })
   ).pipe(
