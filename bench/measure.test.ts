@@ -4,9 +4,9 @@
  * a test that fails on a busy machine tests the machine.
  */
 import { assert, describe, it } from "@effect/vitest"
-import { attachRatios, budgetMs, DEFAULT_MS, type Figure, measure, measureCases, measureManual, withRatio } from "./measure.ts"
+import { attachRatios, budgetMs, DEFAULT_MS, type Figure, measure, measureCases, measureManual, pairedRatio, withRatio } from "./measure.ts"
 
-const figure = (implementation: string, opsPerSec: number, operation = "op"): Figure => ({
+const figure = (implementation: string, opsPerSec: number, operation = "op", batchRates: ReadonlyArray<number> = []): Figure => ({
   group: "test",
   operation,
   implementation,
@@ -15,7 +15,8 @@ const figure = (implementation: string, opsPerSec: number, operation = "op"): Fi
   batches: 8,
   batchSize: 1,
   iterations: 8,
-  elapsedMs: 1
+  elapsedMs: 1,
+  batchRates
 })
 
 describe("measure", () => {
@@ -74,6 +75,21 @@ describe("ratios", () => {
     const r = withRatio(figures, figures[0]!, "raw")
     assert.strictEqual(r.baseline, "raw")
     assert.strictEqual(r.ratio, 0.25)
+  })
+
+  it("takes the median of the per-round ratios when both figures have batch rates", () => {
+    // round 2 of "ours" was preempted: a ratio of means would say 0.7, the rounds say 0.5
+    const ours = figure("ours", 350, "op", [50, 50, 350, 50, 50])
+    const raw = figure("raw", 500, "op", [100, 100, 100, 100, 100])
+    const r = withRatio([ours, raw], ours, "raw")
+    assert.strictEqual(r.ratio, 0.5)
+    assert.closeTo(r.ratioOfMeans!, 0.7, 1e-12)
+  })
+
+  it("pairs rounds by index, over the rounds both took, and needs at least 3", () => {
+    assert.strictEqual(pairedRatio([2, 4, 6, 8], [1, 1, 1, 1]), 5)
+    assert.strictEqual(pairedRatio([3, 3, 3, 99], [1, 1, 1]), 3)
+    assert.isUndefined(pairedRatio([1, 2], [1, 2, 3]))
   })
 
   it("leaves a baseline without a ratio and refuses a baseline that was not measured", () => {

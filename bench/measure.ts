@@ -58,6 +58,8 @@ export interface Measurement {
   readonly iterations: number
   /** Timed milliseconds (warm-up excluded; with `measureManual`, only the part counted). */
   readonly elapsedMs: number
+  /** Throughput of each timed batch, in the order taken (round i of an interleaved run is index i). */
+  readonly batchRates: ReadonlyArray<number>
 }
 
 export interface MeasureOptions {
@@ -141,7 +143,8 @@ const summarize = (r: Runner): Measurement => {
     batches: r.rates.length,
     batchSize: r.batchSize,
     iterations: r.iterations,
-    elapsedMs: r.elapsedMs
+    elapsedMs: r.elapsedMs,
+    batchRates: r.rates
   }
 }
 
@@ -211,8 +214,14 @@ export interface Figure extends Measurement {
   readonly implementation: string
   /** The implementation this figure is compared against, for the same operation; absent for a baseline itself. */
   readonly baseline?: string
-  /** opsPerSec / baseline's opsPerSec, measured in the same run (< 1: slower than the baseline). */
+  /**
+   * This figure against its baseline, measured in the same run (< 1: slower than the baseline):
+   * the median, over the rounds of interleaved batches, of this figure's batch rate ÷ the
+   * baseline's batch rate in the same round (see `pairedRatio`).
+   */
   readonly ratio?: number
+  /** opsPerSec / baseline's opsPerSec: the ratio of the means, which a preempted batch skews. */
+  readonly ratioOfMeans?: number
 }
 
 interface CaseName {
@@ -257,7 +266,23 @@ export const withRatio = (figures: ReadonlyArray<Figure>, figure: Figure, baseli
   if (base === undefined) {
     throw new Error(`no baseline "${baseline}" measured for "${figure.operation}"`)
   }
-  return { ...figure, baseline, ratio: figure.opsPerSec / base.opsPerSec }
+  const ratioOfMeans = figure.opsPerSec / base.opsPerSec
+  return { ...figure, baseline, ratio: pairedRatio(figure.batchRates, base.batchRates) ?? ratioOfMeans, ratioOfMeans }
+}
+
+/**
+ * The median over rounds of `rates[i] / baseRates[i]`, or undefined with fewer than 3 rounds in
+ * common. The batches of one operation are taken in turn (`measureBatches`), so index i of each
+ * is one round, a few tens of ms apart. On a loaded machine a preemption lands on one batch of a
+ * round and skews a ratio of means; the median of the paired ratios sets those rounds aside. On
+ * an idle machine the two agree.
+ */
+export const pairedRatio = (rates: ReadonlyArray<number>, baseRates: ReadonlyArray<number>): number | undefined => {
+  const rounds = Math.min(rates.length, baseRates.length)
+  if (rounds < 3) return undefined
+  const ratios = Array.from({ length: rounds }, (_, i) => rates[i]! / baseRates[i]!).sort((a, b) => a - b)
+  const mid = rounds >> 1
+  return rounds % 2 === 1 ? ratios[mid]! : (ratios[mid - 1]! + ratios[mid]!) / 2
 }
 
 /**

@@ -82,15 +82,17 @@ export const toMarkdown = (r: Omit<BenchResult, "markdown">): string => {
       (r.only === null ? "" : `, only "${r.only}"`) +
       `; whole run ${(r.elapsedMs / 1000).toFixed(1)} s.`,
     "",
-    "Ratio = this figure's ops/s ÷ its baseline's ops/s, both measured in this run (< 1: slower than the baseline).",
+    "Ratio = the median, over the rounds of interleaved batches of this run, of this figure's batch rate ÷ its baseline's in the same round " +
+      "(< 1: slower than the baseline); ratio of means = ops/s ÷ the baseline's ops/s, which a preempted batch skews on a loaded machine.",
     "",
-    "| operation | implementation | ops/s | ± % | ratio to baseline | baseline |",
-    "|---|---|--:|--:|--:|---|"
+    "| operation | implementation | ops/s | ± % | ratio to baseline | ratio of means | baseline |",
+    "|---|---|--:|--:|--:|--:|---|"
   ]
   for (const f of r.figures) {
     lines.push(
       `| ${cell(f.operation)} | ${cell(f.implementation)} | ${formatOps(f.opsPerSec)} | ${f.marginPct.toFixed(1)} | ` +
-        `${f.ratio === undefined ? "—" : formatRatio(f.ratio)} | ${f.baseline === undefined ? "—" : cell(f.baseline)} |`
+        `${f.ratio === undefined ? "—" : formatRatio(f.ratio)} | ${f.ratioOfMeans === undefined ? "—" : formatRatio(f.ratioOfMeans)} | ` +
+        `${f.baseline === undefined ? "—" : cell(f.baseline)} |`
     )
   }
   return lines.join("\n")
