@@ -89,6 +89,36 @@ const wallClock = (fn: () => unknown): Batch => (n) => {
   return msSince(start)
 }
 
+/**
+ * What a figure's time is read from. `wall`: elapsed time, the default. `cpu`: the process's
+ * CPU time (user + system, `process.cpuUsage`, µs resolution), for a shared machine: there,
+ * elapsed time includes other people's work, which lands on a figure and its baseline unevenly,
+ * while CPU time counts only the calls (both still pay for contended caches). CPU time counts
+ * every thread of the process, so a multi-threaded case (worker threads) is always timed by the
+ * wall clock, as is any operation with a `manual` case (it reads its own clock).
+ */
+export type Clock = "wall" | "cpu"
+
+/** `AUTHLAB_BENCH_CLOCK` (`wall` or `cpu`), default `wall`. */
+export const clockFromEnv = (): Clock => {
+  const raw = process.env["AUTHLAB_BENCH_CLOCK"]
+  if (raw === undefined || raw === "" || raw === "wall") return "wall"
+  if (raw === "cpu") return "cpu"
+  throw new RangeError(`expected AUTHLAB_BENCH_CLOCK wall or cpu, got ${JSON.stringify(raw)}`)
+}
+
+const cpuMicros = (): number => {
+  const u = process.cpuUsage()
+  return u.user + u.system
+}
+
+/** Calls `fn` `n` times by the process's CPU time, every result into the sink. */
+const cpuClock = (fn: () => unknown): Batch => (n) => {
+  const start = cpuMicros()
+  for (let i = 0; i < n; i++) consume(fn())
+  return (cpuMicros() - start) / 1000
+}
+
 /** Calls `fn` `n` times and adds up the nanoseconds each call reports (see `measureManual`). */
 const reported = (fn: () => number): Batch => (n) => {
   let ns = 0
@@ -212,6 +242,8 @@ export interface Figure extends Measurement {
   readonly operation: string
   /** Through what (`our noble`, `raw noble`, …). */
   readonly implementation: string
+  /** What its time was read from (see `Clock`); ops/s by `cpu` are calls per CPU-second. */
+  readonly clock?: Clock
   /** The implementation this figure is compared against, for the same operation; absent for a baseline itself. */
   readonly baseline?: string
   /**
@@ -233,6 +265,8 @@ interface CaseName {
    * (a protocol round) needs ~1 s and ~1000 calls before V8's optimising tiers settle.
    */
   readonly warmupMs?: number
+  /** `true` when the case runs work on other threads: it is timed by the wall clock whatever the clock asked. */
+  readonly multiThreaded?: boolean
 }
 
 /** One unit of work, timed whole; or, with `manual`, returning the nanoseconds to count (see `measureManual`). */
@@ -240,22 +274,29 @@ export type Case =
   | (CaseName & { readonly manual?: false; readonly fn: () => unknown })
   | (CaseName & { readonly manual: true; readonly fn: () => number })
 
-const timedOf = (c: Case): Timed => ({
-  batch: c.manual === true ? reported(c.fn) : wallClock(c.fn),
+const timedOf = (c: Case, clock: Clock): Timed => ({
+  batch: c.manual === true ? reported(c.fn) : clock === "cpu" ? cpuClock(c.fn) : wallClock(c.fn),
   ...(c.warmupMs === undefined ? {} : { warmupMs: c.warmupMs })
 })
 
+/** The clock for cases measured together: `cpu` only if asked and every case can be timed by it (see `Clock`). */
+export const clockFor = (cases: ReadonlyArray<Case>, asked: Clock): Clock =>
+  asked === "cpu" && cases.every((c) => c.manual !== true && c.multiThreaded !== true) ? "cpu" : "wall"
+
 /**
  * Measure cases side by side (`measureBatches`) into figures, in the given order; give it every
- * implementation of one operation so their ratios are taken over the same period.
+ * implementation of one operation so their ratios are taken over the same period, on one clock.
  */
-export const measureCases = (cases: ReadonlyArray<Case>, options: MeasureOptions = {}): Array<Figure> =>
-  measureBatches(cases.map(timedOf), options).map((m, i) => ({
+export const measureCases = (cases: ReadonlyArray<Case>, options: MeasureOptions & { readonly clock?: Clock } = {}): Array<Figure> => {
+  const clock = clockFor(cases, options.clock ?? "wall")
+  return measureBatches(cases.map((c) => timedOf(c, clock)), options).map((m, i) => ({
     group: cases[i]!.group,
     operation: cases[i]!.operation,
     implementation: cases[i]!.implementation,
+    clock,
     ...m
   }))
+}
 
 /**
  * Attach a ratio to `figure` against the figure of the same operation whose implementation is

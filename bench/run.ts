@@ -14,11 +14,13 @@ import { fileURLToPath } from "node:url"
 import { bench as batchVerify } from "./batch-verify.ts"
 import { cryptoBaselines, cryptoCases } from "./crypto.ts"
 import { effectBaselines, effectCases } from "./effect.ts"
-import { attachRatios, type Baselines, budgetMs, type Case, type Figure, measureCases, sinkSize } from "./measure.ts"
+import { attachRatios, type Baselines, budgetMs, type Case, type Clock, clockFromEnv, type Figure, measureCases, sinkSize } from "./measure.ts"
 
 export interface BenchOptions {
   /** Time budget per figure in ms (default `AUTHLAB_BENCH_MS`, else 300). */
   readonly ms?: number
+  /** What figures are timed by (default `AUTHLAB_BENCH_CLOCK`, else `wall`; see `Clock` in measure.ts). */
+  readonly clock?: Clock
   /** Run only the figures whose group or operation contains this (case-insensitive), e.g. `hmac`, `rolling-key`. */
   readonly only?: string
   /** Where to write the JSON; `null` writes nothing. Default `bench/results/latest.json`. */
@@ -44,6 +46,8 @@ export interface BenchResult {
   readonly node: string
   readonly machine: Machine
   readonly msPerFigure: number
+  /** The clock asked for; each figure says which it was timed by. */
+  readonly clock: Clock
   readonly only: string | null
   readonly elapsedMs: number
   readonly figures: ReadonlyArray<Figure>
@@ -80,19 +84,20 @@ export const toMarkdown = (r: Omit<BenchResult, "markdown">): string => {
     `Machine: ${m.cpu}, ${m.cores} cores, ${gib(m.memoryBytes)} GiB RAM, ${m.os}; load average at start ` +
       `${m.loadAverage.join(" / ")}. Node ${r.node}. ${r.msPerFigure} ms per figure` +
       (r.only === null ? "" : `, only "${r.only}"`) +
-      `; whole run ${(r.elapsedMs / 1000).toFixed(1)} s.`,
+      `; whole run ${(r.elapsedMs / 1000).toFixed(1)} s. Clock: ${r.clock}` +
+      (r.clock === "cpu" ? " (CPU time of the process; multi-threaded and manually timed figures by the wall clock, see the clock column)." : "."),
     "",
     "Ratio = the median, over the rounds of interleaved batches of this run, of this figure's batch rate ÷ its baseline's in the same round " +
       "(< 1: slower than the baseline); ratio of means = ops/s ÷ the baseline's ops/s, which a preempted batch skews on a loaded machine.",
     "",
-    "| operation | implementation | ops/s | ± % | ratio to baseline | ratio of means | baseline |",
-    "|---|---|--:|--:|--:|--:|---|"
+    "| operation | implementation | ops/s | ± % | ratio to baseline | ratio of means | baseline | clock |",
+    "|---|---|--:|--:|--:|--:|---|---|"
   ]
   for (const f of r.figures) {
     lines.push(
       `| ${cell(f.operation)} | ${cell(f.implementation)} | ${formatOps(f.opsPerSec)} | ${f.marginPct.toFixed(1)} | ` +
         `${f.ratio === undefined ? "—" : formatRatio(f.ratio)} | ${f.ratioOfMeans === undefined ? "—" : formatRatio(f.ratioOfMeans)} | ` +
-        `${f.baseline === undefined ? "—" : cell(f.baseline)} |`
+        `${f.baseline === undefined ? "—" : cell(f.baseline)} | ${f.clock ?? "wall"} |`
     )
   }
   return lines.join("\n")
@@ -123,6 +128,7 @@ const selects = (only: string | undefined, c: Case) =>
 
 export const runBench = async (options: BenchOptions = {}): Promise<BenchResult> => {
   const ms = budgetMs(options.ms)
+  const clock = options.clock ?? clockFromEnv()
   const log = options.log ?? ((line: string) => console.log(line))
   const progress = options.progress ?? ((line: string) => console.error(line))
   const date = new Date().toISOString()
@@ -138,7 +144,7 @@ export const runBench = async (options: BenchOptions = {}): Promise<BenchResult>
       const operations = [...new Set(selected.map((c) => c.operation))]
       const measured: Array<Figure> = []
       for (const operation of operations) {
-        const figs = measureCases(selected.filter((c) => c.operation === operation), { ms })
+        const figs = measureCases(selected.filter((c) => c.operation === operation), { ms, clock })
         for (const f of figs) {
           progress(`  ${f.operation} — ${f.implementation}: ${formatOps(f.opsPerSec)} ops/s ±${f.marginPct.toFixed(1)}%`)
         }
@@ -156,6 +162,7 @@ export const runBench = async (options: BenchOptions = {}): Promise<BenchResult>
     node: process.version,
     machine: host,
     msPerFigure: ms,
+    clock,
     only: options.only ?? null,
     elapsedMs: Number(process.hrtime.bigint() - started) / 1e6,
     figures
