@@ -22,11 +22,12 @@ import { FileSystem, Path } from "@effect/platform"
 import { Effect, Option } from "effect"
 import type { ProtocolDefinition } from "../../properties/definition.ts"
 import type { CounterexampleReport } from "../../properties/audit/report.ts"
-import { checkOnImpl, rememberingRuns } from "../../properties/harness/check.ts"
 import * as config from "../../properties/harness/config.ts"
 import type { PropertyKind, Verdict } from "../../spec/property.ts"
 import { formatEvent } from "../../spec/trace.ts"
-import { connectRemote, type Remote, RemoteFailure } from "../http/remote.ts"
+import { Worker } from "node:worker_threads"
+import type { JudgeMessage, JudgeRequest, Judged } from "../http/conform-worker.ts"
+import { connectRemote } from "../http/remote.ts"
 import type { Health } from "../http/binding.ts"
 import { Output } from "../output.ts"
 import { counterexampleMarkdown } from "../report/markdown.ts"
@@ -85,36 +86,30 @@ const options = {
 const quote = (word: string) => (/^[\w./:@%+=,-]+$/.test(word) ? word : `'${word.replaceAll("'", "'\\''")}'`)
 
 const replayCommand = (o: { protocol: string; target: string; out: string }, property: string, seed: number, path: string, runs: number, join: (...p: Array<string>) => string, basename: (p: string) => string) =>
-  ["npx authlab conform", "--protocol", o.protocol, "--target", o.target, "--property", property, "--seed", String(seed), "--path", path, "--runs", String(runs), "--out", basename(o.out) === "replay" ? o.out : join(o.out, "replay")]
+  // A run is AUTHLAB_STEPS moves long: a replay needs the same length to take the same path.
+  [`${config.steps === config.DEFAULT_STEPS ? "" : `AUTHLAB_STEPS=${config.steps} `}npx authlab conform`, "--protocol", o.protocol, "--target", o.target, "--property", property, "--seed", String(seed), "--path", path, "--runs", String(runs), "--out", basename(o.out) === "replay" ? o.out : join(o.out, "replay")]
     .map((w, i) => (i === 0 ? w : quote(w)))
     .join(" ")
 
-/** Judge every selected property on runs of the world driving `remote`. Synchronous: the world is. */
-const judge = (definition: ProtocolDefinition, remote: Remote, policy: unknown, o: { runs: number; seed: number; path?: string }, selected: ReadonlyArray<ProtocolDefinition["properties"][number]>, replay: (property: string, path: string) => string) => {
-  const starts = definition.starts.map((s) => s.name)
-  const runOf = rememberingRuns((seed, start) => definition.impl.world({ policy, seed, start: starts[start]!, malformed: true, flaw: undefined, remote }))
-  return selected.map((property): ConformCheck => {
-    const started = performance.now()
-    const base = { property: property.id, statement: property.statement, kind: property.kind }
-    if (definition.serve?.unjudged?.includes(property.id)) return { ...base, verdict: "n/a", runs: 0, millis: 0, error: "not judged from outside: every violation of it needs the server's store" }
-    try {
-      const j = checkOnImpl(runOf, property, { runs: o.runs, seed: o.seed, depth: config.steps, starts: starts.length, ...(o.path === undefined ? {} : { path: o.path }) })
-      const cx = j.counterexample
-      return {
-        ...base,
-        verdict: j.verdict,
-        runs: j.runs,
-        millis: performance.now() - started,
-        ...(cx === undefined ? {} : { counterexample: { ...cx, replay: replay(property.id, cx.path ?? "") } })
-      }
-    } catch (e) {
-      // fast-check reports an exception in a run as a failure whose cause is the exception.
-      const cause = e instanceof Error && e.cause instanceof Error ? e.cause : e
-      const message = cause instanceof RemoteFailure ? `the target stopped answering as the binding says: ${cause.message}` : `the check could not run: ${cause instanceof Error ? cause.message : String(cause)}`
-      return { ...base, verdict: "error", runs: 0, millis: performance.now() - started, error: message }
-    }
+/**
+ * Judge `request` in a worker thread (cli/http/conform-worker.ts): the worlds block the thread
+ * they run on while the target answers, and this one must stay free to hear an interrupt, which
+ * ends the worker at once. `onJudged` hears each property as it is done.
+ */
+const judgeInWorker = (request: JudgeRequest, onJudged: (check: Judged) => void) =>
+  Effect.async<{ readonly checks: ReadonlyArray<Judged>; readonly requests: number }, Error>((resume) => {
+    const worker = new Worker(new URL("../http/conform-worker.mjs", import.meta.url), { workerData: request })
+    const checks: Array<Judged> = []
+    worker.on("message", (m: JudgeMessage) => {
+      if (m._tag === "Judged") {
+        checks.push(m.check)
+        onJudged(m.check)
+      } else resume(Effect.succeed({ checks, requests: m.requests }))
+    })
+    worker.on("error", (e) => resume(Effect.fail(e)))
+    worker.on("exit", (code) => resume(Effect.fail(new Error(`the judging thread stopped (${code}) before it was done`))))
+    return Effect.promise(() => worker.terminate())
   })
-}
 
 export const conformText = (report: ConformReport, files: ReadonlyArray<string>, verbose: boolean): string => {
   const out = [`conform ${report.protocol} at ${report.target} (served: ${report.served.variant}${report.served.mutant === undefined ? "" : `, mutant ${report.served.mutant}`}) — ${report.runs} runs of ${report.steps} moves per property, seed ${report.seed}, ${report.requests} requests, ${(report.millis / 1000).toFixed(1)} s`, ""]
@@ -177,17 +172,16 @@ export const conformCommand = (definitions: ReadonlyArray<ProtocolDefinition>, i
       if (definition === undefined) return yield* usage(`unknown protocol ${JSON.stringify(o.protocol)}; known: ${definitions.map((d) => d.protocol).join(", ")}`)
       const serve = definition.serve
       if (serve === undefined) return yield* usage(`${definition.protocol} has no server-side participants bound to HTTP`)
-      const judged = definition.properties.filter((p) => p.judgedIn.includes("impl"))
-      const unknown = o.property.filter((id) => !judged.some((p) => p.id === id))
-      if (unknown.length > 0) return yield* usage(`unknown ${definition.code} property ${unknown.join(", ")}; known: ${judged.map((p) => p.id).join(", ")}`)
-      const selected = o.property.length === 0 ? judged : judged.filter((p) => o.property.includes(p.id))
+      const onImpl = definition.properties.filter((p) => p.judgedIn.includes("impl"))
+      const unknown = o.property.filter((id) => !onImpl.some((p) => p.id === id))
+      if (unknown.length > 0) return yield* usage(`unknown ${definition.code} property ${unknown.join(", ")}; known: ${onImpl.map((p) => p.id).join(", ")}`)
+      const selected = o.property.length === 0 ? onImpl : onImpl.filter((p) => o.property.includes(p.id))
       if (Option.isSome(o.path) && selected.length !== 1) return yield* usage("--path replays one run of one property: give exactly one --property")
       const probed = yield* Effect.either(probeDirectory(o.out))
       if (probed._tag === "Left") return yield* usage(`cannot write the report to ${o.out}: ${probed.left.message}`)
 
       const remote = connectRemote(o.target)
-      yield* Effect.addFinalizer(() => Effect.promise(remote.close))
-      const health = yield* Effect.try({ try: remote.health, catch: (e) => (e instanceof Error ? e.message : String(e)) }).pipe(Effect.either)
+      const health = yield* Effect.try({ try: remote.health, catch: (e) => (e instanceof Error ? e.message : String(e)) }).pipe(Effect.either, Effect.ensuring(Effect.promise(remote.close)))
       if (health._tag === "Left") return yield* usage(`the target does not answer its health check: ${health.left}`)
       const served = health.right
       if (served.protocol !== definition.protocol) return yield* usage(`the target serves ${JSON.stringify(served.protocol)}, not ${definition.protocol}`)
@@ -197,11 +191,30 @@ export const conformCommand = (definitions: ReadonlyArray<ProtocolDefinition>, i
       const policy = served.policy ?? (served.variant === "claimed" || served.variant === "hardened" ? definition.policies[served.variant] : undefined)
       if (policy === undefined) return yield* usage(`the target names neither a policy nor a variant (claimed or hardened) in its health answer`)
 
+      yield* Effect.promise(remote.close)
+
       const started = performance.now()
       io.err(`conform: judging ${selected.length} ${definition.code} properties on ${o.target}, ${o.runs} runs each…\n`)
-      const checks = judge(definition, remote, policy, { runs: o.runs, seed: o.seed, ...(Option.isSome(o.path) ? { path: o.path.value } : {}) }, selected, (property, p) =>
-        replayCommand(o, property, o.seed, p, o.runs, path.join, path.basename)
+      const judged = yield* Effect.either(
+        judgeInWorker(
+          { protocol: definition.protocol, target: o.target, policy, properties: selected.map((p) => p.id), runs: o.runs, seed: o.seed, ...(Option.isSome(o.path) ? { path: o.path.value } : {}) },
+          (c) => io.err(`  ${c.property}: ${c.verdict} (${(c.millis / 1000).toFixed(1)} s)\n`)
+        )
       )
+      if (judged._tag === "Left") {
+        io.err(`authlab conform: ${judged.left.message}\n`)
+        return io.setExitCode(1)
+      }
+      const checks = judged.right.checks.map((j): ConformCheck => {
+        const property = selected.find((p) => p.id === j.property)!
+        const { counterexample, ...rest } = j
+        return {
+          ...rest,
+          statement: property.statement,
+          kind: property.kind,
+          ...(counterexample === undefined ? {} : { counterexample: { ...counterexample, replay: replayCommand(o, j.property, o.seed, counterexample.path ?? "", o.runs, path.join, path.basename) } })
+        }
+      })
       const report: ConformReport = {
         protocol: definition.protocol,
         target: o.target,
@@ -209,7 +222,7 @@ export const conformCommand = (definitions: ReadonlyArray<ProtocolDefinition>, i
         seed: o.seed,
         runs: o.runs,
         steps: config.steps,
-        requests: remote.requests(),
+        requests: judged.right.requests,
         millis: performance.now() - started,
         checks,
         unobservable: [...OUTSIDE_VIEW, ...serve.unobservable],

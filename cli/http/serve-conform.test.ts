@@ -12,7 +12,7 @@
 import { afterAll, assert, describe, it } from "@effect/vitest"
 import { Effect } from "effect"
 import { type ChildProcess, spawn } from "node:child_process"
-import { mkdtempSync, readFileSync } from "node:fs"
+import { mkdtempSync, readFileSync, statSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { definitions } from "../protocols.ts"
@@ -97,8 +97,10 @@ for (const definition of definitions.filter((d) => d.serve !== undefined)) {
       assert.isNotEmpty(found)
       for (const id of found) assert.include(claimedFailures, id, `${id} fails on the claimed server but the protocol does not say it should`)
       const first = r.report!.checks.find((c) => c.counterexample !== undefined)!
-      // As printed: `npx authlab conform …`, its own --out dropped for a fresh one.
-      const args = shellWords(first.counterexample!.replay).slice(3)
+      // As printed: `AUTHLAB_STEPS=8 npx authlab conform …` (the test's environment has the same steps), its own --out dropped for a fresh one.
+      const words = shellWords(first.counterexample!.replay)
+      assert.strictEqual(words[0], `AUTHLAB_STEPS=${ENV.AUTHLAB_STEPS}`)
+      const args = words.slice(words.indexOf("conform") + 1)
       const replay = await conform(args.slice(0, args.indexOf("--out")))
       server.child.kill("SIGTERM")
       assert.strictEqual(replay.code, 1, replay.stdout + replay.stderr)
@@ -143,6 +145,16 @@ describe("the binding's edges", () => {
       () => undefined
     )
   })
+
+  it("--store FILE.sqlite: the served state lives in the file, each conform run on an emptied one, and every property holds", async () => {
+    const file = join(mkdtempSync(join(tmpdir(), "authlab-store-")), "served.sqlite")
+    const server = await serve(["--protocol", definition.protocol, "--store", file])
+    const r = await conform(["--protocol", definition.protocol, "--target", server.url, "--runs", "3"])
+    server.child.kill("SIGTERM")
+    assert.strictEqual(r.code, 0, r.stdout + r.stderr)
+    assert.strictEqual(r.report!.served.store, "sqlite")
+    assert.isAbove(statSync(file).size, 0)
+  }, LONG)
 
   it("conform refuses a target that is not there (exit 2)", async () => {
     const r = await conform(["--protocol", definition.protocol, "--target", "http://127.0.0.1:9"])
