@@ -171,7 +171,7 @@ export const renderMarkdown = (report: AuditReport, suites: ReadonlyArray<Protoc
     "",
     `**${headline(report)}**`,
     "",
-    `Seed ${report.seed} · ${count(report.runs)} implementation runs per check · model explored to depth ${report.depth}${report.path !== undefined ? ` · replay path ${code(report.path)}` : ""} · ` +
+    `Seed ${report.seed} · ${count(report.runs)} implementation runs per check · model explored to depth ${report.depth} at most (each protocol to its own bound, mutants to its guide depth: see the explorations)${report.path !== undefined ? ` · replay path ${code(report.path)}` : ""} · ` +
       `Node ${report.node} · ${m.cpu} (${m.cores} cores, ${m.memoryGiB} GiB, ${m.platform} ${m.arch}) · ${report.generatedAt}`,
     ""
   ]

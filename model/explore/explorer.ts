@@ -148,44 +148,53 @@ export const explore = <S>(
 
   // Many nodes share a system state and differ only in history: compute each continuation once.
   const continuations = new Map<string, Trace>()
-  const continuationOf = (node: Node<S>, state: S): Trace => {
-    let c = continuations.get(node.stateKey)
+  const continuationOf = (stateKey: string, state: S): Trace => {
+    let c = continuations.get(stateKey)
     if (c === undefined) {
       // Bounded: the systems memoise their own continuations on smaller keys.
       if (continuations.size > 50_000) continuations.clear()
       c = system.continuation(state)
-      continuations.set(node.stateKey, c)
+      continuations.set(stateKey, c)
     }
     return c
   }
 
-  const judge = (index: number, state: S) => {
+  type Step = Omit<Node<S>, "history" | "stateKey" | "state">
+
+  /**
+   * Judge every step, also one that ends where an earlier path already was: the two paths agree on
+   * the state and on the history the properties read, but this step's own events (a refusal, a
+   * delivery) can break a property at this very step.
+   */
+  const judge = (step: Step, stateKey: string, state: S) => {
     if (violations.size === properties.length) return
-    const node = nodes[index]!
-    const trace = traceOf(nodes, index, initialTraces)
-    const full = [...trace, ...continuationOf(node, state)]
+    const before = step.parent < 0 ? (initialTraces.get(step.start) ?? []) : traceOf(nodes, step.parent, initialTraces)
+    const full = [...before, ...step.events, ...continuationOf(stateKey, state)]
     for (const p of properties) {
       if (violations.has(p.id)) continue
       const v = p.check(full)
-      if (v !== undefined) violations.set(p.id, { start: node.start, path: pathOf(nodes, index), trace: full, violation: v, depth: node.depth })
+      if (v !== undefined) {
+        const path = step.parent < 0 ? [] : [...pathOf(nodes, step.parent), step.move!]
+        violations.set(p.id, { start: step.start, path, trace: full, violation: v, depth: step.depth })
+      }
     }
   }
 
-  const admit = (node: Omit<Node<S>, "history" | "stateKey" | "state">, state: S, parentHistory: number): boolean => {
+  const admit = (step: Step, state: S, parentHistory: number): boolean => {
     const stateKey = system.key(state)
-    const step = historyKey(node.events)
+    const part = historyKey(step.events)
     // Equal histories get equal ids: a history is its parent's id and this step's part.
-    const history = step === "" ? parentHistory : intern(`${parentHistory};${step}`)
-    const k = `${node.start}|${stateKey}|${history}`
+    const history = part === "" ? parentHistory : intern(`${parentHistory};${part}`)
+    judge(step, stateKey, state)
+    const k = `${step.start}|${stateKey}|${history}`
     if (seen.has(k)) return false
     seen.add(k)
-    nodes.push({ ...node, state, history, stateKey })
-    judge(nodes.length - 1, state)
+    nodes.push({ ...step, state, history, stateKey })
     if (system.cover !== undefined) {
-      const c = `${node.start}|${system.cover(state)}`
+      const c = `${step.start}|${system.cover(state)}`
       if (!covered.has(c)) {
         covered.add(c)
-        covering.push({ start: node.start, moves: pathOf(nodes, nodes.length - 1) })
+        covering.push({ start: step.start, moves: pathOf(nodes, nodes.length - 1) })
       }
     }
     return true

@@ -1,8 +1,7 @@
 /**
  * XState's pure `transition()`, memoised by content. Exploring a system re-applies the same event
  * to the same participant state many times (the rest of the system differs). An xstate transition
- * costs ~100 µs here (it builds an inert actor each call); the lookup ~1 µs plus the event's JSON —
- * the explorer's largest saving.
+ * costs ~100 µs here; the lookup ~1 µs plus the event's key — the explorer's largest saving.
  *
  * The memo is keyed by the snapshot's content id (./keys.ts), not its identity: a participant that
  * reaches the same state along two paths holds two equal but distinct snapshot objects, and the
@@ -14,7 +13,7 @@
  * `next === snapshot` for "the event changed nothing"; the memo keeps that meaning: when XState
  * returned the input snapshot itself, a hit returns the caller's snapshot.
  */
-import { transition as xstateTransition, type AnyStateMachine, type EventFromLogic, type SnapshotFrom } from "xstate"
+import { type AnyActorScope, type AnyStateMachine, createActor, type EventFromLogic, type SnapshotFrom, type transition as xstateTransition } from "xstate"
 import { memoOf, snapshotId, termId } from "./keys.ts"
 
 /**
@@ -25,6 +24,36 @@ const eventKey = (event: object): string => {
   let out = ""
   for (const [name, value] of Object.entries(event)) out += `${name}=${typeof value === "object" && value !== null ? `#${termId(value)}` : JSON.stringify(value)};`
   return out
+}
+
+/**
+ * One inert actor scope per machine, reused by every transition. XState's own `transition()`
+ * builds a new actor (and its initial snapshot) on each call — two thirds of a transition's cost
+ * here; the machines spawn and invoke nothing, so a scope that only collects the actions is all a
+ * pure transition needs (the `ActorLogic.transition(snapshot, event, scope)` contract).
+ */
+const scopes = new WeakMap<AnyStateMachine, { readonly scope: AnyActorScope; readonly collected: Array<unknown> }>()
+
+const scopeOf = (machine: AnyStateMachine) => {
+  let entry = scopes.get(machine)
+  if (entry === undefined) {
+    const self = createActor(machine)
+    const collected: Array<unknown> = []
+    const scope = {
+      self,
+      id: "",
+      sessionId: "",
+      system: self.system,
+      defer: () => {},
+      logger: () => {},
+      stopChild: () => {},
+      emit: () => {},
+      actionExecutor: (action: unknown) => void collected.push(action)
+    } as unknown as AnyActorScope
+    entry = { scope, collected }
+    scopes.set(machine, entry)
+  }
+  return entry
 }
 
 interface Memo {
@@ -42,7 +71,9 @@ export const transition = <M extends AnyStateMachine>(
   const key = `${snapshotId(snapshot as never)}|${eventKey(event)}`
   let hit = memo.get(key)
   if (hit === undefined) {
-    const [next, actions] = xstateTransition(machine, snapshot, event)
+    const { scope, collected } = scopeOf(machine)
+    const next = machine.transition(snapshot, event, scope)
+    const actions = collected.splice(0)
     hit = { next, actions, unchanged: next === snapshot }
     memo.set(key, hit)
   }

@@ -106,8 +106,11 @@ export const makeSuite = (def: ProtocolDefinition): Suite => {
   // Explorations are deterministic and costly: one per subject and depth, shared by the model
   // judgement and the guidance of the implementation checks.
   const explorations = new Map<string, ExploreResult>()
+  const guideDepth = def.model.guideDepth ?? GUIDE_DEPTH
   const explored = (subject: Subject, depth: number, onProgress?: ExploreRequest["onProgress"]): ExploreResult => {
-    const used = Math.min(depth, def.model.maxDepth ?? depth)
+    // A mutant needs one property broken, which the guide depth is chosen to reach; the variants
+    // go to the protocol's bound (a hardened verdict is only as deep as its search).
+    const used = Math.min(depth, def.model.maxDepth ?? depth, subject.kind === "mutant" ? guideDepth : depth)
     const key = `${JSON.stringify(subject)}@${used}`
     let r = explorations.get(key)
     if (r === undefined) {
@@ -121,7 +124,6 @@ export const makeSuite = (def: ProtocolDefinition): Suite => {
     }
     return r
   }
-  const guideDepth = def.model.guideDepth ?? GUIDE_DEPTH
 
   const asExamples = (subject: Subject, origin: ImplExample["origin"], paths: ReadonlyArray<{ start: string; moves: ReadonlyArray<Move> }>): Array<ImplExample> =>
     paths.flatMap(({ start, moves }) => {

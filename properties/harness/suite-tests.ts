@@ -59,7 +59,6 @@ export const suiteTests = (def: ProtocolDefinition): void => {
   })
 
   describe(`${def.code} mutants`, () => {
-    const mutantDepth = Math.min(config.depth, def.model.guideDepth ?? config.depth)
     const cases = def.mutants.flatMap((m) => m.expectedKilledBy.map((p) => [m.name, p] as const))
 
     it.each(cases)("%s is killed by %s on the implementation, unguided", (mutant, propertyId) => {
@@ -70,7 +69,7 @@ export const suiteTests = (def: ProtocolDefinition): void => {
 
     const modelCases = cases.filter(([mutant, propertyId]) => def.mutants.find((m) => m.name === mutant)!.model !== undefined && modelProperties.some((p) => p.id === propertyId))
     it.each(modelCases)("%s is killed by %s in the model", (mutant, propertyId) => {
-      const j = suite.explore({ kind: "mutant", mutant }, { depth: mutantDepth }).judgements.get(propertyId)
+      const j = suite.explore({ kind: "mutant", mutant }, { depth: config.depth }).judgements.get(propertyId)
       expect(j?.verdict, `${mutant} survived ${propertyId} in the model`).toBe("fails")
     })
 

@@ -4,9 +4,10 @@
  * implementation world runs the real services (impl/rolling-key) on real crypto.
  */
 import { AuthBegin, AuthChallenge, AuthGranted, AuthRejected, AuthRequest, RegisterKey, RegisterRequest, RegisterResponse } from "../../spec/rolling-key/messages.ts"
-import { properties } from "../../spec/rolling-key/properties.ts"
+import { properties, usesCopiedKey } from "../../spec/rolling-key/properties.ts"
 import { policies, type Policy } from "../../spec/rolling-key/variants.ts"
 import type { Trace } from "../../spec/trace.ts"
+import { defaultHistoryKey } from "../../model/explore/explorer.ts"
 import { clientMachine } from "../../model/rolling-key/client.machine.ts"
 import { serverMachine } from "../../model/rolling-key/server.machine.ts"
 import * as system from "../../model/rolling-key/system.ts"
@@ -15,8 +16,14 @@ import { makeImplWorld } from "./impl-world.ts"
 import { mutants, type RollingKeyImplFlaw, type RollingKeyModelFlaw } from "./mutants/index.ts"
 import { makeServe } from "./serve.ts"
 
-/** About 2 GB of explorer nodes at depth 7–8; beyond it the audit says the search was cut short. */
-const MAX_STATES = 400_000
+/**
+ * The depth-8 attack below (a replayed challenge after a timeout) must fit, so P5 is explored to
+ * depth 8 (303,342 states for the hardened model).
+ */
+const MAX_MODEL_DEPTH = 8
+
+/** Beyond this many nodes the audit says the search was cut short. */
+const MAX_STATES = 1_000_000
 
 /** A mutant is the hardened policy, possibly with claimed's value of a real switch, under its own name. */
 const flawedPolicy = (policy: Policy, change: Partial<Policy> | undefined, flawed: boolean): Policy => (flawed ? { ...policy, ...change, name: `${policy.name}+flaw` } : policy)
@@ -37,6 +44,17 @@ const verdicts = (trace: Trace) =>
  * completed the new one (injective agreement broken, in both worlds).
  */
 const REPLAYED_CHALLENGE = "U:client:login D2 D3 T:client U:client:login D3 D4 D6"
+
+/**
+ * What the properties read of a path beyond its state: the default facts, and every delivery of a
+ * message made with a copied key (P5.desync-liveness excuses a run in which one was used, even if
+ * the server refused it and no state shows it).
+ */
+const historyKey = (events: Trace): string => {
+  let out = defaultHistoryKey(events)
+  for (const e of events) if (e._tag === "Deliver" && usesCopiedKey(e.data)) out += `used:${e.data};`
+  return out
+}
 
 export const rollingKey: ProtocolDefinition<Policy, system.SystemState, system.Observation, RollingKeyModelFlaw, RollingKeyImplFlaw> = {
   protocol: "rolling-key",
@@ -59,7 +77,9 @@ export const rollingKey: ProtocolDefinition<Policy, system.SystemState, system.O
           { name: "registered", ...system.registeredState(p, machines) }
         ], (s) => system.moves(s, { clone: true }))
     },
+    maxDepth: MAX_MODEL_DEPTH,
     maxStates: MAX_STATES,
+    historyKey,
     machines: [
       { participant: "client", machine: clientMachine },
       { participant: "server", machine: serverMachine }

@@ -132,7 +132,7 @@ export const injectiveAgreement: SecurityProperty = {
 }
 
 /** A message made with a key the attacker holds: a clone's request, or an attacker's code or keyed grant. */
-const usesCopiedKey = (data: string | undefined): boolean => data !== undefined && /^(clone|attacker)/.test(data)
+export const usesCopiedKey = (data: string | undefined): boolean => data !== undefined && /^(clone|attacker)/.test(data)
 
 export const desyncLiveness: SecurityProperty = {
   id: "P5.desync-liveness",
