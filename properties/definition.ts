@@ -59,9 +59,10 @@ export interface ModelSide<Policy, State, Observation, ModelFlaw> {
    */
   readonly system: (policy: Policy, flaw: ModelFlaw | undefined) => ExplorableSystem<State> & { readonly observe: (s: State) => Observation }
   /**
-   * The protocol's bound: its variants are explored this deep by default (`AUTHLAB_DEPTH` is 10)
-   * and never deeper, whatever `--depth` asks (reported as the depth used). Chosen so that the
-   * cheapest attack we know fits, within the audit's time budget.
+   * The protocol's bound: its hardened variant is explored this deep by default (`AUTHLAB_DEPTH`
+   * is 10) and never deeper, whatever `--depth` asks (reported as the depth used); claimed and the
+   * mutants go to `guideDepth`. Chosen so that the cheapest attack we know fits, within the
+   * audit's time budget.
    */
   readonly maxDepth?: number
   /** A cap on states kept, so a large `--depth` cannot exhaust memory (reported as not exhaustive). */
@@ -69,8 +70,8 @@ export interface ModelSide<Policy, State, Observation, ModelFlaw> {
   /** The history the properties read beyond the state (default: agreement, secrecy, signal facts). */
   readonly historyKey?: (events: Trace) => string
   /**
-   * Depth of the exploration whose counterexamples seed implementation checks, and the depth its
-   * mutants are explored to (default 6).
+   * Depth of the exploration whose counterexamples seed implementation checks, and the depth
+   * claimed and the mutants are explored to (default 6).
    */
   readonly guideDepth?: number
   /** The participant machines (hardened), for state diagrams. */

@@ -108,9 +108,11 @@ export const makeSuite = (def: ProtocolDefinition): Suite => {
   const explorations = new Map<string, ExploreResult>()
   const guideDepth = def.model.guideDepth ?? GUIDE_DEPTH
   const explored = (subject: Subject, depth: number, onProgress?: ExploreRequest["onProgress"]): ExploreResult => {
-    // A mutant needs one property broken, which the guide depth is chosen to reach; the variants
-    // go to the protocol's bound (a hardened verdict is only as deep as its search).
-    const used = Math.min(depth, def.model.maxDepth ?? depth, subject.kind === "mutant" ? guideDepth : depth)
+    // The hardened variant goes to the protocol's bound: a hardened verdict is only as deep as its
+    // search. A mutant needs one property broken and claimed's findings are shortest
+    // counterexamples, both found within the guide depth, which is what they are explored to.
+    const hardened = subject.kind === "variant" && subject.variant === "hardened"
+    const used = Math.min(depth, def.model.maxDepth ?? depth, hardened ? depth : guideDepth)
     const key = `${JSON.stringify(subject)}@${used}`
     let r = explorations.get(key)
     if (r === undefined) {
