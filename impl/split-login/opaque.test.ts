@@ -12,7 +12,7 @@ import { ristretto255 } from "@noble/curves/ed25519.js"
 import { Effect, Either } from "effect"
 import { describe, expect, it } from "vitest"
 import { KE1_BYTES, KE2_BYTES, KE3_BYTES } from "../../spec/split-login/messages.ts"
-import { SecureRandomSeeded } from "../crypto/random.ts"
+import { SecureRandomSeeded, SecureRandomSystem } from "../crypto/random.ts"
 import { KeyStretching, makeOpaque, type OpaqueShape } from "./opaque.ts"
 
 const serviceFor = (seed: number): OpaqueShape => Effect.runSync(Effect.provide(makeOpaque(KeyStretching.light), SecureRandomSeeded(seed)))
@@ -96,6 +96,13 @@ describe("OPAQUE service (RFC 9807 via @serenity-kit/opaque)", () => {
     expect(Buffer.from(a.s1.ke2).equals(Buffer.from(b.s1.ke2))).toBe(true)
     expect(Buffer.from(a.s1.ke2).equals(Buffer.from(c.s1.ke2))).toBe(false)
     expect(globalThis.crypto.getRandomValues).toBe(original)
+  })
+
+  it("with the system CSPRNG (which itself reads crypto.getRandomValues) a login still agrees on the session key", () => {
+    const o = Effect.runSync(Effect.provide(makeOpaque(KeyStretching.light), SecureRandomSystem))
+    const { c1, s1 } = login(o)
+    const c2 = Either.getOrThrow(run(o.clientFinish(c1.state, s1.ke2, "sunshine")))
+    expect(Buffer.from(Either.getOrThrow(run(o.serverFinish(s1.state, c2.ke3)))).equals(Buffer.from(c2.sessionKey))).toBe(true)
   })
 
   it("a KE1 that is not a point is refused by the server as an error, not a crash", () => {

@@ -71,10 +71,17 @@ const identifiers = (username: string) => ({ client: username, server: Labels.se
 const withRandomness = <A>(draw: (n: number) => Uint8Array, f: () => A): A => {
   const webcrypto = globalThis.crypto
   const original = webcrypto.getRandomValues
-  webcrypto.getRandomValues = (<T extends ArrayBufferView | null>(array: T): T => {
-    if (array !== null) new Uint8Array(array.buffer, array.byteOffset, array.byteLength).set(draw(array.byteLength))
+  const redirected = (<T extends ArrayBufferView | null>(array: T): T => {
+    // the source may itself read getRandomValues (the system CSPRNG does): give it the real one meanwhile
+    webcrypto.getRandomValues = original
+    try {
+      if (array !== null) new Uint8Array(array.buffer, array.byteOffset, array.byteLength).set(draw(array.byteLength))
+    } finally {
+      webcrypto.getRandomValues = redirected
+    }
     return array
   }) as typeof webcrypto.getRandomValues
+  webcrypto.getRandomValues = redirected
   try {
     return f()
   } finally {
