@@ -74,37 +74,48 @@ const conform = async (args: ReadonlyArray<string>) => {
 
 const failing = (report: ConformReport | undefined) => (report?.checks ?? []).filter((c) => c.verdict === "fails" || c.verdict === "error").map((c) => c.property)
 
-for (const definition of definitions.filter((d) => d.serve !== undefined)) {
+const servedDefinitions = definitions.filter((d) => d.serve !== undefined)
+
+for (const definition of servedDefinitions) {
   const protocol = definition.protocol
+  // Process start-ups are most of these tests' cost: the first protocol alone is served over SQLite
+  // and has its replay command run again.
+  const first = definition === servedDefinitions[0]
   const claimedFailures = definition.properties.filter((p) => p.expected.claimed === "fails").map((p) => p.id)
   const mutant = definition.mutants.find((m) => definition.serve!.serves(m.impl))!
 
-  describe(`${protocol} served over HTTP`, () => {
-    it("hardened: every property holds from outside (exit 0)", async () => {
-      const server = await serve(["--protocol", protocol, "--variant", "hardened"])
+  // Three processes pairs at once: the two cores are kept busy while one side waits for the other.
+  describe(`${protocol} served over HTTP`, { concurrent: true }, () => {
+    it(`hardened${first ? ", over --store FILE.sqlite" : ""}: every property holds from outside (exit 0)`, async () => {
+      const file = join(mkdtempSync(join(tmpdir(), "authlab-store-")), "served.sqlite")
+      const server = await serve(["--protocol", protocol, "--variant", "hardened", ...(first ? ["--store", file] : [])])
       const r = await conform(["--protocol", protocol, "--target", server.url])
       server.child.kill("SIGTERM")
       assert.strictEqual(r.code, 0, r.stdout + r.stderr)
       assert.deepStrictEqual(failing(r.report), [])
       assert.isAbove(r.report!.requests, 0)
+      // Each run on an emptied file, the state in it.
+      if (first) assert.strictEqual(r.report!.served.store, "sqlite")
+      if (first) assert.isAbove(statSync(file).size, 0)
     }, LONG)
 
-    it("claimed: the findings are the claimed weaknesses, and each replay command finds its violation again (exit 1)", async () => {
+    it(`claimed: the findings are the claimed weaknesses${first ? ", and a replay command finds its violation again" : ""} (exit 1)`, async () => {
       const server = await serve(["--protocol", protocol, "--variant", "claimed"])
       const r = await conform(["--protocol", protocol, "--target", server.url])
       assert.strictEqual(r.code, 1, r.stdout + r.stderr)
       const found = failing(r.report)
       assert.isNotEmpty(found)
       for (const id of found) assert.include(claimedFailures, id, `${id} fails on the claimed server but the protocol does not say it should`)
-      const first = r.report!.checks.find((c) => c.counterexample !== undefined)!
+      if (!first) return void server.child.kill("SIGTERM")
+      const finding = r.report!.checks.find((c) => c.counterexample !== undefined)!
       // As printed: `AUTHLAB_STEPS=8 npx authlab conform …` (the test's environment has the same steps), its own --out dropped for a fresh one.
-      const words = shellWords(first.counterexample!.replay)
+      const words = shellWords(finding.counterexample!.replay)
       assert.strictEqual(words[0], `AUTHLAB_STEPS=${ENV.AUTHLAB_STEPS}`)
       const args = words.slice(words.indexOf("conform") + 1)
       const replay = await conform(args.slice(0, args.indexOf("--out")))
       server.child.kill("SIGTERM")
       assert.strictEqual(replay.code, 1, replay.stdout + replay.stderr)
-      assert.strictEqual(replay.report!.checks[0]!.counterexample?.violation.reason, first.counterexample!.violation.reason)
+      assert.strictEqual(replay.report!.checks[0]!.counterexample?.violation.reason, finding.counterexample!.violation.reason)
     }, LONG)
 
     it(`a served mutant (${mutant.name}) is caught (exit 1)`, async () => {
@@ -122,8 +133,11 @@ describe("the binding's edges", () => {
   const participant = definition.serve!.participants[0]!
   const post = (url: string, body: Uint8Array, type = OCTETS) => fetch(url, { method: "POST", body, headers: { "content-type": type } })
 
-  it("health names what is served; malformed bytes are 400 with the reason; wrong type 415; too large 413; unknown route 404; SIGTERM stops it", async () => {
+  it("health names what is served; malformed bytes are 400 with the reason; wrong type 415; too large 413; unknown route 404; a second server on its port is refused (exit 2); SIGTERM stops it", async () => {
     const server = await serve(["--protocol", definition.protocol])
+    const second = await exited(authlab(["serve", "--protocol", definition.protocol, "--port", new URL(server.url).port]))
+    assert.strictEqual(second.code, 2, second.stderr)
+    assert.match(second.stderr, /cannot listen on 127\.0\.0\.1:\d+/)
     const health = (await (await fetch(`${server.url}${routes.health}`)).json()) as { protocol: string; variant: string; participants: Array<string> }
     assert.strictEqual(health.protocol, definition.protocol)
     assert.strictEqual(health.variant, "hardened")
@@ -146,21 +160,12 @@ describe("the binding's edges", () => {
     )
   })
 
-  it("--store FILE.sqlite: the served state lives in the file, each conform run on an emptied one, and every property holds", async () => {
-    const file = join(mkdtempSync(join(tmpdir(), "authlab-store-")), "served.sqlite")
-    const server = await serve(["--protocol", definition.protocol, "--store", file])
-    const r = await conform(["--protocol", definition.protocol, "--target", server.url, "--runs", "3"])
-    server.child.kill("SIGTERM")
-    assert.strictEqual(r.code, 0, r.stdout + r.stderr)
-    assert.strictEqual(r.report!.served.store, "sqlite")
-    assert.isAbove(statSync(file).size, 0)
-  }, LONG)
-
-  it("conform refuses a target that is not there (exit 2)", async () => {
-    const r = await conform(["--protocol", definition.protocol, "--target", "http://127.0.0.1:9"])
-    assert.strictEqual(r.code, 2)
-    assert.match(r.stderr, /does not answer its health check/)
-  })
+  it("conform refuses a target that is not there (exit 2)", () =>
+    Effect.gen(function* () {
+      const r = yield* runCli([], ["conform", "--protocol", definition.protocol, "--target", "http://127.0.0.1:9", "--out", mkdtempSync(join(tmpdir(), "authlab-usage-"))])
+      assert.strictEqual(r.exitCode, 2)
+      assert.match(r.stderr, /does not answer its health check/)
+    }).pipe(Effect.scoped, Effect.runPromise), LONG)
 })
 
 describe("usage errors are refused before any work (exit 2)", () => {
@@ -186,13 +191,4 @@ describe("usage errors are refused before any work (exit 2)", () => {
       assert.match(r.stderr, message)
     }).pipe(Effect.scoped, Effect.runPromise)
   )
-
-  it("serve: a port in use", async () => {
-    const server = await serve(["--protocol", served.protocol])
-    const port = new URL(server.url).port
-    const r = await exited(authlab(["serve", "--protocol", served.protocol, "--port", port]))
-    server.child.kill("SIGTERM")
-    assert.strictEqual(r.code, 2, r.stderr)
-    assert.match(r.stderr, /cannot listen on 127\.0\.0\.1:\d+/)
-  })
 })
