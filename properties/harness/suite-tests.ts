@@ -20,7 +20,7 @@ import type { Counterexample, ModelOutcome, Subject } from "../suite.ts"
 import * as config from "./config.ts"
 import { moveCommands } from "./commands/index.ts"
 import { explain as explainFor } from "./explain.ts"
-import { makeSuite } from "./suite-kit.ts"
+import { GUIDE_DEPTH, makeSuite } from "./suite-kit.ts"
 
 const encoder = new TextEncoder()
 
@@ -34,8 +34,10 @@ export const suiteTests = (def: ProtocolDefinition): void => {
     // Explore in a hook, not while the file is collected: vitest's worker must get back to its
     // event loop within 60 s (its RPC timeout), and collection does not yield between describes.
     let outcome: ModelOutcome
+    // The tests explore both variants to the guide depth (CI's budget); the audit takes hardened
+    // to the protocol's bound (P5: depth 8, 600,000 nodes — minutes on a loaded 2-core machine).
     beforeAll(() => {
-      outcome = suite.explore(subject, { depth: config.depth })
+      outcome = suite.explore(subject, { depth: Math.min(config.depth, def.model.guideDepth ?? GUIDE_DEPTH) })
     })
 
     it("explores a non-trivial state space exhaustively", () => {
