@@ -88,6 +88,22 @@ export const projectedId = <T extends object>(value: T, project: (value: T) => u
   return id
 }
 
+/**
+ * JSON drops functions; a context that holds one (a schedule, a strategy) must not collide with a
+ * context holding another, so each function is written as its own number.
+ */
+const functionIds = new WeakMap<object, number>()
+const functionsByIdentity = (_key: string, value: unknown): unknown => {
+  if (typeof value !== "function") return value
+  let id = functionIds.get(value)
+  if (id === undefined) {
+    id = nextFunctionId++
+    functionIds.set(value, id)
+  }
+  return `ƒ${id}`
+}
+let nextFunctionId = 0
+
 /** What an XState snapshot of our machines is made of (no children: the machines invoke nothing). */
 interface SnapshotLike {
   readonly value: unknown
@@ -104,7 +120,7 @@ interface SnapshotLike {
 export const snapshotId = (snapshot: SnapshotLike): number => {
   let id = space.bySnapshot.get(snapshot)
   if (id === undefined) {
-    id = intern(JSON.stringify([snapshot.value, snapshot.context, snapshot.status, snapshot.historyValue ?? null]))
+    id = intern(JSON.stringify([snapshot.value, snapshot.context, snapshot.status, snapshot.historyValue ?? null], functionsByIdentity))
     space.bySnapshot.set(snapshot, id)
   }
   return id
