@@ -36,13 +36,13 @@ import { type BackendState, emptyBackend, emptyPayee, fingerprint, inMemoryStore
 import { deploymentOf } from "../../impl/cpk-payment/deployment.ts"
 import { makePayeeWallet, makePayerWallet } from "../../impl/cpk-payment/wallet.ts"
 import type { Observation } from "../../model/cpk-payment/system.ts"
-import { byteAttack, byteAttackMoves } from "../harness/byte-attacks.ts"
+import { byteAttack, byteAttackMoves, garbage, GARBAGE_KINDS } from "../harness/byte-attacks.ts"
 import type { World } from "../harness/world.ts"
 import type { RemoteParticipants } from "../definition.ts"
 import { seedFixture } from "../harness/served.ts"
 import type { CpkImplFlaw } from "./mutants/index.ts"
 
-export const MALFORMED_KINDS = ["truncated", "trailing", "random"] as const
+export const MALFORMED_KINDS = GARBAGE_KINDS
 
 /** The payee's price, and the most each user starts in one run (as in the model). */
 const PRICE = { amount: "100", currency: "CNY" } as const
@@ -399,13 +399,7 @@ export const makeImplWorld = (options: ImplWorldOptions): World<Observation> => 
     const r = ok(Effect.flatMap(SecureRandom, (x) => x.bytes(2)))
     const to: Actor = (["backend", "payer", "payee"] as const)[r[0]! % 3]!
     const source = [...network].reverse().find((m) => m.to === to && m.from !== "attacker")
-    const sample = source?.bytes ?? ok(Effect.flatMap(SecureRandom, (x) => x.bytes(40)))
-    const bytes =
-      kind === "truncated"
-        ? sample.subarray(0, Math.max(0, sample.length - 1 - (r[1]! % sample.length)))
-        : kind === "trailing"
-          ? Uint8Array.from([...sample, ...ok(Effect.flatMap(SecureRandom, (x) => x.bytes(1 + (r[1]! % 4))))])
-          : ok(Effect.flatMap(SecureRandom, (x) => x.bytes(1 + (r[1]! % 96))))
+    const bytes = garbage(kind, r[1]!, source?.bytes, (n) => ok(Effect.flatMap(SecureRandom, (x) => x.bytes(n))))
     return inject(to, bytes, `malformed:${kind}`)
   }
 

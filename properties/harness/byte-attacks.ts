@@ -81,3 +81,21 @@ export const byteAttack = (seen: ReadonlyArray<SeenMessage>, move: Move): { read
   }
   return { to: m.to, bytes: joinAnyFrame(frame.header, fields), label: `tampered:${m.label}` }
 }
+
+/** The kinds of garbage every world throws: a captured message cut short or extended, or random bytes. */
+export const GARBAGE_KINDS = ["truncated", "trailing", "random"] as const
+export type GarbageKind = (typeof GARBAGE_KINDS)[number]
+
+/**
+ * Garbage of `kind` made from `sample` (a message the addressee was sent, if any), with `choice` (a
+ * random byte the world drew) for the length and `draw` for fresh bytes — in the order the
+ * worlds always drew them, so recorded seeds replay the same runs.
+ */
+export const garbage = (kind: GarbageKind, choice: number, sample: Uint8Array | undefined, draw: (length: number) => Uint8Array): Uint8Array => {
+  const base = sample ?? draw(40)
+  return kind === "truncated"
+    ? base.subarray(0, Math.max(0, base.length - 1 - (choice % base.length)))
+    : kind === "trailing"
+      ? Uint8Array.from([...base, ...draw(1 + (choice % 4))])
+      : draw(1 + (choice % 96))
+}

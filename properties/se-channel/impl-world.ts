@@ -39,11 +39,11 @@ import { makeServer, type ServerOptions } from "../../impl/se-channel/server.ts"
 import { emptyChannels, fingerprint, hex, inMemoryStore, type SeSession, type SeState, type ServerSession, type ServerState, type Store } from "../../impl/se-channel/store.ts"
 import type { Observation } from "../../model/se-channel/system.ts"
 import { FORGES } from "../../model/se-channel/system.ts"
-import { byteAttack, byteAttackMoves } from "../harness/byte-attacks.ts"
+import { byteAttack, byteAttackMoves, garbage, GARBAGE_KINDS } from "../harness/byte-attacks.ts"
 import type { World } from "../harness/world.ts"
 import type { SeChannelImplFlaw } from "./mutants/index.ts"
 
-export const MALFORMED_KINDS = ["truncated", "trailing", "random"] as const
+export const MALFORMED_KINDS = GARBAGE_KINDS
 export const INVALID_POINTS = ["off-curve", "x-too-large", "bad-prefix", "zero"] as const
 
 export interface ImplWorldOptions {
@@ -437,13 +437,7 @@ export const makeImplWorld = (options: ImplWorldOptions): World<Observation> => 
     const r = ok(Effect.flatMap(SecureRandom, (x) => x.bytes(2)))
     const to: Actor = r[0]! % 2 === 0 ? "se" : "server"
     const source = [...network].reverse().find((m) => m.to === to && m.from !== "attacker")
-    const sample = source?.bytes ?? ok(Effect.flatMap(SecureRandom, (x) => x.bytes(40)))
-    const bytes =
-      kind === "truncated"
-        ? sample.subarray(0, Math.max(0, sample.length - 1 - (r[1]! % sample.length)))
-        : kind === "trailing"
-          ? Uint8Array.from([...sample, ...ok(Effect.flatMap(SecureRandom, (x) => x.bytes(1 + (r[1]! % 4))))])
-          : ok(Effect.flatMap(SecureRandom, (x) => x.bytes(1 + (r[1]! % 96))))
+    const bytes = garbage(kind, r[1]!, source?.bytes, (n) => ok(Effect.flatMap(SecureRandom, (x) => x.bytes(n))))
     return inject(to, bytes, `malformed:${kind}`)
   }
 

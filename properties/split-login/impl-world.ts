@@ -40,10 +40,10 @@ import { KeyStretching, makeOpaque, Opaque, type OpaqueShape, type ServerSetup }
 import { type Account, makeServer, type Server, type ServerOptions } from "../../impl/split-login/server.ts"
 import { emptyServer, fingerprint, inMemoryStore, type ServerStore } from "../../impl/split-login/store.ts"
 import { enabledMoves, MAX_LOGINS, MAX_SCANS, type Observation, TLS_LABELS } from "../../model/split-login/moves.ts"
-import { byteAttack, byteAttackMoves } from "../harness/byte-attacks.ts"
+import { byteAttack, byteAttackMoves, garbage, GARBAGE_KINDS } from "../harness/byte-attacks.ts"
 import type { World } from "../harness/world.ts"
 
-export const MALFORMED_KINDS = ["truncated", "trailing", "random"] as const
+export const MALFORMED_KINDS = GARBAGE_KINDS
 
 /** A mutant's implementation side: decorators of the real services, their store, their crypto and their decoder. */
 export interface SplitLoginImplFlaw {
@@ -375,13 +375,7 @@ export const makeImplWorld = (options: ImplWorldOptions): World<Observation> => 
     const r = ok(Effect.flatMap(SecureRandom, (x) => x.bytes(2)))
     const to: Actor = r[0]! % 2 === 0 ? "server" : "machine"
     const source = [...network].reverse().find((m) => m.to === to && m.from !== "attacker")
-    const sample = source?.bytes ?? ok(Effect.flatMap(SecureRandom, (x) => x.bytes(40)))
-    const bytes =
-      kind === "truncated"
-        ? sample.subarray(0, Math.max(0, sample.length - 1 - (r[1]! % sample.length)))
-        : kind === "trailing"
-          ? Uint8Array.from([...sample, ...ok(Effect.flatMap(SecureRandom, (x) => x.bytes(1 + (r[1]! % 4))))])
-          : ok(Effect.flatMap(SecureRandom, (x) => x.bytes(1 + (r[1]! % 96))))
+    const bytes = garbage(kind, r[1]!, source?.bytes, (n) => ok(Effect.flatMap(SecureRandom, (x) => x.bytes(n))))
     return inject(to, bytes, `malformed:${kind}`)
   }
 
