@@ -22,10 +22,9 @@ interface KeySpace {
   readonly byObject: WeakMap<object, number>
   readonly bySnapshot: WeakMap<object, number>
   readonly memos: WeakMap<object, Map<string, unknown>>
-  readonly byProjection: WeakMap<object, WeakMap<object, number>>
 }
 
-const emptySpace = (): KeySpace => ({ ids: new Map(), byObject: new WeakMap(), bySnapshot: new WeakMap(), memos: new WeakMap(), byProjection: new WeakMap() })
+const emptySpace = (): KeySpace => ({ ids: new Map(), byObject: new WeakMap(), bySnapshot: new WeakMap(), memos: new WeakMap() })
 
 let space = emptySpace()
 
@@ -65,25 +64,6 @@ export const termId = (value: unknown): number => {
   if (id === undefined) {
     id = intern(JSON.stringify(value))
     space.byObject.set(value, id)
-  }
-  return id
-}
-
-/**
- * The id of the part of `value` that `project` keeps (e.g. a network message without a flag that
- * does not matter), remembered per object and projection. `project` must be a fixed function
- * (module-level), so its cache lives as long as the key space.
- */
-export const projectedId = <T extends object>(value: T, project: (value: T) => unknown): number => {
-  let cache = space.byProjection.get(project)
-  if (cache === undefined) {
-    cache = new WeakMap()
-    space.byProjection.set(project, cache)
-  }
-  let id = cache.get(value)
-  if (id === undefined) {
-    id = intern(JSON.stringify(project(value)))
-    cache.set(value, id)
   }
   return id
 }
