@@ -146,12 +146,11 @@ export const makeBatchVerifier = (options: BatchVerifierOptions): Effect.Effect<
       })
       const failures: Array<BatchFailure> = []
       for (const { slot, share, offset } of sent) {
-        const deadline = Date.now() + timeoutMillis
-        while (Atomics.load(answered, slot) !== share) {
-          const left = deadline - Date.now()
-          if (left <= 0) throw new Error(`batch verifier: thread ${slot} did not answer within ${timeoutMillis} ms`)
-          Atomics.wait(answered, slot, Atomics.load(answered, slot), left)
-        }
+        // The thread stores its share number and notifies: a wait that times out without that
+        // store is a thread that did not answer (no clock read: Atomics.wait keeps the time).
+        for (let seen = Atomics.load(answered, slot); seen !== share; seen = Atomics.load(answered, slot))
+          if (Atomics.wait(answered, slot, seen, timeoutMillis) === "timed-out" && Atomics.load(answered, slot) !== share)
+            throw new Error(`batch verifier: thread ${slot} did not answer within ${timeoutMillis} ms`)
         const answer = receiveMessageOnPort(pool[slot]!.port)?.message as ShareAnswer | undefined
         if (answer === undefined || answer.share !== share) throw new Error(`batch verifier: thread ${slot} answered out of turn`)
         if (answer.defect !== undefined) throw new Error(`batch verifier: thread ${slot}: ${answer.defect}`)

@@ -52,7 +52,7 @@ export const makeCa = (caSecret: Uint8Array) => ({
 
 export type Ca = ReturnType<typeof makeCa>
 
-/** A signature check that fails with a tagged error (a mutant may decorate it). */
+/** A signature check that fails with a tagged error (a seam the tests may decorate). */
 export type VerifySignature = (publicKey: Uint8Array, message: Uint8Array, signature: Uint8Array) => Effect.Effect<void, VerificationFailed | CryptoInputError, Crypto>
 
 export const verifySignature: VerifySignature = (publicKey, message, signature) => Effect.flatMap(Crypto, (c) => c.ecdsaP256Verify(publicKey, message, signature))

@@ -42,7 +42,7 @@ export const KEY_BYTES = 32
 /** The channel id: public, names a session on both sides (the first bytes of a hash of the SE's ephemeral). */
 export const channelId = (seEphemeral: Uint8Array): Uint8Array => sha256(transcript(Labels.channel, [seEphemeral])).subarray(0, CHANNEL_BYTES)
 
-/** The steps of the schedule a mutant may change (properties/se-channel/mutants): the transcript and the KDF input. */
+/** The steps of the key schedule, as a seam: the transcript and the KDF input. */
 export interface KeySchedule {
   readonly transcriptHash: (h: Handshake) => Uint8Array
   readonly ikm: (z: SharedSecrets) => Uint8Array
@@ -78,12 +78,12 @@ const receiptKey = (role: Role, keys: ChannelKeys) => (role === "server" ? keys.
 /** `role`'s receipt: HMAC under its confirmation key over the transcript hash. */
 export const receipt = (role: Role, keys: ChannelKeys): Effect.Effect<Uint8Array, never, Crypto> => Effect.flatMap(Crypto, (c) => c.hmacSha256(receiptKey(role, keys), receiptInput(role, keys)))
 
-/** Check `role`'s receipt in constant time (a mutant may decorate it). */
+/** Check `role`'s receipt in constant time (a seam the tests may decorate). */
 export type CheckReceipt = (role: Role, keys: ChannelKeys, tag: Uint8Array) => Effect.Effect<void, VerificationFailed | CryptoInputError, Crypto>
 
 export const checkReceipt: CheckReceipt = (role, keys, tag) => Effect.flatMap(Crypto, (c) => c.hmacSha256Verify(receiptKey(role, keys), receiptInput(role, keys), tag))
 
-/** ECDH as the participants call it (a mutant may replace it with one that skips the curve check). */
+/** ECDH as the participants call it (a seam: the point is validated inside the crypto layer). */
 export type Ecdh = (secretKey: Uint8Array, publicKey: Uint8Array) => Effect.Effect<Uint8Array, CryptoInputError, Crypto>
 
 export const ecdh: Ecdh = (secretKey, publicKey) => Effect.flatMap(Crypto, (c) => c.p256SharedSecret(secretKey, publicKey))

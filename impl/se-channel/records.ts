@@ -28,7 +28,7 @@ export const seqOf = (bytes: Uint8Array): number => Number(new DataView(bytes.bu
 const nonceOf = (seq: Uint8Array) => Uint8Array.from([0, 0, 0, 0, ...seq])
 const aadOf = (layer: RecordLayer, channel: Uint8Array, direction: Direction, seq: Uint8Array) => transcript(Labels.record, [channel, layer.directionLabel(direction), seq])
 
-/** The record layer's three decisions, which the mutants change one at a time. */
+/** The record layer's three decisions, as a seam the tests may decorate one at a time. */
 export interface RecordLayer {
   readonly keyFor: (keys: ChannelKeys, direction: Direction) => Uint8Array
   /** What the associated data says of the direction. */
