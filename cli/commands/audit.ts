@@ -47,7 +47,7 @@ const options = {
   ),
   depth: Options.integer("depth").pipe(
     Options.withDefault(config.depth),
-    Options.withDescription(`Bound of the model exploration, in attacker moves (default ${config.depth}: AUTHLAB_DEPTH, else 6). The length of random implementation runs is AUTHLAB_STEPS (now ${config.steps}).`)
+    Options.withDescription(`Bound of the model exploration, in attacker moves (default ${config.depth}: AUTHLAB_DEPTH, else 10; each protocol stops at its own bound). The length of random implementation runs is AUTHLAB_STEPS (now ${config.steps}).`)
   ),
   out: Options.text("out").pipe(Options.withDefault(DEFAULT_OUT), Options.withDescription(`Directory for audit.json and audit.md (default ${DEFAULT_OUT}).`)),
   noMutants: Options.boolean("no-mutants").pipe(Options.withDescription("Skip the mutants (faster; a partial audit).")),

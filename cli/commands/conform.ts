@@ -18,7 +18,8 @@
  * protocol or property, a target that does not answer its health check or serves another protocol).
  */
 import { Command, Options } from "@effect/cli"
-import { FileSystem, Path } from "@effect/platform"
+import { FileSystem, HttpClient, HttpClientResponse, Path } from "@effect/platform"
+import { NodeHttpClient } from "@effect/platform-node"
 import { Effect, Option } from "effect"
 import type { ProtocolDefinition } from "../../properties/definition.ts"
 import type { CounterexampleReport } from "../../properties/audit/report.ts"
@@ -27,8 +28,7 @@ import type { PropertyKind, Verdict } from "../../spec/property.ts"
 import { formatEvent } from "../../spec/trace.ts"
 import { Worker } from "node:worker_threads"
 import type { JudgeMessage, JudgeRequest, Judged } from "../http/conform-worker.ts"
-import { connectRemote } from "../http/remote.ts"
-import type { Health } from "../http/binding.ts"
+import { type Health, routes } from "../http/binding.ts"
 import { Output } from "../output.ts"
 import { counterexampleMarkdown } from "../report/markdown.ts"
 import { probeDirectory, writeWhole } from "./report-files.ts"
@@ -61,8 +61,10 @@ export interface ConformReport {
   readonly served: Health
   readonly seed: number
   readonly runs: number
-  /** Attacker moves per run (AUTHLAB_STEPS). */
+  /** Attacker moves per run (--steps, else AUTHLAB_STEPS). */
   readonly steps: number
+  /** Whether failing runs were shrunk by fast-check (false under `--no-shrink`). */
+  readonly shrunk: boolean
   /** HTTP requests made to the target, resets included. */
   readonly requests: number
   readonly millis: number
@@ -77,19 +79,39 @@ const options = {
   target: Options.text("target").pipe(Options.withDescription("Base URL of the server, e.g. http://127.0.0.1:8470 (see spec/HTTP-BINDING.md).")),
   property: Options.text("property").pipe(Options.repeated, Options.withDescription("Judge only this property id (repeatable); all by default.")),
   runs: Options.integer("runs").pipe(Options.withDefault(config.runs), Options.withDescription(`fast-check runs per property (default ${config.runs}: AUTHLAB_RUNS, else 100).`)),
+  steps: Options.integer("steps").pipe(Options.withDefault(config.steps), Options.withDescription(`Attacker moves per run (default ${config.steps}: AUTHLAB_STEPS, else ${config.DEFAULT_STEPS}).`)),
   seed: Options.integer("seed").pipe(Options.withDefault(DEFAULT_SEED), Options.withDescription(`fast-check seed (default ${DEFAULT_SEED}).`)),
   path: Options.text("path").pipe(Options.optional, Options.withDescription("fast-check replay path of one failing run (with exactly one --property).")),
+  noShrink: Options.boolean("no-shrink").pipe(
+    Options.withDescription("Report each failing run as found, cut to its shortest failing prefix, without fast-check's shrinking (hundreds of runs against the target); its replay command says --no-shrink too.")
+  ),
   out: Options.text("out").pipe(Options.withDefault(DEFAULT_CONFORM_OUT), Options.withDescription(`Directory for conform.json and conform.md (default ${DEFAULT_CONFORM_OUT}).`)),
   verbose: Options.boolean("verbose").pipe(Options.withDescription("Print every finding's trace on the terminal too."))
 }
 
 const quote = (word: string) => (/^[\w./:@%+=,-]+$/.test(word) ? word : `'${word.replaceAll("'", "'\\''")}'`)
 
-const replayCommand = (o: { protocol: string; target: string; out: string }, property: string, seed: number, path: string, runs: number, join: (...p: Array<string>) => string, basename: (p: string) => string) =>
-  // A run is AUTHLAB_STEPS moves long: a replay needs the same length to take the same path.
-  [`${config.steps === config.DEFAULT_STEPS ? "" : `AUTHLAB_STEPS=${config.steps} `}npx authlab conform`, "--protocol", o.protocol, "--target", o.target, "--property", property, "--seed", String(seed), "--path", path, "--runs", String(runs), "--out", basename(o.out) === "replay" ? o.out : join(o.out, "replay")]
+const replayCommand = (o: { protocol: string; target: string; out: string; noShrink: boolean; steps: number }, property: string, seed: number, path: string, runs: number, join: (...p: Array<string>) => string, basename: (p: string) => string) =>
+  // A replay takes the same path only with runs of the same length and the same shrinking (an
+  // unshrunk finding's path is its run's index alone).
+  ["npx authlab conform", "--protocol", o.protocol, "--target", o.target, "--property", property, "--seed", String(seed), "--path", path, "--runs", String(runs), "--steps", String(o.steps), ...(o.noShrink ? ["--no-shrink"] : []), "--out", basename(o.out) === "replay" ? o.out : join(o.out, "replay")]
     .map((w, i) => (i === 0 ? w : quote(w)))
     .join(" ")
+
+/**
+ * `GET /health` of the target, or why it did not answer (a message for the user). Asynchronous:
+ * only the judging thread blocks on its requests (cli/http/remote.ts).
+ */
+const healthOf = (target: string) =>
+  HttpClient.get(`${target.replace(/\/+$/, "")}${routes.health}`).pipe(
+    Effect.flatMap(HttpClientResponse.filterStatusOk),
+    Effect.flatMap((r) => r.json),
+    Effect.map((body) => body as Health),
+    Effect.scoped,
+    Effect.timeout("20 seconds"),
+    Effect.provide(NodeHttpClient.layer),
+    Effect.mapError((e) => (e._tag === "TimeoutException" ? "no answer within 20 s" : e.message))
+  )
 
 /**
  * Judge `request` in a worker thread (cli/http/conform-worker.ts): the worlds block the thread
@@ -112,7 +134,7 @@ const judgeInWorker = (request: JudgeRequest, onJudged: (check: Judged) => void)
   })
 
 export const conformText = (report: ConformReport, files: ReadonlyArray<string>, verbose: boolean): string => {
-  const out = [`conform ${report.protocol} at ${report.target} (served: ${report.served.variant}${report.served.mutant === undefined ? "" : `, mutant ${report.served.mutant}`}) — ${report.runs} runs of ${report.steps} moves per property, seed ${report.seed}, ${report.requests} requests, ${(report.millis / 1000).toFixed(1)} s`, ""]
+  const out = [`conform ${report.protocol} at ${report.target} (served: ${report.served.variant}${report.served.mutant === undefined ? "" : `, mutant ${report.served.mutant}`}) — ${report.runs} runs of ${report.steps} moves per property, seed ${report.seed}${report.shrunk ? "" : ", findings not shrunk"}, ${report.requests} requests, ${(report.millis / 1000).toFixed(1)} s`, ""]
   const label = { holds: "holds ", fails: "FAILS ", error: "ERROR ", "n/a": "n/a   " } as const
   for (const c of report.checks) out.push(`  ${label[c.verdict]} ${c.property}${c.error === undefined ? "" : ` — ${c.error}`}`)
   const findings = report.checks.filter((c) => c.counterexample !== undefined)
@@ -137,7 +159,7 @@ export const conformMarkdown = (report: ConformReport): string => {
     `# Conformance of ${report.target} (${report.protocol})`,
     "",
     `Served: variant **${report.served.variant}**${report.served.mutant === undefined ? "" : `, mutant \`${report.served.mutant}\``}, store ${report.served.store}. ` +
-      `${report.runs} fast-check runs of ${report.steps} attacker moves per property, seed ${report.seed}; ${report.requests} HTTP requests in ${(report.millis / 1000).toFixed(1)} s.`,
+      `${report.runs} fast-check runs of ${report.steps} attacker moves per property, seed ${report.seed}${report.shrunk ? "" : " (findings not shrunk: --no-shrink)"}; ${report.requests} HTTP requests in ${(report.millis / 1000).toFixed(1)} s.`,
     "",
     "| property | verdict | runs |",
     "|---|---|---|",
@@ -163,6 +185,7 @@ export const conformCommand = (definitions: ReadonlyArray<ProtocolDefinition>, i
         })
       const problems = [...config.configProblems]
       if (!Number.isSafeInteger(o.runs) || o.runs < 1 || o.runs > config.LIMITS.runs) problems.push(`--runs must be an integer from 1 to ${config.LIMITS.runs}, got ${o.runs}`)
+      if (!Number.isSafeInteger(o.steps) || o.steps < 1 || o.steps > config.LIMITS.steps) problems.push(`--steps must be an integer from 1 to ${config.LIMITS.steps}, got ${o.steps}`)
       if (!Number.isSafeInteger(o.seed)) problems.push(`--seed must be an integer, got ${o.seed}`)
       if (Option.isSome(o.path) && !/^\d+(?::\d+)*$/.test(o.path.value)) problems.push(`--path must be a fast-check replay path such as 3:0:1, got ${JSON.stringify(o.path.value)}`)
       if (!/^https?:\/\/[^/\s]+/.test(o.target)) problems.push(`--target must be an http:// or https:// URL, got ${JSON.stringify(o.target)}`)
@@ -180,8 +203,7 @@ export const conformCommand = (definitions: ReadonlyArray<ProtocolDefinition>, i
       const probed = yield* Effect.either(probeDirectory(o.out))
       if (probed._tag === "Left") return yield* usage(`cannot write the report to ${o.out}: ${probed.left.message}`)
 
-      const remote = connectRemote(o.target)
-      const health = yield* Effect.try({ try: remote.health, catch: (e) => (e instanceof Error ? e.message : String(e)) }).pipe(Effect.either, Effect.ensuring(Effect.promise(remote.close)))
+      const health = yield* Effect.either(healthOf(o.target))
       if (health._tag === "Left") return yield* usage(`the target does not answer its health check: ${health.left}`)
       const served = health.right
       if (served.protocol !== definition.protocol) return yield* usage(`the target serves ${JSON.stringify(served.protocol)}, not ${definition.protocol}`)
@@ -191,13 +213,11 @@ export const conformCommand = (definitions: ReadonlyArray<ProtocolDefinition>, i
       const policy = served.policy ?? (served.variant === "claimed" || served.variant === "hardened" ? definition.policies[served.variant] : undefined)
       if (policy === undefined) return yield* usage(`the target names neither a policy nor a variant (claimed or hardened) in its health answer`)
 
-      yield* Effect.promise(remote.close)
-
       const started = performance.now()
       io.err(`conform: judging ${selected.length} ${definition.code} properties on ${o.target}, ${o.runs} runs each…\n`)
       const judged = yield* Effect.either(
         judgeInWorker(
-          { protocol: definition.protocol, target: o.target, policy, properties: selected.map((p) => p.id), runs: o.runs, seed: o.seed, ...(Option.isSome(o.path) ? { path: o.path.value } : {}) },
+          { protocol: definition.protocol, target: o.target, policy, properties: selected.map((p) => p.id), runs: o.runs, steps: o.steps, seed: o.seed, shrink: !o.noShrink, ...(Option.isSome(o.path) ? { path: o.path.value } : {}) },
           (c) => io.err(`  ${c.property}: ${c.verdict} (${(c.millis / 1000).toFixed(1)} s)\n`)
         )
       )
@@ -221,7 +241,8 @@ export const conformCommand = (definitions: ReadonlyArray<ProtocolDefinition>, i
         served,
         seed: o.seed,
         runs: o.runs,
-        steps: config.steps,
+        steps: o.steps,
+        shrunk: !o.noShrink,
         requests: judged.right.requests,
         millis: performance.now() - started,
         checks,

@@ -5,7 +5,6 @@
  */
 import { parentPort, workerData } from "node:worker_threads"
 import { checkOnImpl, rememberingRuns } from "../../properties/harness/check.ts"
-import * as config from "../../properties/harness/config.ts"
 import type { SecurityProperty } from "../../spec/property.ts"
 import { definitions } from "../protocols.ts"
 import { connectRemote, RemoteFailure } from "./remote.ts"
@@ -17,8 +16,12 @@ export interface JudgeRequest {
   readonly policy: unknown
   readonly properties: ReadonlyArray<string>
   readonly runs: number
+  /** Attacker moves per run. */
+  readonly steps: number
   readonly seed: number
   readonly path?: string
+  /** fast-check's shrinking of a failing run (`--no-shrink` turns it off). */
+  readonly shrink: boolean
 }
 
 /** A property's verdict on the target; the command adds the replay command. */
@@ -45,7 +48,7 @@ const judge = (property: SecurityProperty): Judged => {
   if (definition.serve?.unjudged?.includes(property.id))
     return { property: property.id, verdict: "n/a", runs: 0, millis: 0, error: "not judged from outside: every violation of it needs the server's store" }
   try {
-    const j = checkOnImpl(runOf, property, { runs: request.runs, seed: request.seed, depth: config.steps, starts: starts.length, ...(request.path === undefined ? {} : { path: request.path }) })
+    const j = checkOnImpl(runOf, property, { runs: request.runs, seed: request.seed, depth: request.steps, starts: starts.length, shrink: request.shrink, ...(request.path === undefined ? {} : { path: request.path }) })
     return { property: property.id, verdict: j.verdict, runs: j.runs, millis: performance.now() - started, ...(j.counterexample === undefined ? {} : { counterexample: j.counterexample }) }
   } catch (e) {
     // fast-check reports an exception in a run as a failure whose cause is the exception.

@@ -25,6 +25,17 @@ export type BridgeResponse =
   | { readonly ok: true; readonly status: number; readonly outcome?: string; readonly refusal?: string; readonly contentType?: string; readonly body: Uint8Array }
   | { readonly ok: false; readonly error: string }
 
+/** Requests sent at once, numbered so an answer can never be read as another's. */
+export interface BridgeBatch {
+  readonly id: number
+  readonly batch: ReadonlyArray<BridgeRequest>
+}
+
+export interface BridgeAnswers {
+  readonly id: number
+  readonly answers: ReadonlyArray<BridgeResponse>
+}
+
 const { port, flag, timeoutMillis } = workerData as { port: MessagePort; flag: Int32Array; timeoutMillis: number }
 const runtime = ManagedRuntime.make(NodeHttpClient.layer)
 
@@ -52,9 +63,9 @@ const send = (r: BridgeRequest): Effect.Effect<BridgeResponse, never, HttpClient
     Effect.catchAll((e) => Effect.succeed({ ok: false as const, error: e instanceof Error ? e.message : String(e) }))
   )
 
-port.on("message", (batch: ReadonlyArray<BridgeRequest>) => {
+port.on("message", ({ id, batch }: BridgeBatch) => {
   void runtime.runPromise(Effect.all(batch.map(send), { concurrency: "unbounded" })).then((answers) => {
-    port.postMessage(answers)
+    port.postMessage({ id, answers } satisfies BridgeAnswers)
     Atomics.store(flag, 0, 1)
     Atomics.notify(flag, 0)
   })

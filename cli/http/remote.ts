@@ -7,8 +7,8 @@
  */
 import { MessageChannel, receiveMessageOnPort, Worker } from "node:worker_threads"
 import type { RemoteParticipants, ServedAnswer } from "../../properties/definition.ts"
-import { answerOf, type Health, routes } from "./binding.ts"
-import type { BridgeRequest, BridgeResponse } from "./remote-worker.ts"
+import { answerOf, routes } from "./binding.ts"
+import type { BridgeAnswers, BridgeBatch, BridgeRequest, BridgeResponse } from "./remote-worker.ts"
 
 /** The target did not answer as the binding says (unreachable, 5xx, a wrong route): not a protocol verdict. */
 export class RemoteFailure extends Error {
@@ -16,7 +16,6 @@ export class RemoteFailure extends Error {
 }
 
 export interface Remote extends RemoteParticipants {
-  readonly health: () => Health
   /** Requests made so far (the report's figure). */
   readonly requests: () => number
   readonly close: () => Promise<void>
@@ -35,26 +34,43 @@ export const connectRemote = (target: string): Remote => {
   })
   worker.unref()
   let count = 0
+  /**
+   * The first failure, for good: after a request that timed out, the target may still apply it
+   * later (a reset landing in the middle of the next run), so no later answer could be trusted to
+   * belong to the run that reads it. Every exchange after it throws the same failure, and the
+   * checks end as errors rather than as verdicts on a state nobody knows.
+   */
+  let broken: RemoteFailure | undefined
+  const fail = (message: string): never => {
+    broken ??= new RemoteFailure(message)
+    throw broken
+  }
 
+  let sent = 0
   const exchange = (batch: ReadonlyArray<BridgeRequest>): ReadonlyArray<BridgeResponse> => {
+    if (broken !== undefined) throw broken
+    const id = ++sent
     Atomics.store(flag, 0, 0)
-    channel.port1.postMessage(batch)
-    // The first call also waits for the thread to load; later ones for the answers alone.
-    if (Atomics.wait(flag, 0, 0, TIMEOUT_MILLIS * 2) === "timed-out") throw new RemoteFailure(`no answer from ${base} within ${(TIMEOUT_MILLIS * 2) / 1000} s`)
-    const answers = receiveMessageOnPort(channel.port1)?.message as ReadonlyArray<BridgeResponse> | undefined
-    if (answers === undefined || answers.length !== batch.length) throw new RemoteFailure("the request thread answered out of turn")
-    count += batch.length
-    return answers
+    channel.port1.postMessage({ id, batch } satisfies BridgeBatch)
+    // The thread posts each answer before it raises the flag, so the port is read again after
+    // every wake-up. The first call also waits for the thread to load.
+    for (;;) {
+      const answered = receiveMessageOnPort(channel.port1)?.message as BridgeAnswers | undefined
+      if (answered !== undefined) {
+        if (answered.id !== id || answered.answers.length !== batch.length) return fail(`the request thread answered batch ${answered.id} while batch ${id} was awaited`)
+        count += batch.length
+        return answered.answers
+      }
+      if (Atomics.wait(flag, 0, 0, TIMEOUT_MILLIS * 2) === "timed-out") return fail(`no answer from ${base} within ${(TIMEOUT_MILLIS * 2) / 1000} s`)
+      Atomics.store(flag, 0, 0)
+    }
   }
 
-  const ok = (r: BridgeResponse, what: string) => {
-    if (!r.ok) throw new RemoteFailure(`${what}: ${r.error}`)
-    return r
-  }
+  const ok = (r: BridgeResponse, what: string) => (r.ok ? r : fail(`${what}: ${r.error}`))
   const decodeAnswer = (r: BridgeResponse, participant: string): ServedAnswer => {
     const got = ok(r, `POST ${routes.participant(participant)}`)
     const answer = answerOf(got.status, got.outcome, got.refusal, got.body)
-    if (answer === undefined) throw new RemoteFailure(`POST ${routes.participant(participant)} answered ${got.status}: ${new TextDecoder().decode(got.body).trim().slice(0, 200)}`)
+    if (answer === undefined) return fail(`POST ${routes.participant(participant)} answered ${got.status}: ${new TextDecoder().decode(got.body).trim().slice(0, 200)}`)
     return answer
   }
   const message = (participant: string, bytes: Uint8Array, nowMillis: number | undefined): BridgeRequest => ({
@@ -65,18 +81,9 @@ export const connectRemote = (target: string): Remote => {
   })
 
   return {
-    health: () => {
-      const r = ok(exchange([{ method: "GET", url: `${base}${routes.health}` }])[0]!, `GET ${routes.health}`)
-      if (r.status !== 200) throw new RemoteFailure(`GET ${routes.health} answered ${r.status}`)
-      try {
-        return JSON.parse(new TextDecoder().decode(r.body)) as Health
-      } catch {
-        throw new RemoteFailure(`GET ${routes.health} did not answer JSON`)
-      }
-    },
     reset: (fixture) => {
       const r = ok(exchange([{ method: "POST", url: `${base}${routes.reset}`, body: fixture }])[0]!, `POST ${routes.reset}`)
-      if (r.status !== 204 && r.status !== 200) throw new RemoteFailure(`POST ${routes.reset} answered ${r.status}: ${new TextDecoder().decode(r.body).trim()}`)
+      if (r.status !== 204 && r.status !== 200) fail(`POST ${routes.reset} answered ${r.status}: ${new TextDecoder().decode(r.body).trim()}`)
     },
     send: (participant, bytes, nowMillis) => decodeAnswer(exchange([message(participant, bytes, nowMillis)])[0]!, participant),
     sendAll: (messages, nowMillis) => exchange(messages.map((m) => message(m.participant, m.bytes, nowMillis))).map((r, i) => decodeAnswer(r, messages[i]!.participant)),

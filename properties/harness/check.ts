@@ -35,6 +35,13 @@ export interface ImplCheckOptions {
   readonly starts: number
   /** Runs to try before the random ones, e.g. a model counterexample translated to choices. */
   readonly examples?: ReadonlyArray<ImplExample>
+  /**
+   * false: report the first failing run as found (cut to its shortest failing prefix) without
+   * fast-check's shrinking, which makes hundreds of runs — costly when each run is HTTP requests
+   * to a remote server. Default true. A replay of such a finding must say false too: its path is
+   * then the run's index alone.
+   */
+  readonly shrink?: boolean
 }
 
 /**
@@ -85,7 +92,7 @@ export const checkOnImpl = (
       seed: options.seed,
       examples: examples.map((e) => [e.value] as [RunValue]),
       ...(options.path === undefined ? {} : { path: options.path }),
-      endOnFailure: false
+      endOnFailure: options.shrink === false
     }
   )
   const millis = performance.now() - started
