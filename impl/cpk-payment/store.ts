@@ -6,7 +6,10 @@
  * online or at settlement) and the ledger of credits. Payee: its open offers (`hardened`) and
  * the payments it accepted offline, awaiting settlement.
  */
-import { Context, Effect, Layer, Ref } from "effect"
+import { Context, Layer } from "effect"
+import { fingerprint as stateFingerprint, inMemoryStore, type Store } from "../store.ts"
+
+export { inMemoryStore, type Store }
 
 export interface Credit {
   readonly kind: "online" | "settle"
@@ -22,12 +25,6 @@ export interface BackendState {
   /** `payer|subdomain|nonce-hex` of every accepted payment. */
   readonly used: ReadonlySet<string>
   readonly ledger: ReadonlyArray<Credit>
-}
-
-export interface Store<S> {
-  /** Run `f` on the current state and store what it returns, atomically; `f` must be pure. */
-  readonly transact: <A>(f: (state: S) => readonly [A, S]) => Effect.Effect<A>
-  readonly snapshot: Effect.Effect<S>
 }
 
 export type BackendStore = Store<BackendState>
@@ -55,9 +52,6 @@ export type PayeeStore = Store<PayeeState>
 export const emptyBackend: BackendState = { used: new Set(), ledger: [] }
 export const emptyPayee: PayeeState = { offers: new Map(), payments: [] }
 
-export const inMemoryStore = <S>(initial: S): Effect.Effect<Store<S>> =>
-  Effect.map(Ref.make(initial), (ref) => ({ transact: <A>(f: (state: S) => readonly [A, S]) => Ref.modify(ref, f), snapshot: Ref.get(ref) }))
-
 /** The backend's store as a service; the SQLite layer is `layerSqliteBackend` of ./store-sqlite.ts. */
 export class BackendStoreService extends Context.Tag("authlab/cpk-payment/BackendStore")<BackendStoreService, BackendStore>() {
   static readonly layerInMemory: Layer.Layer<BackendStoreService> = Layer.effect(BackendStoreService, inMemoryStore(emptyBackend))
@@ -69,7 +63,4 @@ export class PayeeStoreService extends Context.Tag("authlab/cpk-payment/PayeeSto
 }
 
 /** A comparable rendering of a state, for "a refusal changed nothing" checks. */
-export const fingerprint = (state: BackendState | PayeeState): string =>
-  JSON.stringify(state, (_k, v: unknown) =>
-    v instanceof Set ? [...v].sort() : v instanceof Map ? [...v.entries()].sort() : v instanceof Uint8Array ? Buffer.from(v).toString("hex") : v
-  )
+export const fingerprint = (state: BackendState | PayeeState): string => stateFingerprint(state)

@@ -1,9 +1,11 @@
 /**
- * P2a participant state behind a `Store` (impl/cpk-payment/store.ts: one atomic read-check-write
- * per input, in memory). Sessions are volatile: a crash-restart of the SE or the server starts an
- * empty session store (the static keys and certificates are fixed at enrolment).
+ * P2a participant state behind a `Store` (impl/store.ts: one atomic read-check-write per input; in
+ * memory here, the server's also in SQLite: ./store-sqlite.ts). Sessions are volatile in the
+ * worlds: a crash-restart of the SE or the server starts an empty session store (the static keys
+ * and certificates are fixed at enrolment). A server over SQLite keeps its channels across a
+ * restart instead, which only makes it remember more (a replayed SeOpen stays a duplicate).
  */
-import { fingerprint as storeFingerprint, inMemoryStore, type Store } from "../cpk-payment/store.ts"
+import { fingerprint as storeFingerprint, inMemoryStore, type Store } from "../store.ts"
 import type { ChannelKeys } from "./keys.ts"
 
 export { inMemoryStore, type Store }
@@ -48,6 +50,6 @@ export type ServerState = ChannelState<ServerSession>
 export const emptyChannels = <S>(): ChannelState<S> => ({ sessions: new Map() })
 
 /** A comparable rendering, for "a refusal changed nothing" checks. */
-export const fingerprint = (state: SeState | ServerState): string => storeFingerprint(state as never)
+export const fingerprint = (state: SeState | ServerState): string => storeFingerprint(state)
 
 export const hex = (b: Uint8Array): string => Buffer.from(b).toString("hex")

@@ -1,10 +1,11 @@
 /**
- * P2b server state behind a `Store` (impl/cpk-payment/store.ts: one atomic read-check-write per
- * input, in memory): every open session and the tokens released. All of it is durable: a crashed
- * server restarts with its sessions, their pending OPAQUE challenges and their counts.
+ * P2b server state behind a `Store` (impl/store.ts: one atomic read-check-write per input; in memory
+ * here, in SQLite in ./store-sqlite.ts): every open session and the tokens released. All of it is
+ * durable: a crashed server restarts with its sessions, their pending OPAQUE challenges and their
+ * counts.
  */
 import type { LoginState } from "./opaque.ts"
-import { fingerprint as storeFingerprint, inMemoryStore, type Store } from "../cpk-payment/store.ts"
+import { fingerprint as storeFingerprint, inMemoryStore, type Store } from "../store.ts"
 
 export { inMemoryStore, type Store }
 
@@ -33,4 +34,4 @@ export type ServerStore = Store<ServerState>
 export const emptyServer: ServerState = { sessions: new Map(), tokens: new Map() }
 
 /** A comparable rendering, for "a refusal changed nothing" checks. */
-export const fingerprint = (state: ServerState): string => storeFingerprint(state as never)
+export const fingerprint = (state: ServerState): string => storeFingerprint(state)
