@@ -5,6 +5,7 @@
  * and certificates are fixed at enrolment). A server over SQLite keeps its channels across a
  * restart instead, which only makes it remember more (a replayed SeOpen stays a duplicate).
  */
+import { Context, Layer } from "effect"
 import { fingerprint as storeFingerprint, inMemoryStore, type Store } from "../store.ts"
 import type { ChannelKeys } from "./keys.ts"
 
@@ -48,6 +49,11 @@ export type SeState = ChannelState<SeSession>
 export type ServerState = ChannelState<ServerSession>
 
 export const emptyChannels = <S>(): ChannelState<S> => ({ sessions: new Map() })
+
+/** The server's store as a service (`authlab serve`, the crash test); the SQLite layer is `layerSqlite` of ./store-sqlite.ts. */
+export class ServerStoreService extends Context.Tag("authlab/se-channel/ServerStore")<ServerStoreService, Store<ServerState>>() {
+  static readonly layerInMemory: Layer.Layer<ServerStoreService> = Layer.effect(ServerStoreService, inMemoryStore(emptyChannels<ServerSession>()))
+}
 
 /** A comparable rendering, for "a refusal changed nothing" checks. */
 export const fingerprint = (state: SeState | ServerState): string => storeFingerprint(state)
