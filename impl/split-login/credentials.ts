@@ -16,5 +16,8 @@ export const fingerprintOf = (deviceKey: Uint8Array): Uint8Array => sha256(trans
 /** `hardened`: what the approval MAC covers — the SID and the fingerprint the user was shown. */
 export const approvalInput = (sid: Uint8Array, fingerprint: Uint8Array): Uint8Array => transcript(Labels.approval, [sid, fingerprint])
 
+/** What the server keeps of a session token it released: its SHA-256, so a copy of the store holds no token that logs in. */
+export const tokenDigest = (token: Uint8Array): Uint8Array => sha256(token)
+
 /** Hex, for store keys and logs of public values (SIDs; never keys or tokens in logs). */
 export const hex = (bytes: Uint8Array): string => Buffer.from(bytes).toString("hex")

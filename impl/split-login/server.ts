@@ -14,7 +14,7 @@ import { LoginChallenge, Opened, Result, SID_BYTES, TOKEN_BYTES, ToServer, type 
 import type { Policy } from "../../spec/split-login/variants.ts"
 import { constantTimeEqual } from "../crypto/bytes.ts"
 import { Crypto, SecureRandom } from "../crypto/services.ts"
-import { approvalInput, fingerprintOf, hex } from "./credentials.ts"
+import { approvalInput, fingerprintOf, hex, tokenDigest } from "./credentials.ts"
 import { Opaque, type ServerSetup } from "./opaque.ts"
 import type { ServerState, ServerStore, SessionRecord } from "./store.ts"
 
@@ -138,7 +138,7 @@ export const makeServer = (options: ServerOptions): Server => {
       if (record.logins === 0) return yield* refuse("pending")
       if (policy.singleUse && record.releases > 0) return yield* refuse("sid-used")
       const token = yield* (yield* SecureRandom).bytes(TOKEN_BYTES)
-      yield* update(m.sid, record, (r) => ({ ...r, releases: r.releases + 1 }), (s) => ({ ...s, tokens: new Map([...s.tokens, [hex(token), { username: record.username, sid: hex(m.sid) }]]) }))
+      yield* update(m.sid, record, (r) => ({ ...r, releases: r.releases + 1 }), (s) => ({ ...s, tokens: new Map([...s.tokens, [hex(tokenDigest(token)), { username: record.username, sid: hex(m.sid) }]]) }))
       return { _tag: "released", sid: m.sid, reply: Result.encode(Result.make({ sid: m.sid, token })) } as const
     })
 

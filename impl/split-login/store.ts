@@ -4,6 +4,7 @@
  * durable: a crashed server restarts with its sessions, their pending OPAQUE challenges and their
  * counts.
  */
+import { Context, Layer } from "effect"
 import type { LoginState } from "./opaque.ts"
 import { fingerprint as storeFingerprint, inMemoryStore, type Store } from "../store.ts"
 
@@ -25,13 +26,18 @@ export interface SessionRecord {
 export interface ServerState {
   /** By SID (hex). */
   readonly sessions: ReadonlyMap<string, SessionRecord>
-  /** Released session tokens (hex) → the username and SID they log in. */
+  /** Released session tokens, by the hex of their SHA-256 (`tokenDigest`) → the username and SID they log in. */
   readonly tokens: ReadonlyMap<string, { readonly username: string; readonly sid: string }>
 }
 
 export type ServerStore = Store<ServerState>
 
 export const emptyServer: ServerState = { sessions: new Map(), tokens: new Map() }
+
+/** The server's store as a service (`authlab serve`, the crash test); the SQLite layer is `layerSqlite` of ./store-sqlite.ts. */
+export class ServerStoreService extends Context.Tag("authlab/split-login/ServerStore")<ServerStoreService, ServerStore>() {
+  static readonly layerInMemory: Layer.Layer<ServerStoreService> = Layer.effect(ServerStoreService, inMemoryStore(emptyServer))
+}
 
 /** A comparable rendering, for "a refusal changed nothing" checks. */
 export const fingerprint = (state: ServerState): string => storeFingerprint(state)
