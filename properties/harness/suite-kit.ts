@@ -176,6 +176,11 @@ export const makeSuite = (def: ProtocolDefinition): Suite => {
       depth: defaultSteps,
       starts: def.starts.length,
       examples: guidance === "unguided" ? [] : examplesFor(subject, property),
+      // A mutant's question is whether it is caught, and by which properties: its failing runs are
+      // cut to their shortest failing prefix but not shrunk, which was 60 % of the mutants' cost
+      // (P5: 68.6 → 28.1 CPU-s, counterexamples of about the same length). Variants' findings,
+      // the ones people read, are shrunk.
+      shrink: subject.kind !== "mutant",
       ...(options.path === undefined ? {} : { path: options.path })
     })
     // Count the model guidance too: it is part of what this check cost.
