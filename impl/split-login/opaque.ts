@@ -67,8 +67,12 @@ const unb64 = (text: string) => new Uint8Array(Buffer.from(text, "base64url"))
 /** The identities bound into every envelope and transcript (RFC 9807 §4.1.1). */
 const identifiers = (username: string) => ({ client: username, server: Labels.server })
 
-/** Run `f` (synchronous WASM) with `crypto.getRandomValues` drawing from `draw`, restoring it after. */
-const withRandomness = <A>(draw: (n: number) => Uint8Array, f: () => A): A => {
+/**
+ * Run `f` (synchronous WASM) with `crypto.getRandomValues` drawing from `draw`, restoring it after.
+ * Exported for ./opaque-vectors.test.ts, which drives the package's registration and login calls
+ * directly (the service hides the registration messages and the export key) on recorded draws.
+ */
+export const withRandomness = <A>(draw: (n: number) => Uint8Array, f: () => A): A => {
   const webcrypto = globalThis.crypto
   const original = webcrypto.getRandomValues
   const redirected = (<T extends ArrayBufferView | null>(array: T): T => {
