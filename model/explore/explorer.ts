@@ -86,6 +86,9 @@ export interface ExploreResult {
   readonly stopped?: string
 }
 
+/** Continuations kept per generation (see `continuationOf`): a few hundred bytes each. */
+const CONTINUATIONS_PER_GENERATION = 100_000
+
 /** How often (in states) the memory guard and the progress report run. */
 const CHECK_EVERY = 4096
 
@@ -147,15 +150,20 @@ export const explore = <S>(
   const covering: Array<{ start: string; moves: ReadonlyArray<Move> }> = []
 
   // Many nodes share a system state and differ only in history: compute each continuation once.
-  const continuations = new Map<string, Trace>()
+  // Bounded in two generations: when the young one is full it becomes the old one, and a hit
+  // there moves back, so the states the frontier keeps meeting stay (a clear-all cache thrashed
+  // at depth 8 of P5, where the distinct states are several times the bound).
+  let young = new Map<string, Trace>()
+  let old = new Map<string, Trace>()
   const continuationOf = (stateKey: string, state: S): Trace => {
-    let c = continuations.get(stateKey)
-    if (c === undefined) {
-      // Bounded: the systems memoise their own continuations on smaller keys.
-      if (continuations.size > 50_000) continuations.clear()
-      c = system.continuation(state)
-      continuations.set(stateKey, c)
+    let c = young.get(stateKey)
+    if (c !== undefined) return c
+    c = old.get(stateKey) ?? system.continuation(state)
+    if (young.size >= CONTINUATIONS_PER_GENERATION) {
+      old = young
+      young = new Map()
     }
+    young.set(stateKey, c)
     return c
   }
 
@@ -166,10 +174,16 @@ export const explore = <S>(
    * the state and on the history the properties read, but this step's own events (a refusal, a
    * delivery) can break a property at this very step.
    */
+  // The steps out of one node are judged one after the other (BFS expands a node's moves
+  // together): its trace is built once for all of them.
+  let tracedParent = -1
+  let parentTrace: ReadonlyArray<TraceEvent> = []
   const judge = (step: Step, stateKey: string, state: S) => {
     if (violations.size === properties.length) return
-    const before = step.parent < 0 ? (initialTraces.get(step.start) ?? []) : traceOf(nodes, step.parent, initialTraces)
-    const full = [...before, ...step.events, ...continuationOf(stateKey, state)]
+    if (step.parent < 0) parentTrace = initialTraces.get(step.start) ?? []
+    else if (step.parent !== tracedParent) parentTrace = traceOf(nodes, step.parent, initialTraces)
+    tracedParent = step.parent
+    const full = [...parentTrace, ...step.events, ...continuationOf(stateKey, state)]
     for (const p of properties) {
       if (violations.has(p.id)) continue
       const v = p.check(full)

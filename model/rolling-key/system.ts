@@ -145,11 +145,17 @@ const sameMessageOnWire = (network: ReadonlyArray<NetMessage>, m: NetMessage): n
  * input, ephemeral key, client-chosen input), so looking there is enough.
  */
 const settleFresh = (before: SystemState, after: SystemState): SystemState => {
-  const name = freshName(before)
-  const sent = after.network.slice(before.network.length)
-  const pattern = new RegExp(`\\b${name}[a-z]?\\b`)
-  return sent.some((m) => pattern.test(JSON.stringify(m.message))) ? { ...after, fresh: before.fresh + 1 } : after
+  if (after.network.length === before.network.length) return after
+  const pattern = freshPattern(before.fresh)
+  // `content` is the message's JSON with its sender, addressee and data, none of which is a word
+  // starting with `n` and a digit: a match there is a match in the message.
+  for (let i = before.network.length; i < after.network.length; i++) if (pattern.test(after.network[i]!.content)) return { ...after, fresh: before.fresh + 1 }
+  return after
 }
+
+const freshPatterns: Array<RegExp> = []
+/** The word `n<fresh>` with an optional one-letter suffix (`n3`, `n3e`, `n3g`), compiled once per name. */
+const freshPattern = (fresh: number): RegExp => (freshPatterns[fresh] ??= new RegExp(`\\bn${fresh}[a-z]?\\b`))
 
 const clientEvent = (message: SymMessage): ClientEvent | undefined => {
   switch (message._tag) {
@@ -189,8 +195,7 @@ const deliver = (s: SystemState, ref: number, to: Actor | undefined): { state: S
     how: m.delivered ? "replay" : "first",
     ...(m.data === undefined ? {} : { data: m.data })
   }
-  const network = s.network.map((n, i) => (i === ref ? { ...n, delivered: true } : n))
-  const marked: SystemState = { ...s, network }
+  const marked: SystemState = m.delivered ? s : { ...s, network: s.network.map((n, i) => (i === ref ? { ...n, delivered: true } : n)) }
   if (target === "server") {
     const event = serverEvent(m.message, freshName(s))
     if (event === undefined) return undefined
