@@ -15,6 +15,7 @@ import * as system from "../../model/split-login/system.ts"
 import { composedSystem, type ProtocolDefinition } from "../definition.ts"
 import { makeImplWorld, type SplitLoginImplFlaw } from "./impl-world.ts"
 import { mutants, type SplitLoginModelFlaw } from "./mutants/index.ts"
+import { serve } from "./serve.ts"
 
 /**
  * The deepest the P2b model is explored: the cheapest claimed attacks take 2 moves (an honest
@@ -60,9 +61,10 @@ export const splitLogin: ProtocolDefinition<Policy, system.SystemState, system.O
     honestRun: system.honestRun
   },
   impl: {
-    world: ({ policy, seed, malformed, flaw }) => makeImplWorld({ policy, seed, malformed, ...(flaw === undefined ? {} : { flaw }) })
+    world: ({ policy, seed, malformed, flaw, remote }) => makeImplWorld({ policy, seed, malformed, ...(flaw === undefined ? {} : { flaw }), ...(remote === undefined ? {} : { remote }) })
   },
   mutants,
+  serve,
   conformance: {
     verdicts,
     vocabulary: {

@@ -22,11 +22,15 @@
  * …; `?` for one it never opened), reads who holds a session from the tokens received, signals a
  * password-equivalent when a message on the wire carries the password or the stored verifier,
  * and signals a refusal that left the server's store changed.
+ *
+ * With `remote` the server is someone else's (`authlab conform`): the same moves, but the server's
+ * steps are HTTP requests (spec/HTTP-BINDING.md), it is never crashed, and its store is not read —
+ * no refusal can be seen to change it (properties/split-login/serve.ts lists what that removes).
  */
 import { Context, Effect, Either, Layer, Schema } from "effect"
 import type { Move } from "../../spec/attacker.ts"
 import { splitAnyFrame } from "../../spec/codec.ts"
-import { Login, LoginChallenge, LoginFinish, LoginStart, ToServer } from "../../spec/split-login/messages.ts"
+import { Login, LoginChallenge, LoginFinish, LoginStart, Opened, Result, ToServer } from "../../spec/split-login/messages.ts"
 import { DICTIONARY, PASSWORD, type Policy, TICK_SECONDS, USERNAME } from "../../spec/split-login/variants.ts"
 import type { Actor, Trace, TraceEvent } from "../../spec/trace.ts"
 import { steppedClock } from "../../impl/clock.ts"
@@ -37,9 +41,10 @@ import { hex, passwordHash } from "../../impl/split-login/credentials.ts"
 import { type Device, makeDevice } from "../../impl/split-login/device.ts"
 import { type Machine, makeMachine } from "../../impl/split-login/machine.ts"
 import { KeyStretching, makeOpaque, Opaque, type OpaqueShape, type ServerSetup } from "../../impl/split-login/opaque.ts"
-import { type Account, makeServer, type Server, type ServerOptions } from "../../impl/split-login/server.ts"
+import { type Account, makeServer, type Server, type ServerOptions, type ServerOutcome, type ServerReason, ServerRejection } from "../../impl/split-login/server.ts"
 import { emptyServer, fingerprint, inMemoryStore, type ServerStore } from "../../impl/split-login/store.ts"
 import { enabledMoves, MAX_LOGINS, MAX_SCANS, type Observation, TLS_LABELS } from "../../model/split-login/moves.ts"
+import type { RemoteParticipants } from "../definition.ts"
 import { byteAttack, byteAttackMoves, garbage, GARBAGE_KINDS } from "../harness/byte-attacks.ts"
 import type { World } from "../harness/world.ts"
 
@@ -65,6 +70,12 @@ export interface ImplWorldOptions {
   readonly seed: number
   readonly malformed: boolean
   readonly flaw?: SplitLoginImplFlaw
+  /**
+   * The server is served elsewhere (`authlab conform`): provisioned with this run's `Enrolment`,
+   * driven through these proxies at the world's time, never crashed; its store is out of sight
+   * (the local one stays empty).
+   */
+  readonly remote?: RemoteParticipants
 }
 
 interface WireMessage {
@@ -80,10 +91,19 @@ const T0 = Date.UTC(2026, 0, 1)
 let cryptoContext: Context.Context<Crypto> | undefined
 const cryptoOnce = () => (cryptoContext ??= Effect.runSync(Effect.scoped(Layer.build(CryptoNode))))
 
+const decodeServer = Schema.decodeUnknownEither(ToServer)
+
+/** What the server is provisioned with out of band: the OPAQUE setup, and the accounts it knows. */
+export interface ServerEnrolment {
+  readonly setup: ServerSetup
+  readonly accounts: ReadonlyMap<string, Account>
+}
+
 /**
  * Registration happens out of band, before any run (SECURITY.md §Registration): the server's OPAQUE
  * setup and alice's record (or, claimed, her password hash), from a seeded stream of their own,
- * made once per policy and process.
+ * made once per policy and process — the same bytes in every process, so a served server is
+ * provisioned with what the world expects (`Enrolment`).
  */
 const enrolments = new Map<string, { readonly setup: ServerSetup; readonly account: Account }>()
 const enrolmentOf = (policy: Policy) => {
@@ -106,7 +126,94 @@ const enrolmentOf = (policy: Policy) => {
   return e
 }
 
-const decodeServer = Schema.decodeUnknownEither(ToServer)
+/** The standing enrolment of `policy`: what a served server starts with when no fixture provisions it. */
+export const standingEnrolment = (policy: Policy): ServerEnrolment => {
+  const { setup, account } = enrolmentOf(policy)
+  return { setup, accounts: new Map([[USERNAME, account]]) }
+}
+
+/**
+ * The fixture a served server is reset with (`remote.reset`, spec/split-login/SPEC.md §HTTP
+ * binding), as JSON: the seed of its randomness, its OPAQUE setup (the library's serialisation),
+ * and each user's registration — the OPAQUE record (base64url, `hardened`) or the password hash
+ * (hex, `claimed`), made with the worlds' light Argon2id.
+ */
+export interface Enrolment {
+  readonly seed: number
+  readonly setup: string
+  readonly users: ReadonlyArray<{ readonly username: string; readonly record?: string; readonly verifier?: string }>
+}
+
+export const enrolmentFixture = (policy: Policy, seed: number): Uint8Array => {
+  const { setup, account } = enrolmentOf(policy)
+  const user = { username: USERNAME, ...(account.record === undefined ? {} : { record: Buffer.from(account.record).toString("base64url") }), ...(account.verifier === undefined ? {} : { verifier: hex(account.verifier) }) }
+  return new TextEncoder().encode(JSON.stringify({ seed, setup: setup.encoded, users: [user] } satisfies Enrolment))
+}
+
+/**
+ * The server as every world builds it, in process or served (properties/split-login/serve.ts): the
+ * real service over `store`, a mutant's decorators of the store and the decoder applied; its steps
+ * run in `serverContextOf` (the mutant's crypto and OPAQUE).
+ */
+export const decoratedServer = (policy: Policy, enrolment: ServerEnrolment, realStore: ServerStore, flaw: SplitLoginImplFlaw | undefined): Server => {
+  const store = flaw?.store?.(realStore) ?? realStore
+  return makeServer({ policy, accounts: enrolment.accounts, setup: enrolment.setup, store, ...(flaw?.decode === undefined ? {} : { decode: flaw.decode(store) }) })
+}
+
+export const serverContextOf = <R>(context: Context.Context<R | Crypto | Opaque>, flaw: SplitLoginImplFlaw | undefined): Context.Context<R | Crypto | Opaque> =>
+  Context.add(Context.add(context, Crypto, flaw?.serverCrypto?.(Context.get(context, Crypto)) ?? Context.get(context, Crypto)), Opaque, flaw?.serverOpaque?.(Context.get(context, Opaque)) ?? Context.get(context, Opaque))
+
+/** A message the served server replied with, decoded strictly (a reply that does not decode is the target failing the binding). */
+const replied = <A>(decode: (bytes: Uint8Array) => Either.Either<A, unknown>, bytes: Uint8Array | undefined, outcome: string): A => {
+  const d = decode(bytes ?? new Uint8Array(0))
+  if (Either.isLeft(d)) throw new Error(`the served server's ${outcome} answer carries no decodable reply`)
+  return d.right
+}
+
+/**
+ * The SID a login names: strictly decoded, else the first field of its frame (a lenient server may
+ * have taken bytes the strict decoder refuses), else none (named `?`).
+ */
+const requestSid = (bytes: Uint8Array): Uint8Array => {
+  const m = decodeServer(bytes)
+  if (Either.isRight(m) && "sid" in m.right) return m.right.sid
+  return splitAnyFrame(bytes)?.fields[0] ?? new Uint8Array(0)
+}
+
+/**
+ * A served server (`authlab conform`) as the world's participant: its answers over HTTP read back as
+ * the service's results, the SID from the reply (or, for a login, which has none, from the request).
+ * The served server is told no connection: the opener of a session is the connection the world
+ * saw receive its `Opened` — the reply goes back on the connection that asked, as over TLS.
+ */
+const remoteServer = (remote: RemoteParticipants, nowMillis: () => number): Server => {
+  const openers = new Map<string, string>()
+  return {
+    receive: (conn, bytes) =>
+      Effect.suspend((): Effect.Effect<ServerOutcome, ServerRejection> => {
+        const a = remote.send("server", bytes, nowMillis())
+        if (a._tag === "Refusal") return Effect.fail(new ServerRejection({ reason: a.reason as ServerReason }))
+        const reply = a.reply ?? new Uint8Array(0)
+        switch (a.outcome) {
+          case "opened": {
+            const { sid } = replied(Schema.decodeUnknownEither(Opened.wire), a.reply, a.outcome)
+            openers.set(hex(sid), conn)
+            return Effect.succeed({ _tag: "opened", sid, reply })
+          }
+          case "challenged":
+            return Effect.succeed({ _tag: "challenged", sid: replied(Schema.decodeUnknownEither(LoginChallenge.wire), a.reply, a.outcome).sid, reply })
+          case "released":
+            return Effect.succeed({ _tag: "released", sid: replied(Schema.decodeUnknownEither(Result.wire), a.reply, a.outcome).sid, reply })
+          case "logged-in": {
+            const sid = requestSid(bytes)
+            return Effect.succeed({ _tag: "logged-in", sid, opener: openers.get(hex(sid)) ?? "?" })
+          }
+          default:
+            throw new Error(`the served server answered with outcome ${JSON.stringify(a.outcome)}, which P2b has not`)
+        }
+      })
+  }
+}
 
 /** Constant "randomness" (every byte 0x2a; all zeros would make the WASM's rejection sampling of a non-zero scalar loop forever): what the dictionary attacker assumes of a Machine whose RNG is broken. */
 export const constantRandomness: SecureRandomShape = { bytes: (n) => Effect.succeed(new Uint8Array(n).fill(0x2a)) }
@@ -114,15 +221,15 @@ const predictable = Effect.runSync(Effect.provide(makeOpaque(KeyStretching.light
 const equal = (a: Uint8Array, b: Uint8Array) => a.length === b.length && a.every((x, i) => x === b[i])
 
 export const makeImplWorld = (options: ImplWorldOptions): World<Observation> => {
-  const { policy, flaw } = options
-  const { setup, account } = enrolmentOf(policy)
+  const { policy, flaw, remote } = options
+  const { account } = enrolmentOf(policy)
   let now = T0
   const clock = steppedClock(() => now)
   const random = Effect.runSync(Effect.scoped(Layer.build(SecureRandomSeeded(options.seed))))
   const base = Context.merge(cryptoOnce(), random)
   const opaque = Effect.runSync(Effect.provide(makeOpaque(KeyStretching.light), base))
   const context = Context.add(base, Opaque, opaque)
-  const serverContext = Context.add(Context.add(base, Crypto, flaw?.serverCrypto?.(Context.get(base, Crypto)) ?? Context.get(base, Crypto)), Opaque, flaw?.serverOpaque?.(opaque) ?? opaque)
+  const serverContext = serverContextOf(context, flaw)
   const runIn =
     <R>(ctx: Context.Context<R>) =>
     <A, E>(effect: Effect.Effect<A, E, R>): Either.Either<A, E> =>
@@ -133,8 +240,8 @@ export const makeImplWorld = (options: ImplWorldOptions): World<Observation> => 
   const ok = <A>(effect: Effect.Effect<A, unknown, Crypto | SecureRandom | Opaque>): A => Either.getOrThrow(run(effect))
 
   const realStore: ServerStore = ok(inMemoryStore(emptyServer))
-  const store = flaw?.store?.(realStore) ?? realStore
-  const server: Server = makeServer({ policy, accounts: new Map([[USERNAME, account]]), setup, store, ...(flaw?.decode === undefined ? {} : { decode: flaw.decode(store) }) })
+  remote?.reset(enrolmentFixture(policy, options.seed))
+  const server: Server = remote === undefined ? decoratedServer(policy, standingEnrolment(policy), realStore, flaw) : remoteServer(remote, () => now)
   const device: Device = ok(makeDevice(policy))
   const evil: Device = ok(makeDevice(policy))
   const realMachine = ok(makeMachine(policy, USERNAME))
@@ -395,6 +502,8 @@ export const makeImplWorld = (options: ImplWorldOptions): World<Observation> => 
         now += TICK_SECONDS * 1000
         return [{ _tag: "Tick", actor: "server" }]
       case "Crash":
+        // a served server is never crashed (the world cannot restart a remote process)
+        if (move.actor === "server" && remote !== undefined) return []
         if (move.actor === "machine") ok(machine.restart)
         return [{ _tag: "Crash", actor: move.actor }]
       case "Inject": {
@@ -419,7 +528,7 @@ export const makeImplWorld = (options: ImplWorldOptions): World<Observation> => 
       openLinkSeen: network.some((m) => m.from !== "attacker" && !TLS_LABELS.has(m.label)),
       guessed,
       network
-    })
+    }).filter((m) => remote === undefined || !(m._tag === "Crash" && m.actor === "server"))
     if (!options.malformed) return out
     return [...out, ...MALFORMED_KINDS.map((kind) => ({ _tag: "Inject" as const, to: "any", forge: `malformed:${kind}` })), ...seenNow().moves]
   }

@@ -3,7 +3,8 @@
  * outside the shipped code — decorators of the server's store, its decoder, its crypto and its
  * OPAQUE service, and of alice's Machine. Where the flaw exists symbolically, the model side is a
  * machine override (`machine.provide`). Each must be killed by the properties it names, on the
- * implementation unguided (properties/harness/suite-tests.ts).
+ * implementation unguided (properties/harness/suite-tests.ts). The flaws that exist in both worlds
+ * come first (the first one of the server is what the serve/conform test serves).
  */
 import { Effect, Schema } from "effect"
 import { enqueueActions } from "xstate"
@@ -33,54 +34,6 @@ const rewriting = (inner: ServerStore, rewrite: (before: ServerState, after: Ser
 const strictServer = Schema.decodeUnknown(ToServer)
 
 export const mutants: ReadonlyArray<SplitLoginMutant> = [
-  {
-    name: "device-key-compared-over-poll",
-    flaw: "The server compares the device key byte by byte over the length of the key the poll carries, so a poll with an empty key matches any session (implementation only).",
-    expectedKilledBy: ["P2b.result-to-opener"],
-    impl: {
-      // the edge replaces an empty poll key by the session's: what a comparison over the shorter array amounts to
-      decode: (store) => (bytes) =>
-        Effect.flatMap(strictServer(bytes), (m) =>
-          m._tag !== "Poll" || m.deviceKey.length > 0 ? Effect.succeed<ToServer>(m) : Effect.map(store.snapshot, (s): ToServer => ({ ...m, deviceKey: s.sessions.get(hex(m.sid))?.deviceKey ?? m.deviceKey }))
-        )
-    }
-  },
-  {
-    name: "username-case-folded-on-server",
-    flaw: "The server upper-cases the username before its OPAQUE calls and the Machine does not, so the OPRF key and the bound identities differ and every login fails (implementation only).",
-    expectedKilledBy: ["P2b.liveness"],
-    impl: { serverOpaque: (real) => ({ ...real, serverStart: (setup, username, record, ke1) => real.serverStart(setup, username.toUpperCase(), record, ke1) }) }
-  },
-  {
-    name: "machine-randomness-constant",
-    flaw: "The Machine's OPAQUE draws its blind, nonce and key share from a constant source (a WASM whose getrandom is stubbed), so KE1 is a deterministic function of the password (implementation only).",
-    expectedKilledBy: ["P2b.no-offline-guessing"],
-    impl: { machineRandomness: constantRandomness }
-  },
-  {
-    name: "lenient-decoder",
-    flaw: "The server's decoder ignores trailing bytes after a well-formed message (implementation only).",
-    expectedKilledBy: ["P2b.malformed-input"],
-    impl: { decode: () => lenientDecoder(strictServer) }
-  },
-  {
-    name: "challenge-cleared-on-decode",
-    flaw: "The server's edge clears a session's pending OPAQUE challenge as soon as it decodes a LoginFinish for it, before KE3 is checked, so a refused login still changes the session (implementation only).",
-    expectedKilledBy: ["P2b.tampered-input"],
-    impl: {
-      decode: (store) => (bytes) =>
-        Effect.tap(strictServer(bytes), (m) =>
-          m._tag !== "LoginFinish"
-            ? Effect.void
-            : store.transact((s) => {
-                const r = s.sessions.get(hex(m.sid))
-                if (r?.challenge === undefined) return [undefined, s] as const
-                const { challenge: _, ...rest } = r
-                return [undefined, { ...s, sessions: new Map([...s.sessions, [hex(m.sid), rest]]) }] as const
-              })
-        )
-    }
-  },
   {
     name: "poll-key-unchecked",
     flaw: "The server answers a poll without comparing the device key with the opener's, as claim 2 reads.",
@@ -128,6 +81,54 @@ export const mutants: ReadonlyArray<SplitLoginMutant> = [
       }
     },
     impl: { machine: (real) => ({ ...real, receive: (bytes, user) => real.receive(bytes, { ...user, approves: () => true }) }) }
+  },
+  {
+    name: "device-key-compared-over-poll",
+    flaw: "The server compares the device key byte by byte over the length of the key the poll carries, so a poll with an empty key matches any session (implementation only).",
+    expectedKilledBy: ["P2b.result-to-opener"],
+    impl: {
+      // the edge replaces an empty poll key by the session's: what a comparison over the shorter array amounts to
+      decode: (store) => (bytes) =>
+        Effect.flatMap(strictServer(bytes), (m) =>
+          m._tag !== "Poll" || m.deviceKey.length > 0 ? Effect.succeed<ToServer>(m) : Effect.map(store.snapshot, (s): ToServer => ({ ...m, deviceKey: s.sessions.get(hex(m.sid))?.deviceKey ?? m.deviceKey }))
+        )
+    }
+  },
+  {
+    name: "username-case-folded-on-server",
+    flaw: "The server upper-cases the username before its OPAQUE calls and the Machine does not, so the OPRF key and the bound identities differ and every login fails (implementation only).",
+    expectedKilledBy: ["P2b.liveness"],
+    impl: { serverOpaque: (real) => ({ ...real, serverStart: (setup, username, record, ke1) => real.serverStart(setup, username.toUpperCase(), record, ke1) }) }
+  },
+  {
+    name: "machine-randomness-constant",
+    flaw: "The Machine's OPAQUE draws its blind, nonce and key share from a constant source (a WASM whose getrandom is stubbed), so KE1 is a deterministic function of the password (implementation only).",
+    expectedKilledBy: ["P2b.no-offline-guessing"],
+    impl: { machineRandomness: constantRandomness }
+  },
+  {
+    name: "lenient-decoder",
+    flaw: "The server's decoder ignores trailing bytes after a well-formed message (implementation only).",
+    expectedKilledBy: ["P2b.malformed-input"],
+    impl: { decode: () => lenientDecoder(strictServer) }
+  },
+  {
+    name: "challenge-cleared-on-decode",
+    flaw: "The server's edge clears a session's pending OPAQUE challenge as soon as it decodes a LoginFinish for it, before KE3 is checked, so a refused login still changes the session (implementation only).",
+    expectedKilledBy: ["P2b.tampered-input"],
+    impl: {
+      decode: (store) => (bytes) =>
+        Effect.tap(strictServer(bytes), (m) =>
+          m._tag !== "LoginFinish"
+            ? Effect.void
+            : store.transact((s) => {
+                const r = s.sessions.get(hex(m.sid))
+                if (r?.challenge === undefined) return [undefined, s] as const
+                const { challenge: _, ...rest } = r
+                return [undefined, { ...s, sessions: new Map([...s.sessions, [hex(m.sid), rest]]) }] as const
+              })
+        )
+    }
   }
 ]
 
