@@ -17,7 +17,7 @@ import type { MessageCodec } from "../spec/codec.ts"
 import type { Move } from "../spec/attacker.ts"
 import type { ProtocolName, SecurityProperty, Variant } from "../spec/property.ts"
 import type { Trace } from "../spec/trace.ts"
-import type { ExplorableSystem } from "../model/explore/explorer.ts"
+import type { ExplorableSystem, PathSummary } from "../model/explore/explorer.ts"
 import type { CommandVocabulary } from "./harness/commands/index.ts"
 import type { World } from "./harness/world.ts"
 
@@ -69,6 +69,8 @@ export interface ModelSide<Policy, State, Observation, ModelFlaw> {
   readonly maxStates?: number
   /** The history the properties read beyond the state (default: agreement, secrecy, signal facts). */
   readonly historyKey?: (events: Trace) => string
+  /** Instead of `historyKey`: the properties' summary of a path's past (model/explore/explorer.ts `PathSummary`). */
+  readonly summary?: PathSummary
   /**
    * Depth of the exploration whose counterexamples seed implementation checks, and the depth
    * claimed and the mutants are explored to (default 6).

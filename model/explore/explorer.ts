@@ -61,6 +61,29 @@ export interface ExploreOptions {
    * agreement, secrecy and signal facts). Concatenated along a path, it is part of the dedup key.
    */
   readonly historyKey?: (events: Trace) => string
+  /**
+   * Instead of `historyKey`: a summary of the path's past that is all the properties read of it,
+   * folded step by step (see `PathSummary`). Paths that reach the same state with equal summaries
+   * merge, whatever order their facts came in.
+   */
+  readonly summary?: PathSummary
+}
+
+/**
+ * What the properties read of a path's past, as a small value folded over its steps — the
+ * properties' monitor state. Sound for merging iff, for every property explored that has not
+ * failed yet, its verdict on path + any future depends on the past only through the summary
+ * (a violation inside the past itself is found when that step is judged: every step is). The
+ * protocol states this next to its properties, property by property, and names them in `covers`:
+ * a property it does not name makes the exploration refuse to start.
+ */
+export interface PathSummary {
+  /** The property ids whose reading of the past the summary holds. */
+  readonly covers: ReadonlyArray<string>
+  /** The summary of a start's set-up trace. */
+  readonly initial: (trace: Trace) => string
+  /** The summary after one more step's events. */
+  readonly next: (summary: string, events: Trace) => string
 }
 
 export interface FoundViolation {
@@ -109,7 +132,7 @@ interface Node<S> {
   readonly events: Trace
   readonly depth: number
   readonly start: string
-  /** The id of the path's history (`historyKey` of every step so far), as a chain of interned ids. */
+  /** The id of the path's history: `historyKey` of every step so far as a chain of interned ids, or the interned `summary`. */
   readonly history: number
   readonly stateKey: string
 }
@@ -139,6 +162,23 @@ export const explore = <S>(
   const started = performance.now()
   newKeySpace()
   const historyKey = options.historyKey ?? defaultHistoryKey
+  const summary = options.summary
+  const uncovered = summary === undefined ? [] : properties.filter((p) => !summary.covers.includes(p.id)).map((p) => p.id)
+  if (uncovered.length > 0) throw new Error(`the path summary does not say what ${uncovered.join(", ")} read(s) of the past: merging on it would be unsound`)
+  /** The summaries by id (a summary is folded from its parent's). */
+  const summaries: Array<string> = []
+  const summaryId = (text: string): number => {
+    const id = intern(text)
+    summaries[id] = text
+    return id
+  }
+  /** The history id after `events`, from the parent's. */
+  const historyAfter = (parent: number, events: Trace): number => {
+    if (summary !== undefined) return summaryId(summary.next(summaries[parent]!, events))
+    const part = historyKey(events)
+    // Equal histories get equal ids: a history is its parent's id and this step's part.
+    return part === "" ? parent : intern(`${parent};${part}`)
+  }
   const maxStates = options.maxStates ?? Number.POSITIVE_INFINITY
   const initialTraces = new Map(system.initial.map((i) => [i.name, i.trace]))
   const nodes: Array<Node<S>> = []
@@ -196,9 +236,7 @@ export const explore = <S>(
 
   const admit = (step: Step, state: S, parentHistory: number): boolean => {
     const stateKey = system.key(state)
-    const part = historyKey(step.events)
-    // Equal histories get equal ids: a history is its parent's id and this step's part.
-    const history = part === "" ? parentHistory : intern(`${parentHistory};${part}`)
+    const history = historyAfter(parentHistory, step.events)
     judge(step, stateKey, state)
     const k = `${step.start}|${stateKey}|${history}`
     if (seen.has(k)) return false
@@ -215,7 +253,7 @@ export const explore = <S>(
   }
 
   for (const init of system.initial)
-    admit({ parent: -1, move: undefined, events: [], depth: 0, start: init.name }, init.state, intern(historyKey(init.trace)))
+    admit({ parent: -1, move: undefined, events: [], depth: 0, start: init.name }, init.state, summary === undefined ? intern(historyKey(init.trace)) : summaryId(summary.initial(init.trace)))
 
   // BFS: nodes[] doubles as the queue; `head` walks it.
   const maxHeap = options.maxHeapBytes ?? Math.floor(getHeapStatistics().heap_size_limit * 0.75)

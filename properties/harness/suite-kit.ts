@@ -120,7 +120,7 @@ export const makeSuite = (def: ProtocolDefinition): Suite => {
       r = exploreSystem(
         { ...system, cover: (s) => canonicalJson(system.observe(s)) },
         def.properties.filter((p) => p.judgedIn.includes("model")),
-        { depth: used, ...(onProgress === undefined ? {} : { onProgress }), ...(def.model.maxStates === undefined ? {} : { maxStates: def.model.maxStates }), ...(def.model.historyKey === undefined ? {} : { historyKey: def.model.historyKey }) }
+        { depth: used, ...(onProgress === undefined ? {} : { onProgress }), ...(def.model.maxStates === undefined ? {} : { maxStates: def.model.maxStates }), ...(def.model.historyKey === undefined ? {} : { historyKey: def.model.historyKey }), ...(def.model.summary === undefined ? {} : { summary: def.model.summary }) }
       )
       explorations.set(key, r)
     }

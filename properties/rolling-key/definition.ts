@@ -4,10 +4,9 @@
  * implementation world runs the real services (impl/rolling-key) on real crypto.
  */
 import { AuthBegin, AuthChallenge, AuthGranted, AuthRejected, AuthRequest, RegisterKey, RegisterRequest, RegisterResponse } from "../../spec/rolling-key/messages.ts"
-import { properties, usesCopiedKey } from "../../spec/rolling-key/properties.ts"
+import { pastSummary, properties } from "../../spec/rolling-key/properties.ts"
 import { policies, type Policy } from "../../spec/rolling-key/variants.ts"
 import type { Trace } from "../../spec/trace.ts"
-import { defaultHistoryKey } from "../../model/explore/explorer.ts"
 import { clientMachine } from "../../model/rolling-key/client.machine.ts"
 import { serverMachine } from "../../model/rolling-key/server.machine.ts"
 import * as system from "../../model/rolling-key/system.ts"
@@ -45,17 +44,6 @@ const verdicts = (trace: Trace) =>
  */
 const REPLAYED_CHALLENGE = "U:client:login D2 D3 T:client U:client:login D3 D4 D6"
 
-/**
- * What the properties read of a path beyond its state: the default facts, and every delivery of a
- * message made with a copied key (P5.desync-liveness excuses a run in which one was used, even if
- * the server refused it and no state shows it).
- */
-const historyKey = (events: Trace): string => {
-  let out = defaultHistoryKey(events)
-  for (const e of events) if (e._tag === "Deliver" && usesCopiedKey(e.data)) out += `used:${e.data};`
-  return out
-}
-
 export const rollingKey: ProtocolDefinition<Policy, system.SystemState, system.Observation, RollingKeyModelFlaw, RollingKeyImplFlaw> = {
   protocol: "rolling-key",
   code: "P5",
@@ -79,7 +67,7 @@ export const rollingKey: ProtocolDefinition<Policy, system.SystemState, system.O
     },
     maxDepth: MAX_MODEL_DEPTH,
     maxStates: MAX_STATES,
-    historyKey,
+    summary: pastSummary,
     machines: [
       { participant: "client", machine: clientMachine },
       { participant: "server", machine: serverMachine }

@@ -253,6 +253,62 @@ export const malformedInputRejected = malformedInput({
     "Every malformed message (truncated, trailing bytes, wrong lengths, random bytes) or message naming an unknown device is refused with a typed error and changes no participant's durable state."
 })
 
+/**
+ * What the P5 properties judged on the model read of a path's past, as one small value: the
+ * explorer merges two paths into the same state when their summaries are equal
+ * (model/explore/explorer.ts `PathSummary`), so paths that saw the same facts in another order are
+ * explored once. Property by property — each scans the trace forward, and a violation inside the
+ * past was already found when its step was judged, so only what a future event is checked against
+ * matters:
+ * - no-replay: the requests the server accepted (the latest per sender follows from them);
+ * - injective-agreement: the requests honest parties sent (in order: a grant is matched to the
+ *   first one with its number), the keys copied in a compromise, the requests accepted;
+ * - desync-liveness: whether a message made with a copied key was delivered (it reads nothing else
+ *   before `FaultsEnd`, which only the continuation has);
+ * - clone-detection: the device's highest accepted epoch (from the accepted requests) and the
+ *   epoch of the first copied key; a request's verdict events come in the step that delivers it;
+ * - key-secrecy: nothing (any wire reveal is the violation itself).
+ */
+interface PastFacts {
+  readonly committed: ReadonlyArray<string>
+  readonly sent: ReadonlyArray<string>
+  readonly compromised: ReadonlyArray<string>
+  readonly copiedEpoch: number | null
+  readonly usedCopied: boolean
+}
+
+const NO_FACTS: PastFacts = { committed: [], sent: [], compromised: [], copiedEpoch: null, usedCopied: false }
+
+const readsOfPast = (e: TraceEvent): boolean =>
+  (e._tag === "Commit" && e.actor === "server") ||
+  (e._tag === "Running" && e.peer === "server") ||
+  (e._tag === "Reveal" && e.via === "compromise") ||
+  (e._tag === "Deliver" && usesCopiedKey(e.data)) ||
+  e._tag === "FaultsEnd"
+
+const withFacts = (facts: PastFacts, events: Trace): PastFacts => {
+  const committed = new Set(facts.committed)
+  const sent = new Set(facts.sent)
+  const compromised = new Set(facts.compromised)
+  let { copiedEpoch, usedCopied } = facts
+  for (const e of events) {
+    if (e._tag === "Commit" && e.actor === "server") committed.add(e.data)
+    else if (e._tag === "Running" && e.peer === "server") sent.add(e.data)
+    else if (e._tag === "Reveal" && e.via === "compromise") {
+      compromised.add(e.name)
+      copiedEpoch ??= Number(e.name.slice(1))
+    } else if (e._tag === "Deliver" && usesCopiedKey(e.data)) usedCopied = true
+    else if (e._tag === "FaultsEnd") throw new Error("P5 path summary: FaultsEnd inside a path (only a continuation has it)")
+  }
+  return { committed: [...committed].sort(), sent: [...sent], compromised: [...compromised].sort(), copiedEpoch, usedCopied }
+}
+
+export const pastSummary = {
+  covers: ["P5.no-replay", "P5.injective-agreement", "P5.desync-liveness", "P5.clone-detection", "P5.key-secrecy"],
+  initial: (trace: Trace): string => JSON.stringify(withFacts(NO_FACTS, trace)),
+  next: (summary: string, events: Trace): string => (events.some(readsOfPast) ? JSON.stringify(withFacts(JSON.parse(summary) as PastFacts, events)) : summary)
+} as const
+
 /** Every P5 property, in report order. */
 export const properties: ReadonlyArray<SecurityProperty> = [
   noReplay,

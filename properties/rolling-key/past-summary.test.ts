@@ -1,0 +1,49 @@
+/**
+ * P5's path summary (spec/rolling-key/properties.ts `pastSummary`) lets the explorer merge paths
+ * that saw the same facts in another order. Merging is sound only if no verdict changes: here
+ * every P5 model subject (both variants and every model mutant) is explored with the summary and
+ * with the full ordered history (every agreement, secrecy and signal fact in order, and every
+ * delivery made with a copied key), and both must find the same properties broken at the same
+ * (shortest) depth, and cover the same participant observations. And a summary that does not say
+ * what a property reads of the past is refused.
+ */
+import { describe, expect, it } from "vitest"
+import { defaultHistoryKey, explore } from "../../model/explore/explorer.ts"
+import { pastSummary, usesCopiedKey } from "../../spec/rolling-key/properties.ts"
+import type { Trace } from "../../spec/trace.ts"
+import { canonicalJson } from "../harness/conformance.ts"
+import { rollingKey } from "./definition.ts"
+
+const DEPTH = 5
+const modelProperties = rollingKey.properties.filter((p) => p.judgedIn.includes("model"))
+
+/** The whole ordered history, as before the summary: what the summary must never judge differently from. */
+const fullHistory = (events: Trace): string => {
+  let out = defaultHistoryKey(events)
+  for (const e of events) if (e._tag === "Deliver" && usesCopiedKey(e.data)) out += `used:${e.data};`
+  return out
+}
+
+const subjects = [
+  { name: "claimed", policy: rollingKey.policies.claimed, flaw: undefined },
+  { name: "hardened", policy: rollingKey.policies.hardened, flaw: undefined },
+  ...rollingKey.mutants.filter((m) => m.model !== undefined).map((m) => ({ name: `mutant ${m.name}`, policy: rollingKey.policies.hardened, flaw: m.model }))
+]
+
+describe(`P5 path summary: same verdicts as the full history (depth ${DEPTH})`, () => {
+  it.each(subjects)("$name", ({ policy, flaw }) => {
+    const system = rollingKey.model.system(policy, flaw as never)
+    const withCover = { ...system, cover: (s: Parameters<typeof system.observe>[0]) => canonicalJson(system.observe(s)) }
+    const verdicts = (r: ReturnType<typeof explore>) => [...r.violations].map(([id, v]) => `${id}@${v.depth}`).sort()
+    const summarised = explore(withCover, modelProperties, { depth: DEPTH, summary: pastSummary })
+    const full = explore(withCover, modelProperties, { depth: DEPTH, historyKey: fullHistory })
+    expect(verdicts(summarised)).toEqual(verdicts(full))
+    expect(summarised.covering.length).toBe(full.covering.length)
+    expect(summarised.states).toBeLessThanOrEqual(full.states)
+  })
+
+  it("refuses a summary that does not cover every explored property", () => {
+    const system = rollingKey.model.system(rollingKey.policies.hardened, undefined)
+    expect(() => explore(system, modelProperties, { depth: 1, summary: { ...pastSummary, covers: pastSummary.covers.filter((id) => id !== "P5.no-replay") } })).toThrow(/P5\.no-replay/)
+  })
+})
