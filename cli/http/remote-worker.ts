@@ -19,6 +19,8 @@ export interface BridgeRequest {
   readonly body?: Uint8Array
   /** The world's time for the step (the `authlab-clock` header). */
   readonly nowMillis?: number
+  /** The connection the message goes on (the `authlab-connection` header). */
+  readonly connection?: string
 }
 
 export type BridgeResponse =
@@ -44,7 +46,8 @@ const send = (r: BridgeRequest): Effect.Effect<BridgeResponse, never, HttpClient
     const client = yield* HttpClient.HttpClient
     const request = r.method === "GET" ? HttpClientRequest.get(r.url) : HttpClientRequest.post(r.url).pipe(
             HttpClientRequest.bodyUint8Array(r.body ?? new Uint8Array(0), OCTETS),
-            r.nowMillis === undefined ? (x) => x : HttpClientRequest.setHeader(headers.clock, String(r.nowMillis))
+            r.nowMillis === undefined ? (x) => x : HttpClientRequest.setHeader(headers.clock, String(r.nowMillis)),
+            r.connection === undefined ? (x) => x : HttpClientRequest.setHeader(headers.connection, r.connection)
           )
     const response = yield* client.execute(request)
     const body = new Uint8Array(yield* response.arrayBuffer)

@@ -67,17 +67,18 @@ export const connectRemote = (target: string): Remote => {
   }
 
   const ok = (r: BridgeResponse, what: string) => (r.ok ? r : fail(`${what}: ${r.error}`))
-  const decodeAnswer = (r: BridgeResponse, participant: string): ServedAnswer => {
+  const decodeAnswer = (r: BridgeResponse, participant: string, connection?: string): ServedAnswer => {
     const got = ok(r, `POST ${routes.participant(participant)}`)
-    const answer = answerOf(got.status, got.outcome, got.refusal, got.body)
+    const answer = answerOf(got.status, got.outcome, got.refusal, got.body, got.contentType, connection)
     if (answer === undefined) return fail(`POST ${routes.participant(participant)} answered ${got.status}: ${new TextDecoder().decode(got.body).trim().slice(0, 200)}`)
     return answer
   }
-  const message = (participant: string, bytes: Uint8Array, nowMillis: number | undefined): BridgeRequest => ({
+  const message = (participant: string, bytes: Uint8Array, nowMillis: number | undefined, connection: string | undefined): BridgeRequest => ({
     method: "POST",
     url: `${base}${routes.participant(participant)}`,
     body: bytes,
-    ...(nowMillis === undefined ? {} : { nowMillis })
+    ...(nowMillis === undefined ? {} : { nowMillis }),
+    ...(connection === undefined ? {} : { connection })
   })
 
   return {
@@ -85,8 +86,9 @@ export const connectRemote = (target: string): Remote => {
       const r = ok(exchange([{ method: "POST", url: `${base}${routes.reset}`, body: fixture }])[0]!, `POST ${routes.reset}`)
       if (r.status !== 204 && r.status !== 200) fail(`POST ${routes.reset} answered ${r.status}: ${new TextDecoder().decode(r.body).trim()}`)
     },
-    send: (participant, bytes, nowMillis) => decodeAnswer(exchange([message(participant, bytes, nowMillis)])[0]!, participant),
-    sendAll: (messages, nowMillis) => exchange(messages.map((m) => message(m.participant, m.bytes, nowMillis))).map((r, i) => decodeAnswer(r, messages[i]!.participant)),
+    send: (participant, bytes, nowMillis, connection) => decodeAnswer(exchange([message(participant, bytes, nowMillis, connection)])[0]!, participant, connection),
+    sendAll: (messages, nowMillis) =>
+      exchange(messages.map((m) => message(m.participant, m.bytes, nowMillis, m.connection))).map((r, i) => decodeAnswer(r, messages[i]!.participant, messages[i]!.connection)),
     requests: () => count,
     close: () => worker.terminate().then(() => undefined)
   }

@@ -15,7 +15,7 @@ import { FileSystem, HttpRouter, HttpServerRequest, HttpServerResponse } from "@
 import { Data, Effect, Exit, Option, Ref, Scope } from "effect"
 import type { ProtocolDefinition, ServedAnswer, ServedParticipants, ServedStore } from "../../properties/definition.ts"
 import { steppedClock } from "../../impl/clock.ts"
-import { type Health, headers, MAX_BODY_BYTES, OCTETS, routes, statusOf } from "./binding.ts"
+import { CONNECTION_NAME, DELIVER, encodeDeliveries, type Health, headers, MAX_BODY_BYTES, OCTETS, routes, statusOf } from "./binding.ts"
 
 export class ServeError extends Data.TaggedError("ServeError")<{ readonly message: string }> {}
 
@@ -40,6 +40,8 @@ const problem = (status: number, message: string) => HttpServerResponse.text(`${
 
 const answered = (answer: ServedAnswer) => {
   const header = answer._tag === "Step" ? { [headers.outcome]: answer.outcome } : { [headers.refusal]: answer.reason }
+  // A step that sends on other connections too answers with all its messages (spec/HTTP-BINDING.md §Connections and deliveries).
+  if (answer.deliveries !== undefined) return HttpServerResponse.uint8Array(encodeDeliveries(answer.deliveries), { status: statusOf(answer), contentType: DELIVER, headers: header })
   return HttpServerResponse.uint8Array(answer.reply ?? new Uint8Array(0), { status: statusOf(answer), contentType: OCTETS, headers: header })
 }
 
@@ -116,7 +118,9 @@ export const servedApp = (subject: ServedSubject) =>
       const clock = request.headers[headers.clock]
       const now = clock === undefined ? undefined : Number(clock)
       if (now !== undefined && !Number.isSafeInteger(now)) return problem(400, `${headers.clock} must be Unix milliseconds, got ${JSON.stringify(clock)}`)
-      const step = handle(yield* octets)
+      const connection = request.headers[headers.connection]
+      if (connection !== undefined && !CONNECTION_NAME.test(connection)) return problem(400, `${headers.connection} must match ${CONNECTION_NAME.source}, got ${JSON.stringify(connection)}`)
+      const step = handle(yield* octets, connection)
       return answered(yield* now === undefined ? step : Effect.withClock(step, steppedClock(() => now)))
     })
 
