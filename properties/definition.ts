@@ -103,22 +103,42 @@ export interface ImplSide<Policy, Observation, ImplFlaw> {
   }) => World<Observation>
 }
 
-/** What a served participant answers to one message: its step's outcome, or its refusal, each with the reply bytes if any. */
-export type ServedAnswer =
-  | { readonly _tag: "Step"; readonly outcome: string; readonly reply?: Uint8Array }
-  | { readonly _tag: "Refusal"; readonly reason: string; readonly reply?: Uint8Array }
+/** One message a step sends, and the connection it goes on (spec/HTTP-BINDING.md §Connections and deliveries). */
+export interface Delivery {
+  readonly to: string
+  readonly bytes: Uint8Array
+}
 
-/** The server-side participants of a protocol, each a handler of the wire bytes of spec/<p>/messages.ts. */
-export type ServedParticipants = Readonly<Record<string, (bytes: Uint8Array) => Effect.Effect<ServedAnswer>>>
+/**
+ * What a served participant answers to one message: its step's outcome, or its refusal, each with
+ * the reply bytes if any. A step that also sends on other connections than the sender's (P1's
+ * service hands the token to the device's C1 when the PC completes on C2) lists every message it
+ * sends in `deliveries`, in order, the sender's own among them; `reply` is then the first of
+ * those addressed to the sender.
+ */
+export type ServedAnswer =
+  | { readonly _tag: "Step"; readonly outcome: string; readonly reply?: Uint8Array; readonly deliveries?: ReadonlyArray<Delivery> }
+  | { readonly _tag: "Refusal"; readonly reason: string; readonly reply?: Uint8Array; readonly deliveries?: ReadonlyArray<Delivery> }
+
+/**
+ * The server-side participants of a protocol, each a handler of the wire bytes of
+ * spec/<p>/messages.ts; `connection` names the connection the bytes arrived on (the
+ * `authlab-connection` header), for a participant that tells its connections apart.
+ */
+export type ServedParticipants = Readonly<Record<string, (bytes: Uint8Array, connection?: string) => Effect.Effect<ServedAnswer>>>
 
 /** Served participants seen from the implementation world: synchronous, as worlds are. */
 export interface RemoteParticipants {
   /** Forget all state and provision `fixture` (the protocol's out-of-band set-up: accounts, keys, seeds). */
   readonly reset: (fixture: Uint8Array) => void
-  /** One message to one participant, and its answer; `nowMillis` is the world's time, for a protocol with a clock. */
-  readonly send: (participant: string, bytes: Uint8Array, nowMillis?: number) => ServedAnswer
+  /**
+   * One message to one participant, and its answer; `nowMillis` is the world's time, for a
+   * protocol with a clock; `connection` the connection it goes on, for a participant that tells
+   * them apart (its answer's `deliveries` then name connections the same way).
+   */
+  readonly send: (participant: string, bytes: Uint8Array, nowMillis?: number, connection?: string) => ServedAnswer
   /** Several messages at once (concurrent requests), the answers in the same order. */
-  readonly sendAll: (messages: ReadonlyArray<{ readonly participant: string; readonly bytes: Uint8Array }>, nowMillis?: number) => ReadonlyArray<ServedAnswer>
+  readonly sendAll: (messages: ReadonlyArray<{ readonly participant: string; readonly bytes: Uint8Array; readonly connection?: string }>, nowMillis?: number) => ReadonlyArray<ServedAnswer>
 }
 
 /**
@@ -145,6 +165,11 @@ export interface ServeSide<Policy, ImplFlaw> {
   readonly unjudged?: ReadonlyArray<string>
   /** What the world cannot judge without the server's insides (the trace facts that need its store or a crash), one sentence each. */
   readonly unobservable: ReadonlyArray<string>
+  /**
+   * The mutant cli/http/serve-conform.test.ts serves (default: the first served one), for a
+   * protocol whose first one needs a rarer schedule than the test's few short runs make.
+   */
+  readonly testMutant?: string
 }
 
 /** Where the served participants keep their state. */
