@@ -98,7 +98,7 @@ for (const definition of servedDefinitions) {
   // and has its replay command run again.
   const first = definition === servedDefinitions[0]
   const claimedFailures = definition.properties.filter((p) => p.expected.claimed === "fails").map((p) => p.id)
-  const mutant = definition.mutants.find((m) => definition.serve!.serves(m.impl))!
+  const mutant = definition.mutants.find((m) => m.name === definition.serve!.testMutant) ?? definition.mutants.find((m) => definition.serve!.serves(m.impl))!
 
   // Three processes pairs at once: the two cores are kept busy while one side waits for the other.
   describe(`${protocol} served over HTTP`, { concurrent: true }, () => {

@@ -33,6 +33,7 @@ import { userComputerMachine } from "../../model/soft-token/user-computer.machin
 import { composedSystem, type ProtocolDefinition } from "../definition.ts"
 import { makeImplWorld, type SoftTokenImplFlaw } from "./impl-world.ts"
 import { mutants, type SoftTokenModelFlaw } from "./mutants/index.ts"
+import { serve } from "./serve.ts"
 
 export const DEPLOYMENT: system.Deployment = { otpDigits: 1 }
 
@@ -80,7 +81,8 @@ export const softToken: ProtocolDefinition<Policy, system.SystemState, system.Ob
     honestRun: (policy) => system.honestTrace(policy, DEPLOYMENT)
   },
   impl: {
-    world: ({ policy, seed, malformed, flaw }) => makeImplWorld({ policy, seed, otpDigits: DEPLOYMENT.otpDigits, malformed, ...(flaw === undefined ? {} : { flaw }) })
+    world: ({ policy, seed, malformed, flaw, remote }) =>
+      makeImplWorld({ policy, seed, otpDigits: DEPLOYMENT.otpDigits, malformed, ...(flaw === undefined ? {} : { flaw }), ...(remote === undefined ? {} : { remote }) })
   },
   mutants,
   conformance: {
@@ -100,5 +102,6 @@ export const softToken: ProtocolDefinition<Policy, system.SystemState, system.Ob
       ]
     }
   },
+  serve,
   bench: async () => (await import("../../bench/soft-token.ts")).bench
 }

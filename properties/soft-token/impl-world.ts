@@ -18,6 +18,11 @@
  * signals `state-changed-on-reject` on any other change (or a missing one). Participants never
  * see any of this. Interleavings of concurrent sessions are attacker moves (the services are
  * synchronous), not fc.scheduler races: see SECURITY.md §Model.
+ *
+ * With `remote` (`authlab conform`) the service and the relying party are served elsewhere: the
+ * world drives them by their wire bytes on its connections and reads only what comes back on
+ * them. The local store then stays empty, so every fact read from it above is absent; what the
+ * world needs of the service's state it takes from the wire (the OTPs it saw issued).
  */
 import { Clock, Context, Effect, Either, Layer, Redacted, Schema } from "effect"
 import type { Move } from "../../spec/attacker.ts"
@@ -33,15 +38,16 @@ import { Crypto, type CryptoShape, SecureRandom } from "../../impl/crypto/servic
 import { type SigningKey, signJwt, verificationKeyOf } from "../../impl/jws/jws.ts"
 import { type Device, makeDevice } from "../../impl/soft-token/device.ts"
 import { makeIdToken } from "../../impl/soft-token/id-token.ts"
-import { makeRelyingParty, type RelyingPartyOptions } from "../../impl/soft-token/relying-party.ts"
+import { makeRelyingParty, type RelyingParty, type RelyingPartyOptions, RpRejection, type RpRejectionReason, type RpStep } from "../../impl/soft-token/relying-party.ts"
 import { makeSecureElement, type SecureElement } from "../../impl/soft-token/secure-element.ts"
-import { makeService, type ServiceOptions, type SoftTokenService } from "../../impl/soft-token/service.ts"
+import { makeService, type Reply, type ServiceEvent, type ServiceOptions, ServiceRejection, type ServiceRejectionReason, type SoftTokenService } from "../../impl/soft-token/service.ts"
 import { type IssuanceStore, makeMemoryStore } from "../../impl/soft-token/store.ts"
 import { ISSUER, issuePopInput, jwkOf, possessionInput, publicKeyOfJwk, tokenBytes, tokenString, unverifiedClaims } from "../../impl/soft-token/token.ts"
 import { makeUserComputer, type UserComputer } from "../../impl/soft-token/user-computer.ts"
 import { DEVICE_NAMES, FLOOD_LIMIT, MAX_ATTACKER_TYPING, MAX_TICKS, type Observation, PINS } from "../../model/soft-token/system.ts"
 import { byteAttack, byteAttackMoves, type SeenMessage } from "../harness/byte-attacks.ts"
 import type { World } from "../harness/world.ts"
+import type { RemoteParticipants, ServedAnswer } from "../definition.ts"
 import { steppedClock } from "../../impl/clock.ts"
 
 export const MALFORMED_KINDS = ["truncated", "trailing", "random"] as const
@@ -72,13 +78,122 @@ export interface ImplWorldOptions {
   /** Whether the attacker also uses its implementation-only moves (bytes, odd OTPs, replays). */
   readonly malformed: boolean
   readonly flaw?: SoftTokenImplFlaw
+  /**
+   * The service and the relying party are served elsewhere (`authlab conform`): provisioned with
+   * this run's `ServedDeployment`, driven through these proxies on the world's connections at the
+   * world's time, never crashed; their state is out of sight.
+   */
+  readonly remote?: RemoteParticipants
 }
+
+/** The out-of-band set-up a served service is provisioned with (`remote.reset`), as JSON bytes. */
+export interface ServedDeployment {
+  /** Seeds the served participants' randomness (the issuer key among it), so a run replays. */
+  readonly seed: number
+  /** The OTP length the deployment configures (the policy may require more). */
+  readonly otpDigits: number
+  /** The chip keys (Ed25519, hex) of the genuine ID tokens. */
+  readonly trustedCards: ReadonlyArray<string>
+}
+
+/** An ES256 key from the random source (a draw that is not a P-256 scalar is drawn again). */
+export const drawSigningKey = (kid: string): Effect.Effect<SigningKey, never, Crypto | SecureRandom> =>
+  Effect.gen(function*() {
+    const random = yield* SecureRandom
+    const crypto = yield* Crypto
+    for (;;) {
+      const secretKey = yield* random.bytes(32)
+      if (Either.isRight(yield* Effect.either(crypto.p256PublicKey(secretKey)))) return { alg: "ES256", secretKey, kid }
+    }
+  })
+
+/** What a service is deployed with besides its policy and store. */
+export interface ServiceDeployment {
+  readonly issuerKey: SigningKey
+  readonly trustedCards: ReadonlyArray<Uint8Array>
+  readonly otpDigits: number
+}
+
+/**
+ * The service as every world builds it, in process or served (properties/soft-token/serve.ts):
+ * the real one over `store`, a mutant's decorators applied (its store view, decoder, crypto and
+ * service decorator).
+ */
+export const decoratedService = (policy: Policy, store: IssuanceStore, deployment: ServiceDeployment, flaw: SoftTokenImplFlaw): Effect.Effect<SoftTokenService, never, Crypto | SecureRandom> =>
+  Effect.gen(function*() {
+    const crypto = yield* Crypto
+    const built = yield* Effect.provideService(
+      makeService({
+        policy,
+        ...deployment,
+        store: flaw.store === undefined ? store : flaw.store(store),
+        ...(flaw.decode === undefined ? {} : { decode: flaw.decode })
+      }),
+      Crypto,
+      flaw.serviceCrypto === undefined ? crypto : flaw.serviceCrypto(crypto)
+    )
+    return flaw.service === undefined ? built : flaw.service(built)
+  })
+
+/** The relying party as every world builds it: trusting `issuerKey`, a mutant's token check and crypto applied. */
+export const decoratedRelyingParty = (issuerKey: SigningKey, flaw: SoftTokenImplFlaw): Effect.Effect<RelyingParty, never, Crypto | SecureRandom> =>
+  Effect.gen(function*() {
+    const crypto = yield* Crypto
+    const issuerVerification = yield* Effect.orDie(verificationKeyOf(issuerKey))
+    return yield* Effect.provideService(
+      makeRelyingParty({ issuerKeys: [issuerVerification], ...(flaw.verifyToken === undefined ? {} : { verifyToken: flaw.verifyToken }) }),
+      Crypto,
+      flaw.rpCrypto === undefined ? crypto : flaw.rpCrypto(crypto)
+    )
+  })
+
+/** The messages of a served step on each connection, in order: its deliveries, or its reply on the sender's. */
+const repliesOf = (answer: ServedAnswer, conn: string): ReadonlyArray<Reply> =>
+  answer.deliveries?.map((d) => ({ conn: d.to, bytes: d.bytes })) ?? (answer.reply === undefined ? [] : [{ conn, bytes: answer.reply }])
+
+/**
+ * A served service as the world's participant: its answers read back as the service's results
+ * (the world reads only the replies). `prefetched` holds answers a concurrent batch already got,
+ * consumed in order.
+ */
+const remoteService = (remote: RemoteParticipants, nowMillis: () => number, prefetched: Array<ServedAnswer>): SoftTokenService => ({
+  receive: (conn, bytes) =>
+    Effect.suspend(() => {
+      const answer = prefetched.shift() ?? remote.send("service", bytes, nowMillis(), conn)
+      const replies = repliesOf(answer, conn)
+      return answer._tag === "Step"
+        ? Effect.succeed({ replies, event: { _tag: answer.outcome } as ServiceEvent })
+        : Effect.fail(new ServiceRejection({ reason: answer.reason as ServiceRejectionReason, replies }))
+    })
+})
+
+/**
+ * A served relying party as the world's participant. An acceptance carries no message, so what it
+ * accepted is read from the token presented on that connection (`presentedOn`: claims read, not
+ * verified — the world observes, it does not trust).
+ */
+const remoteRelyingParty = (remote: RemoteParticipants, nowMillis: () => number, presentedOn: (conn: string) => Uint8Array | undefined): RelyingParty => ({
+  receive: (conn, bytes) =>
+    Effect.suspend((): Effect.Effect<RpStep, RpRejection> => {
+      const answer = remote.send("rp", bytes, nowMillis(), conn)
+      if (answer._tag === "Refusal") return Effect.fail(new RpRejection({ reason: answer.reason as RpRejectionReason, ...(answer.reply === undefined ? {} : { reply: answer.reply }) }))
+      if (answer.reply !== undefined && labelOf(answer.reply) === "RpChallenge") return Effect.succeed({ _tag: "challenged" as const, reply: answer.reply })
+      const token = presentedOn(conn)
+      const claims = token === undefined ? undefined : unverifiedClaims(tokenString(token))
+      const cnf = claims?.["cnf"] as { jwk?: unknown } | undefined
+      return Effect.succeed({
+        _tag: "accepted" as const,
+        attributes: (claims?.["attrs"] ?? {}) as Record<string, string>,
+        publicKey: (cnf === undefined ? undefined : publicKeyOfJwk(cnf.jwk)) ?? new Uint8Array(0)
+      })
+    })
+})
 
 /** A clock the harness moves by hand (the participants read it through the Effect `Clock`). */
 export const manualClock = (startMillis: number) => {
   let now = startMillis
   const clock: Clock.Clock = steppedClock(() => now)
-  return { clock, advance: (ms: number) => void (now += ms) }
+  return { clock, now: () => now, advance: (ms: number) => void (now += ms) }
 }
 
 const START_MILLIS = 1_700_000_000_000
@@ -136,22 +251,18 @@ export const makeImplWorld = (options: ImplWorldOptions): World<Observation> => 
     const b = random(4)
     return (((b[0]! << 24) >>> 0) + (b[1]! << 16) + (b[2]! << 8) + b[3]!) % max
   }
-  const signingKey = (kid: string): SigningKey => {
-    for (;;) {
-      const secretKey = random(32)
-      if (Either.isRight(run(Effect.flatMap(Crypto, (c) => c.p256PublicKey(secretKey))))) return { alg: "ES256", secretKey, kid }
-    }
-  }
-
   const seDev: SecureElement = ok(makeSecureElement)
   const seEvil: SecureElement = ok(makeSecureElement)
-  const issuerKey = signingKey("issuer")
-  const attackerKey = signingKey("issuer")
+  const issuerKey = ok(drawSigningKey("issuer"))
+  const attackerKey = ok(drawSigningKey("issuer"))
   const idAlice = ok(makeIdToken({ attributes: { name: "alice" }, pin: Redacted.make(PINS.pc), chipKey: Redacted.make(random(32)) }))
   const idMallory = ok(makeIdToken({ attributes: { name: "mallory" }, pin: Redacted.make(PINS.evilpc), chipKey: Redacted.make(random(32)) }))
-  // The harness reads the real store; a mutant may wrap what the service sees of it.
+  // The harness reads the real store; a mutant may wrap what the service sees of it. A served
+  // service has its own: this one then stays empty.
   const store = makeMemoryStore()
-  const realCrypto = ok(Crypto)
+  const { remote } = options
+  const deployment: ServedDeployment = { seed: options.seed, otpDigits: options.otpDigits, trustedCards: [idAlice.cardKey, idMallory.cardKey].map((k) => Buffer.from(k).toString("hex")) }
+  remote?.reset(new TextEncoder().encode(JSON.stringify(deployment)))
   // Conformance (no implementation-only moves) runs the service with OTPs drawn in turn, as the
   // model draws its symbolic ones: the service's 4-byte draws (its OTPs) come from a counter, every
   // other draw from the seeded stream. Attack runs draw OTPs at random, collisions and all.
@@ -160,29 +271,15 @@ export const makeImplWorld = (options: ImplWorldOptions): World<Observation> => 
   const serviceRandom: typeof realRandom = options.malformed
     ? realRandom
     : { bytes: (n) => (n === 4 ? Effect.sync(() => Uint8Array.of(0, 0, 0, 0).map((_, i) => (drawn >>> (8 * (3 - i))) & 0xff)).pipe(Effect.tap(() => void drawn++)) : realRandom.bytes(n)) }
-  const built = ok(
-    Effect.provideService(
-      makeService({
-        policy,
-        issuerKey,
-        trustedCards: [idAlice.cardKey, idMallory.cardKey],
-        otpDigits: options.otpDigits,
-        store: flaw.store === undefined ? store : flaw.store(store),
-        ...(flaw.decode === undefined ? {} : { decode: flaw.decode })
-      }),
-      Crypto,
-      flaw.serviceCrypto === undefined ? realCrypto : flaw.serviceCrypto(realCrypto)
-    ).pipe(Effect.provideService(SecureRandom, serviceRandom))
-  )
-  const service = flaw.service === undefined ? built : flaw.service(built)
-  const issuerVerification = ok(verificationKeyOf(issuerKey))
-  const rp = ok(
-    Effect.provideService(
-      makeRelyingParty({ issuerKeys: [issuerVerification], ...(flaw.verifyToken === undefined ? {} : { verifyToken: flaw.verifyToken }) }),
-      Crypto,
-      flaw.rpCrypto === undefined ? realCrypto : flaw.rpCrypto(realCrypto)
-    )
-  )
+  /** Answers of a served service to a burst sent at once, read in order by the steps that sent them. */
+  const prefetched: Array<ServedAnswer> = []
+  /** The token last presented on each relying-party connection (what a served relying party's acceptance accepted). */
+  const presentedOn = new Map<string, Uint8Array>()
+  const service: SoftTokenService =
+    remote === undefined
+      ? ok(Effect.provideService(decoratedService(policy, store, { issuerKey, trustedCards: [idAlice.cardKey, idMallory.cardKey], otpDigits: options.otpDigits }, flaw), SecureRandom, serviceRandom))
+      : remoteService(remote, time.now, prefetched)
+  const rp: RelyingParty = remote === undefined ? ok(decoratedRelyingParty(issuerKey, flaw)) : remoteRelyingParty(remote, time.now, (conn) => presentedOn.get(conn))
   const devices: Record<"device" | "evil", Device> = {
     device: makeDevice({ policy, se: seDev, name: DEVICE_NAMES.device }),
     evil: makeDevice({ policy, se: seEvil, name: DEVICE_NAMES.evil })
@@ -262,6 +359,28 @@ export const makeImplWorld = (options: ImplWorldOptions): World<Observation> => 
     return { records, nonces, reads: before.reads }
   }
 
+  /** Every OTP the wire showed the service issue, with its C1 and the key that C1 asked for, in order. */
+  const issuedOtps: Array<{ readonly session: string; readonly otp: string; readonly key: string }> = []
+  /**
+   * The OTPs the service holds valid, with their C1, key and wrong-OTP count: read from its store;
+   * from outside, every OTP the wire showed issued (its closing is not seen, so none is counted).
+   */
+  const liveOtps = (): ReadonlyArray<{ readonly session: string; readonly otp: string; readonly key: string; readonly wrong: number }> =>
+    remote === undefined
+      ? snapshot().records.flatMap(([session, r]) => (r.otp === null ? [] : [{ session, otp: r.otp, key: keyName(r.publicKey), wrong: r.wrong }]))
+      : issuedOtps.map((o) => ({ ...o, wrong: 0 }))
+  /**
+   * The C1 whose record an OTP accepted on C2 `conn` matched: the pending read in the store; from
+   * outside, the newest C1 the wire showed that OTP issued on — exact while no two live records
+   * share an OTP (hardened draws again until none does), a guess between them where they may.
+   */
+  const matchedSession = (after: Snapshot, conn: string, bytes: Uint8Array): string | undefined => {
+    if (remote === undefined) return after.reads.find(([c]) => c === conn)?.[1].session
+    const m = decodeToService(bytes)
+    const otp = Either.isRight(m) && m.right._tag === "OtpSubmit" ? m.right.otp : undefined
+    return [...issuedOtps].reverse().find((o) => o.otp === otp)?.session
+  }
+
   const closedBetween = (before: Snapshot, after: Snapshot) =>
     after.records.flatMap(([s, r]) => (r.otp === null && before.records.find(([b]) => b === s)?.[1].otp != null ? [s] : []))
 
@@ -276,11 +395,13 @@ export const makeImplWorld = (options: ImplWorldOptions): World<Observation> => 
           const label = labelOf(reply.bytes)
           if (label === "OtpIssued") {
             const otp = after.records.find(([s]) => s === reply.conn)?.[1].otp ?? new TextDecoder().decode(splitAnyFrame(reply.bytes)!.fields[0])
+            // An OTP answers the IssueRequest on its own C1: the key is the one that request named.
+            const request = decodeToService(m.bytes)
+            issuedOtps.push({ session: reply.conn, otp, key: keyName(Either.isRight(request) && request.right._tag === "IssueRequest" ? request.right.publicKey : null) })
             events.push(...closed)
             events.push({ _tag: "Secret", actor: "service", name: `otp:${reply.conn}:${otpEntropy(otp).toFixed(2)}` })
           } else if (label === "AttributeRequest") {
-            const read = after.reads.find(([c]) => c === m.conn)?.[1]
-            events.push({ _tag: "Accept", actor: "service", data: `otp:${read?.session ?? "unknown"}@${m.conn}` })
+            events.push({ _tag: "Accept", actor: "service", data: `otp:${matchedSession(after, m.conn, m.bytes) ?? "unknown"}@${m.conn}` })
             events.push(...closed)
           }
         }
@@ -341,6 +462,10 @@ export const makeImplWorld = (options: ImplWorldOptions): World<Observation> => 
     events.push({ _tag: "Send", from: m.from, to, ref, label }, { _tag: "Deliver", to, ref, label, how })
     observeWire(m, to, label)
     if (!serverSide && how === "first" && NEEDS_FRESH.has(label)) fresh++
+    if (to === "rp" && labelOf(m.bytes) === "Present") {
+      const token = splitAnyFrame(m.bytes)?.fields[0]
+      if (token !== undefined) presentedOn.set(m.conn, Uint8Array.from(token))
+    }
     if (to === "service" || to === "rp") return toServer(events, queue, m, to)
     // What comes back on the flood's C1s is read by the attacker's script, not by its phone.
     if (m.conn.startsWith("f")) return
@@ -409,9 +534,9 @@ export const makeImplWorld = (options: ImplWorldOptions): World<Observation> => 
     return otp === undefined || c1Of.device === null ? undefined : { otp, session: c1Of.device }
   }
 
-  const validOtps = () => snapshot().records.flatMap(([, r]) => (r.otp === null ? [] : [r.otp]))
+  const validOtps = () => liveOtps().map((o) => o.otp)
   /** The OTP length the service issues, read from what it sent. */
-  const issuedLength = () => snapshot().records.find(([, r]) => r.otp !== null)?.[1].otp?.length ?? options.otpDigits
+  const issuedLength = () => liveOtps()[0]?.otp.length ?? options.otpDigits
 
   /**
    * A burst of up to GUESS_BURST wrong guesses, each on a C2 of its own (the harness skips a draw
@@ -427,17 +552,26 @@ export const makeImplWorld = (options: ImplWorldOptions): World<Observation> => 
     // Each guess goes on a C2 of its own: the burst uses up GUESS_BURST names, as in the model.
     const names = fresh
     fresh += GUESS_BURST
-    for (let i = 0; i < GUESS_BURST; i++) {
-      const conn = `t${names + i}`
-      let guess = String(randomNat(10 ** digits)).padStart(digits, "0")
+    const guess = (): Uint8Array => {
+      let otp = String(randomNat(10 ** digits)).padStart(digits, "0")
       // A draw that would hit is moved to the next value no valid OTP holds; when every value is
       // held (a flood covers the space), a guess one digit longer is still wrong.
-      for (let k = 1; k < Math.min(10 ** digits, 1000) && valid.has(guess); k++) guess = String((Number(guess) + 1) % 10 ** digits).padStart(digits, "0")
-      if (valid.has(guess)) guess = `${guess}0`
-      toServer(burst, [], { from: "evilpc", conn, bytes: OtpSubmit.encode(OtpSubmit.make({ otp: guess })) }, "service")
-      // A burst stops once no valid OTP is left to aim at.
-      if (!snapshot().records.some(([, r]) => r.otp !== null)) break
+      for (let k = 1; k < Math.min(10 ** digits, 1000) && valid.has(otp); k++) otp = String((Number(otp) + 1) % 10 ** digits).padStart(digits, "0")
+      if (valid.has(otp)) otp = `${otp}0`
+      return OtpSubmit.encode(OtpSubmit.make({ otp }))
     }
+    if (remote !== undefined) {
+      // From outside the burst cannot stop when no valid OTP is left (only the store shows that):
+      // it goes whole, all at once, as a script sends it; the answers are read in order.
+      const bytes = Array.from({ length: GUESS_BURST }, guess)
+      prefetched.push(...remote.sendAll(bytes.map((b, i) => ({ participant: "service", bytes: b, connection: `t${names + i}` })), time.now()))
+      bytes.forEach((b, i) => toServer(burst, [], { from: "evilpc", conn: `t${names + i}`, bytes: b }, "service"))
+    } else
+      for (let i = 0; i < GUESS_BURST; i++) {
+        toServer(burst, [], { from: "evilpc", conn: `t${names + i}`, bytes: guess() }, "service")
+        // A burst stops once no valid OTP is left to aim at.
+        if (liveOtps().length === 0) break
+      }
     // Write runs of single refusals as `bad-otp×N`, as the model does (the property counts N); a
     // refusal that changed the wrong state is signalled once, after the burst.
     let changed = false
@@ -466,7 +600,7 @@ export const makeImplWorld = (options: ImplWorldOptions): World<Observation> => 
     const ref = sent++
     events.push({ _tag: "Send", from: "evil", to: "service", ref, label: "IssueRequest×flood" }, { _tag: "Deliver", to: "service", ref, label: "IssueRequest×flood", how: "first" })
     // The attacker's valid OTPs, and the size of the space it reads off their length.
-    const held = new Set(snapshot().records.flatMap(([, r]) => (r.otp !== null && keyName(r.publicKey) === "evil" ? [r.otp] : [])))
+    const held = new Set(liveOtps().flatMap((o) => (o.key === "evil" ? [o.otp] : [])))
     let space = held.size === 0 ? Number.POSITIVE_INFINITY : 10 ** [...held][0]!.length
     const covered = () => held.size >= space
     const name = DEVICE_NAMES.evil
@@ -559,7 +693,7 @@ export const makeImplWorld = (options: ImplWorldOptions): World<Observation> => 
 
   /** The newest OTP the attacker was given that the service still holds valid (its script uses it). */
   const usableOtp = () => {
-    const valid = new Set(snapshot().records.flatMap(([s, r]) => (r.otp === null ? [] : [`${r.otp}@${s}`])))
+    const valid = new Set(liveOtps().map((o) => `${o.otp}@${o.session}`))
     return [...attackerOtps].reverse().find((o) => valid.has(`${o.otp}@${o.session}`))
   }
 
@@ -670,7 +804,7 @@ export const makeImplWorld = (options: ImplWorldOptions): World<Observation> => 
   const moves = (): ReadonlyArray<Move> => {
     const device = ok(devices.device.observe)
     const evil = ok(devices.evil.observe)
-    const records = snapshot().records
+    const live = liveOtps()
     const out: Array<Move> = []
     if (device.phase === "idle") out.push({ _tag: "Honest", actor: "device", action: "request" })
     if (evil.phase === "idle") {
@@ -682,9 +816,9 @@ export const makeImplWorld = (options: ImplWorldOptions): World<Observation> => 
     const evilpcIdle = ok(computers.evilpc.observe).phase === "idle"
     if (pcIdle && (phished !== null || device.display !== null)) out.push({ _tag: "Honest", actor: "user", action: "type" })
     if (evilpcIdle && attackerOtp !== null && attackerTyped < MAX_ATTACKER_TYPING) out.push({ _tag: "Inject", to: "service", forge: "own-otp" })
-    if (records.some(([, r]) => r.otp !== null && r.wrong < GUESS_BURST)) out.push({ _tag: "Inject", to: "service", forge: "guesses" })
+    if (live.some((o) => o.wrong < GUESS_BURST)) out.push({ _tag: "Inject", to: "service", forge: "guesses" })
     if (floods === 0) out.push({ _tag: "Inject", to: "service", forge: "flood" })
-    if (records.some(([, r]) => r.otp !== null) && ticks < MAX_TICKS) out.push({ _tag: "Timeout", actor: "clock" })
+    if (live.length > 0 && ticks < MAX_TICKS) out.push({ _tag: "Timeout", actor: "clock" })
     if (device.token !== null && device.phase === "holding") {
       if (!presented.includes("use")) out.push({ _tag: "Honest", actor: "device", action: "use" })
       if (!presented.includes("stolen")) out.push({ _tag: "Inject", to: "rp", forge: "stolen-token" })
