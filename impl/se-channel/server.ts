@@ -18,7 +18,7 @@ import { Crypto, SecureRandom } from "../crypto/services.ts"
 import { seCertBytes, type VerifySignature, verifySignature } from "./certs.ts"
 import { channelId, checkReceipt as defaultCheckReceipt, type CheckReceipt, deriveKeys, type Ecdh, ecdh as defaultEcdh, ephemeralKeyPair, type KeySchedule, keySchedule, receipt } from "./keys.ts"
 import { openRecord, type RecordLayer, type RecordReason, recordLayer, sealRecord } from "./records.ts"
-import { hex, type ServerSession, type ServerState, type Store } from "./store.ts"
+import { hex, putSession, type ServerSession, type ServerState, type Store } from "./store.ts"
 
 export type ServerReason = "malformed" | "invalid-point" | "bad-certificate" | "bad-signature" | "duplicate-channel" | "unknown-channel" | "bad-confirmation" | "no-channel" | RecordReason
 
@@ -78,10 +78,6 @@ export const makeServer = (options: ServerOptions): Server => {
   const ephemeral = options.ephemeral ?? freshEphemeral
   const isPoint = options.isPoint ?? isP256Point
   const verifySeOpen = options.verifySeOpen ?? verifyOpenSignature
-  const put = (s: ServerState, session: ServerSession, latest: boolean): ServerState => ({
-    sessions: new Map([...s.sessions, [hex(session.channel), session]]),
-    ...(latest ? { latest: hex(session.channel) } : s.latest === undefined ? {} : { latest: s.latest })
-  })
 
   const seOpen = Effect.fnUntraced(function*(m: Extract<ToServer, { _tag: "SeOpen" }>) {
     // the point is checked before any secret scalar touches it (invalid-curve attack)
@@ -98,7 +94,7 @@ export const makeServer = (options: ServerOptions): Server => {
     const confirm = policy.confirmation === "both" ? yield* receipt("server", keys) : new Uint8Array(0)
     const opened = policy.confirmation === "none"
     const session: ServerSession = { channel, seId: m.seId, seEphemeral: m.ephemeral, ephemeral: eph.public, keys, status: opened ? "open" : "pending", sent: 0, received: 0 }
-    const stored = yield* store.transact((s): readonly [boolean, ServerState] => (s.sessions.has(hex(channel)) ? [false, s] : [true, put(s, session, opened)]))
+    const stored = yield* store.transact((s): readonly [boolean, ServerState] => (s.sessions.has(hex(channel)) ? [false, s] : [true, putSession(s, session, opened)]))
     if (!stored) return yield* fail("duplicate-channel")
     return { _tag: "Answered" as const, channel, hello: ServerHello.encode(ServerHello.make({ channel, ephemeral: eph.public, confirm })), opened }
   })
@@ -107,7 +103,7 @@ export const makeServer = (options: ServerOptions): Server => {
     const session = (yield* store.snapshot).sessions.get(hex(m.channel))
     if (session?.status !== "pending") return yield* fail("unknown-channel")
     yield* Effect.mapError(checkReceipt("se", session.keys, m.confirm), () => fail("bad-confirmation"))
-    yield* store.transact((s) => [undefined, put(s, { ...session, status: "open" }, true)] as const)
+    yield* store.transact((s) => [undefined, putSession(s, { ...session, status: "open" }, true)] as const)
     return { _tag: "Opened" as const, channel: m.channel }
   })
 
@@ -115,7 +111,7 @@ export const makeServer = (options: ServerOptions): Server => {
     const session = (yield* store.snapshot).sessions.get(hex(m.channel))
     if (session?.status !== "open") return yield* fail("unknown-channel")
     const plaintext = yield* Effect.mapError(openRecord(records, session.keys, "se>server", session.received, m), (e) => fail(e.reason))
-    yield* store.transact((s) => [undefined, put(s, { ...session, received: session.received + 1 }, false)] as const)
+    yield* store.transact((s) => [undefined, putSession(s, { ...session, received: session.received + 1 }, false)] as const)
     return { _tag: "Received" as const, channel: m.channel, plaintext }
   })
 
@@ -138,7 +134,7 @@ export const makeServer = (options: ServerOptions): Server => {
     const session = state.latest === undefined ? undefined : state.sessions.get(state.latest)
     if (session === undefined) return yield* fail("no-channel")
     const bytes = yield* sealRecord(records, session.keys, "server>se", session.channel, session.sent, plaintext)
-    yield* store.transact((s) => [undefined, put(s, { ...session, sent: session.sent + 1 }, false)] as const)
+    yield* store.transact((s) => [undefined, putSession(s, { ...session, sent: session.sent + 1 }, false)] as const)
     return bytes
   })
 

@@ -14,7 +14,7 @@ import { containsBytes } from "../rolling-key/test-support.ts"
 import { stateStoreContract } from "../sqlite/state-store-contract.ts"
 import { type Backend, memoryBackend, sqliteBackend } from "../sqlite/testing.ts"
 import { makeSqliteServerStore } from "./store-sqlite.ts"
-import { emptyChannels, fingerprint, hex, inMemoryStore, type ServerSession, type ServerState, type Store } from "./store.ts"
+import { emptyChannels, fingerprint, hex, inMemoryStore, putSession, type ServerSession, type ServerState, type Store } from "./store.ts"
 
 const backends: ReadonlyArray<Backend<Store<ServerState>>> = [memoryBackend(inMemoryStore(emptyChannels<ServerSession>())), sqliteBackend(makeSqliteServerStore)]
 
@@ -33,10 +33,7 @@ const session = (name: string, b = 0x10): ServerSession => ({
   received: 0
 })
 
-const put = (s: ServerState, x: ServerSession, latest = false): ServerState => ({
-  sessions: new Map([...s.sessions, [hex(x.channel), x]]),
-  ...(latest ? { latest: hex(x.channel) } : s.latest === undefined ? {} : { latest: s.latest })
-})
+const put = (s: ServerState, x: ServerSession, latest = false): ServerState => putSession(s, x, latest)
 
 stateStoreContract("se-channel server store", backends, {
   fingerprint,

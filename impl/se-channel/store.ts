@@ -50,6 +50,12 @@ export type ServerState = ChannelState<ServerSession>
 
 export const emptyChannels = <S>(): ChannelState<S> => ({ sessions: new Map() })
 
+/** `state` with `session` stored under its channel id, and made the latest channel if `latest`. */
+export const putSession = <S extends { readonly channel: Uint8Array }>(state: ChannelState<S>, session: S, latest: boolean): ChannelState<S> => ({
+  sessions: new Map([...state.sessions, [hex(session.channel), session]]),
+  ...(latest ? { latest: hex(session.channel) } : state.latest === undefined ? {} : { latest: state.latest })
+})
+
 /** The server's store as a service (`authlab serve`, the crash test); the SQLite layer is `layerSqlite` of ./store-sqlite.ts. */
 export class ServerStoreService extends Context.Tag("authlab/se-channel/ServerStore")<ServerStoreService, Store<ServerState>>() {
   static readonly layerInMemory: Layer.Layer<ServerStoreService> = Layer.effect(ServerStoreService, inMemoryStore(emptyChannels<ServerSession>()))

@@ -15,6 +15,7 @@ import * as system from "../../model/se-channel/system.ts"
 import { composedSystem, type ProtocolDefinition } from "../definition.ts"
 import { makeImplWorld } from "./impl-world.ts"
 import { mutants, type SeChannelImplFlaw, type SeChannelModelFlaw } from "./mutants/index.ts"
+import { serve } from "./serve.ts"
 
 /**
  * The deepest the P2a model is explored: every claimed attack is at most 3 moves deep (a visit is
@@ -57,9 +58,10 @@ export const seChannel: ProtocolDefinition<Policy, system.SystemState, system.Ob
     honestRun: system.honestRun
   },
   impl: {
-    world: ({ policy, seed, malformed, flaw }) => makeImplWorld({ policy, seed, malformed, ...(flaw === undefined ? {} : { flaw }) })
+    world: ({ policy, seed, malformed, flaw, remote }) => makeImplWorld({ policy, seed, malformed, ...(flaw === undefined ? {} : { flaw }), ...(remote === undefined ? {} : { remote }) })
   },
   mutants,
+  serve,
   conformance: {
     verdicts,
     vocabulary: {

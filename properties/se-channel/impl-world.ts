@@ -21,9 +21,11 @@
  * attacker can compute (a `Reveal` is a key it actually derived), and signals a refusal that left
  * a participant's store changed.
  */
+import { sha256 } from "@noble/hashes/sha2.js"
 import { Context, Effect, Either, Layer, Schema } from "effect"
 import type { Move } from "../../spec/attacker.ts"
-import { SeFinish, SeHello, SeOpen, ServerHello, ToSe, ToServer } from "../../spec/se-channel/messages.ts"
+import { transcript } from "../../spec/codec.ts"
+import { Record as RecordMessage, SeFinish, SeHello, SeOpen, ServerHello, ToSe, ToServer } from "../../spec/se-channel/messages.ts"
 import { SERVER_KEY_NAME } from "../../spec/se-channel/properties.ts"
 import { MAX_RECORDS, MAX_VISITS, type Policy, SE_ID, SERVER } from "../../spec/se-channel/variants.ts"
 import type { Actor, Trace, TraceEvent } from "../../spec/trace.ts"
@@ -33,13 +35,16 @@ import { SecureRandomSeeded } from "../../impl/crypto/random.ts"
 import { Crypto, SecureRandom } from "../../impl/crypto/services.ts"
 import { makeBrowser } from "../../impl/se-channel/browser.ts"
 import { type Deployment, makeDeployment } from "../../impl/se-channel/deployment.ts"
-import { channelId, type ChannelKeys, deriveKeys, ephemeralKeyPair, type Handshake, keySchedule, receipt } from "../../impl/se-channel/keys.ts"
+import { channelId, checkReceipt, type ChannelKeys, deriveKeys, ephemeralKeyPair, type Handshake, type KeySchedule, keySchedule, receipt } from "../../impl/se-channel/keys.ts"
+import { openRecord, recordLayer } from "../../impl/se-channel/records.ts"
 import { makeSecureElement, type SeOptions } from "../../impl/se-channel/secure-element.ts"
-import { makeServer, type ServerOptions } from "../../impl/se-channel/server.ts"
-import { emptyChannels, fingerprint, hex, inMemoryStore, type SeSession, type SeState, type ServerSession, type ServerState, type Store } from "../../impl/se-channel/store.ts"
+import { makeServer, type Server, ServerError, type ServerOptions, type ServerOutcome, type ServerReason } from "../../impl/se-channel/server.ts"
+import { emptyChannels, fingerprint, hex, inMemoryStore, putSession, type SeSession, type SeState, type ServerSession, type ServerState, type Store } from "../../impl/se-channel/store.ts"
 import type { Observation } from "../../model/se-channel/system.ts"
 import { FORGES } from "../../model/se-channel/system.ts"
+import type { RemoteParticipants } from "../definition.ts"
 import { byteAttack, byteAttackMoves, garbage, GARBAGE_KINDS } from "../harness/byte-attacks.ts"
+import { seedFixture } from "../harness/served.ts"
 import type { World } from "../harness/world.ts"
 import type { SeChannelImplFlaw } from "./mutants/index.ts"
 
@@ -51,6 +56,12 @@ export interface ImplWorldOptions {
   readonly seed: number
   readonly malformed: boolean
   readonly flaw?: SeChannelImplFlaw
+  /**
+   * The bank's server is served elsewhere (`authlab conform`): provisioned with this run's seed,
+   * driven through these proxies, never crashed; its store is out of sight, so the world keeps a
+   * view of its channels from its answers (`remoteServer`).
+   */
+  readonly remote?: RemoteParticipants
 }
 
 interface WireMessage {
@@ -100,6 +111,100 @@ const text = new TextEncoder()
 const untext = new TextDecoder()
 const equal = (a: Uint8Array, b: Uint8Array) => a.length === b.length && a.every((x, i) => x === b[i])
 
+/** The deployment's server as every world builds it, in process or served (properties/se-channel/serve.ts): the real service over `store`, a mutant's decorators applied. */
+export const serverOptionsFor = (policy: Policy, store: Store<ServerState>, flaw: SeChannelImplFlaw | undefined): ServerOptions => {
+  const d = deploymentNow()
+  const base: ServerOptions = { policy, name: d.server.name, staticSecret: d.server.secret, staticKey: d.server.key, caKey: d.caKey, store, schedule: flaw?.schedule ?? keySchedule, ...(flaw?.records === undefined ? {} : { records: flaw.records }) }
+  return flaw?.server?.(base) ?? base
+}
+
+/** A record opened whatever its sequence number: the observer reads what a record the server accepted says. */
+const readingLayer = { ...recordLayer, acceptsSeq: () => true }
+
+/**
+ * Keys no participant but the served server can hold: it answered a SeOpen whose ephemeral nobody
+ * drew, or (hardened) its receipt did not verify under the keys the protocol derives. A stand-in
+ * that names them apart, from public bytes only (no key the attacker or the SE could compute).
+ */
+const unreadKeys = (hello: ServerHello): ChannelKeys => {
+  const part = (i: number) => sha256(transcript("authlab/se-channel/conform/unread-key/v1", [hello.channel, hello.ephemeral, String(i)]))
+  return { transcriptHash: part(0), confirmServer: part(1), confirmSe: part(2), seToServer: part(3), serverToSe: part(4) }
+}
+
+/** What the world may read of a served server's answer: its request strictly decoded, or nothing (a lenient server took bytes the protocol refuses). */
+const strictly = <A>(decode: (b: Uint8Array) => Either.Either<A, unknown>, bytes: Uint8Array | undefined): A | undefined => {
+  const d = decode(bytes ?? new Uint8Array(0))
+  return Either.isRight(d) ? d.right : undefined
+}
+
+/**
+ * A served server (`authlab conform`) as the world's participant: its answers over HTTP read back as
+ * the service's results, and `view` — the world's copy of the server's channels — kept from them
+ * as server.ts keeps its store, so the rest of the world reads the server as it reads its own.
+ *
+ * The server's keys are not read (they never leave it): a channel's keys are those the protocol
+ * derives from the handshake it answered (the SeOpen it took, the ServerHello it sent), computed with
+ * the ephemeral secret of whoever drew the SeOpen's ephemeral (`secretOf`: the local SE or the
+ * attacker); `hardened` takes them only when the server's receipt verifies under them (the server
+ * proved it holds them), `claimed` (no receipt) as the server's unless its records say otherwise.
+ * A record the server accepted is read under its channel's keys. A channel the world cannot derive
+ * gets `unreadKeys`. The application's sends go to the `application` route (spec/se-channel/SPEC.md
+ * §HTTP binding).
+ */
+const remoteServer = (
+  remote: RemoteParticipants,
+  view: Store<ServerState>,
+  keysOf: (open: SeOpen, hello: ServerHello) => ChannelKeys,
+  run: <A, E>(effect: Effect.Effect<A, E, Crypto | SecureRandom>) => Either.Either<A, E>
+): Server => {
+  const ok = <A>(effect: Effect.Effect<A, never, Crypto | SecureRandom>): A => Either.getOrThrow(run(effect))
+  const sessionOf = (channel: Uint8Array) => ok(view.snapshot).sessions.get(hex(channel))
+  const store = (session: ServerSession, latest: boolean) => ok(view.transact((s) => [undefined, putSession(s, session, latest)] as const))
+  const refused = (reason: string) => Effect.fail(new ServerError({ reason: reason as ServerReason }))
+  /** A step the world cannot read (no strict decoding of what the server took): its channel names no session of the view. */
+  const unread = (): ServerOutcome => ({ _tag: "Opened", channel: new Uint8Array(0) })
+  return {
+    receive: (bytes) =>
+      Effect.suspend((): Effect.Effect<ServerOutcome, ServerError> => {
+        const a = remote.send("server", bytes)
+        if (a._tag === "Refusal") return refused(a.reason)
+        const m = strictly(decodeServer, bytes)
+        if (a.outcome === "answered" || a.outcome === "answered-opened") {
+          const hello = strictly(Schema.decodeUnknownEither(ServerHello.wire), a.reply)
+          if (hello === undefined) throw new Error(`the served server's ${a.outcome} answer carries no ServerHello`)
+          if (m?._tag !== "SeOpen") return Effect.succeed(unread())
+          const opened = a.outcome === "answered-opened"
+          store({ channel: hello.channel, seId: m.seId, seEphemeral: m.ephemeral, ephemeral: hello.ephemeral, keys: keysOf(m, hello), status: opened ? "open" : "pending", sent: 0, received: 0 }, opened)
+          return Effect.succeed({ _tag: "Answered", channel: hello.channel, hello: a.reply!, opened })
+        }
+        if (a.outcome === "opened") {
+          const session = m?._tag === "SeFinish" ? sessionOf(m.channel) : undefined
+          if (session === undefined) return Effect.succeed(unread())
+          store({ ...session, status: "open" }, true)
+          return Effect.succeed({ _tag: "Opened", channel: session.channel })
+        }
+        if (a.outcome === "received") {
+          const session = m?._tag === "Record" ? sessionOf(m.channel) : undefined
+          if (session === undefined || m?._tag !== "Record") return Effect.succeed(unread())
+          store({ ...session, received: session.received + 1 }, false)
+          const read = run(openRecord(readingLayer, session.keys, "se>server", 0, m))
+          return Effect.succeed({ _tag: "Received", channel: session.channel, plaintext: Either.getOrElse(read, () => text.encode("?")) })
+        }
+        throw new Error(`the served server answered with outcome ${JSON.stringify(a.outcome)}, which P2a has not`)
+      }),
+    send: (plaintext) =>
+      Effect.suspend((): Effect.Effect<Uint8Array, ServerError> => {
+        const a = remote.send("application", plaintext)
+        if (a._tag === "Refusal") return refused(a.reason)
+        const record = strictly(Schema.decodeUnknownEither(RecordMessage.wire), a.reply)
+        if (record === undefined) throw new Error("the served server's application answer carries no Record")
+        const session = sessionOf(record.channel)
+        if (session !== undefined) store({ ...session, sent: session.sent + 1 }, false)
+        return Effect.succeed(a.reply!)
+      })
+  }
+}
+
 export const makeImplWorld = (options: ImplWorldOptions): World<Observation> => {
   const { policy, flaw } = options
   const d = deploymentNow()
@@ -107,13 +212,15 @@ export const makeImplWorld = (options: ImplWorldOptions): World<Observation> => 
   const run = <A, E>(effect: Effect.Effect<A, E, Crypto | SecureRandom>): Either.Either<A, E> => Effect.runSync(Effect.either(Effect.provide(effect, context)))
   const ok = <A>(effect: Effect.Effect<A, unknown, Crypto | SecureRandom>): A => Either.getOrThrow(run(effect))
 
-  const schedule = flaw?.schedule ?? keySchedule
+  const { remote } = options
+  const schedule: KeySchedule = flaw?.schedule ?? keySchedule
   const seStore: Store<SeState> = ok(inMemoryStore(emptyChannels<SeSession>()))
+  // With a served server, what the world knows of its channels (its answers), never its store.
   const serverStore: Store<ServerState> = ok(inMemoryStore(emptyChannels<ServerSession>()))
   const seBase: SeOptions = { policy, seId: d.se.id, staticSecret: d.se.secret, cert: d.se.cert, caKey: d.caKey, pairingKey: d.pairingKey, store: seStore, schedule, ...(flaw?.records === undefined ? {} : { records: flaw.records }) }
-  const serverBase: ServerOptions = { policy, name: d.server.name, staticSecret: d.server.secret, staticKey: d.server.key, caKey: d.caKey, store: serverStore, schedule, ...(flaw?.records === undefined ? {} : { records: flaw.records }) }
   const se = makeSecureElement(flaw?.se?.(seBase) ?? seBase)
-  const server = makeServer(flaw?.server?.(serverBase) ?? serverBase)
+  remote?.reset(seedFixture(options.seed))
+  const server: Server = remote === undefined ? makeServer(serverOptionsFor(policy, serverStore, flaw)) : remoteServer(remote, serverStore, (open, hello) => servedKeys(open, hello), run)
   const browser = makeBrowser({ policy, pairingKey: d.pairingKey })
 
   const network: Array<WireMessage> = []
@@ -124,6 +231,19 @@ export const makeImplWorld = (options: ImplWorldOptions): World<Observation> => 
   const keyNames = new Map<string, string>()
   /** The attacker's private keys, by public key (hex). */
   const attackerKeys = new Map<string, Uint8Array>()
+  /** The SE's ephemeral secrets, by public key (hex): the observer's copy, kept across the SE's crashes. */
+  const seSecrets = new Map<string, Uint8Array>()
+
+  /** The keys a served server holds for the handshake it answered, as far as the world can tell (see `remoteServer`). */
+  const servedKeys = (open: SeOpen, hello: ServerHello): ChannelKeys => {
+    const secret = seSecrets.get(hex(open.ephemeral)) ?? attackerKeys.get(hex(open.ephemeral))
+    if (secret === undefined) return unreadKeys(hello)
+    const z = run(Effect.flatMap(Crypto, (c) => Effect.all({ ee: c.p256SharedSecret(secret, hello.ephemeral), es: c.p256SharedSecret(secret, d.server.key) })))
+    if (Either.isLeft(z)) return unreadKeys(hello)
+    const keys = ok(Effect.orDie(deriveKeys(policy, schedule, { seId: open.seId, subject: SERVER, serverKey: d.server.key, seEphemeral: open.ephemeral, serverEphemeral: hello.ephemeral }, z.right)))
+    if (policy.confirmation === "both" && Either.isLeft(run(checkReceipt("server", keys, hello.confirm)))) return unreadKeys(hello)
+    return keys
+  }
   let compromised = false
   /** Every key a participant held, with the public values it came from, for the attacker to try. */
   const held: Array<{ readonly name: string; readonly handshake: Handshake; readonly keys: ChannelKeys }> = []
@@ -186,6 +306,8 @@ export const makeImplWorld = (options: ImplWorldOptions): World<Observation> => 
     if (out._tag === "Opening") {
       const hello = decodedOnce(bytes, asHello)!
       const open = decodedOnce(out.open, asOpen)!
+      const pending = seSessionOf(out.channel)
+      if (pending !== undefined) seSecrets.set(hex(pending.ephemeral), pending.ephemeralSecret)
       const e = nameEph(open.ephemeral, "e")
       chanNames.set(hex(out.channel), e)
       helloOf.set(hex(out.channel), { subject: hello.subject })
@@ -219,7 +341,9 @@ export const makeImplWorld = (options: ImplWorldOptions): World<Observation> => 
       return events
     }
     const out = r.right
-    const session = serverSessionOf(out.channel)!
+    const session = serverSessionOf(out.channel)
+    // only a served server takes a step on bytes the world cannot read (a lenient one, on a malformed message)
+    if (session === undefined) return [{ _tag: "Accept", actor: "server", data: `unread;${out._tag}` }]
     const K = keyName(session.keys)
     const e = ephName(session.seEphemeral)
     if (!chanNames.has(hex(out.channel))) chanNames.set(hex(out.channel), e)
@@ -315,8 +439,10 @@ export const makeImplWorld = (options: ImplWorldOptions): World<Observation> => 
       const payload = `srv-${++counters.serverRecords}`
       const state = ok(serverStore.snapshot)
       const K = keyName(state.sessions.get(state.latest!)!.keys)
-      const bytes = ok(server.send(text.encode(payload)))
-      return [{ _tag: "Running", actor: "server", peer: "se", data: `rec;p=${payload};k=${K}` }, ...send("server", "se", bytes, "Record")]
+      const sent = run(server.send(text.encode(payload)))
+      // a served server may refuse (its channels are its own); ours never does here
+      if (Either.isLeft(sent)) return [{ _tag: "Reject", actor: "server", reason: sent.left.reason }]
+      return [{ _tag: "Running", actor: "server", peer: "se", data: `rec;p=${payload};k=${K}` }, ...send("server", "se", sent.right, "Record")]
     }
     return undefined
   }
@@ -457,7 +583,8 @@ export const makeImplWorld = (options: ImplWorldOptions): World<Observation> => 
       case "Deliver":
         return network[move.ref] === undefined ? [] : deliver(move.ref, move.to)
       case "Crash":
-        return move.actor === "se" || move.actor === "server" ? crash(move.actor) : []
+        // a served server is never crashed (the world cannot restart a remote process)
+        return move.actor === "se" || (move.actor === "server" && remote === undefined) ? crash(move.actor) : []
       case "Compromise":
         if (move.actor !== "server" || compromised) return []
         compromised = true
@@ -480,7 +607,7 @@ export const makeImplWorld = (options: ImplWorldOptions): World<Observation> => 
     // beyond the model's moves: a record sent and delivered at once (a model path never needs it; random runs reach replays sooner)
     if (hasOpen(seStore) && counters.seRecords < MAX_RECORDS) out.push({ _tag: "User", actor: "se", action: "send" }, { _tag: "Honest", actor: "se", action: "send" })
     if (hasOpen(serverStore) && counters.serverRecords < MAX_RECORDS) out.push({ _tag: "User", actor: "server", action: "send" }, { _tag: "Honest", actor: "server", action: "send" })
-    out.push({ _tag: "Crash", actor: "se" }, { _tag: "Crash", actor: "server" })
+    out.push({ _tag: "Crash", actor: "se" }, ...(remote === undefined ? [{ _tag: "Crash", actor: "server" } as const] : []))
     if (!compromised) out.push({ _tag: "Compromise", actor: "server", into: "attacker" })
     for (const [to, forge] of FORGES) if (forgeable(to, forge)) out.push({ _tag: "Inject", to, forge })
     network.forEach((m, ref) => {
