@@ -183,15 +183,15 @@ const requestSid = (bytes: Uint8Array): Uint8Array => {
 /**
  * A served server (`authlab conform`) as the world's participant: its answers over HTTP read back as
  * the service's results, the SID from the reply (or, for a login, which has none, from the request).
- * The served server is told no connection: the opener of a session is the connection the world
- * saw receive its `Opened` — the reply goes back on the connection that asked, as over TLS.
+ * Each request names its connection (`device`, `machine`, `evil`, `attacker`), as TLS would; the
+ * opener of a session is the connection the world saw receive its `Opened` (no answer names it).
  */
 const remoteServer = (remote: RemoteParticipants, nowMillis: () => number): Server => {
   const openers = new Map<string, string>()
   return {
     receive: (conn, bytes) =>
       Effect.suspend((): Effect.Effect<ServerOutcome, ServerRejection> => {
-        const a = remote.send("server", bytes, nowMillis())
+        const a = remote.send("server", bytes, nowMillis(), conn)
         if (a._tag === "Refusal") return Effect.fail(new ServerRejection({ reason: a.reason as ServerReason }))
         const reply = a.reply ?? new Uint8Array(0)
         switch (a.outcome) {

@@ -12,9 +12,9 @@
  *
  * No step of the server sends to anyone but the sender: the Device's poll is answered with the
  * result on the Device's own request, and a login (which completes on the Machine's message) has
- * no reply at all. So the binding needs no deliveries, and the server is told no connection — the
- * connection it records as a session's opener is the same for every request, and the world names
- * openers by the connection that received each `Opened`.
+ * no reply at all. So the binding's deliveries are never needed. The server records the opener of
+ * a session by connection (`authlab-connection`, `default` without one) but never answers with it:
+ * the world names openers by the connection that received each `Opened`.
  */
 import { Context, Effect, Layer, Schema } from "effect"
 import type { Policy } from "../../spec/split-login/variants.ts"
@@ -29,8 +29,8 @@ import type { ServedStore, ServeSide } from "../definition.ts"
 import { answering, serveError } from "../harness/served.ts"
 import { decoratedServer, type ServerEnrolment, serverContextOf, type SplitLoginImplFlaw, standingEnrolment } from "./impl-world.ts"
 
-/** The connection name the served server records as every session's opener (see the module doc). */
-const SERVED_CONNECTION = "http"
+/** The connection of a request that names none (spec/HTTP-BINDING.md §Connections and deliveries). */
+const DEFAULT_CONNECTION = "default"
 
 const EnrolmentJson = Schema.parseJson(
   Schema.Struct({
@@ -71,6 +71,9 @@ const storeLayer = (store: ServedStore) =>
 
 export const serve: ServeSide<Policy, SplitLoginImplFlaw> = {
   participants: ["server"],
+  // The first served mutant (an empty poll key matching any session) needs the attacker's poll
+  // before its own device opened: 30 runs find it, the serve/conform test's 8 do not.
+  testMutant: "poll-key-unchecked",
   policy: (policy) => policy,
   // alice's Machine and its randomness are hers, not the server's.
   serves: (flaw) => flaw.store !== undefined || flaw.decode !== undefined || flaw.serverOpaque !== undefined || flaw.serverCrypto !== undefined,
@@ -81,11 +84,11 @@ export const serve: ServeSide<Policy, SplitLoginImplFlaw> = {
       const context = yield* Layer.build(Layer.mergeAll(CryptoNode, storeLayer(store), OpaqueLayer(KeyStretching.light).pipe(Layer.provideMerge(random))))
       const server = transactional(decoratedServer(policy, provisioned?.enrolment ?? standingEnrolment(policy), Context.get(context, ServerStoreService), flaw), Context.get(context, StepTransaction), ["receive"])
       const serverContext = serverContextOf(context, flaw)
-      return { server: (bytes: Uint8Array) => Effect.provide(answering(server.receive(SERVED_CONNECTION, bytes), (o) => o._tag), serverContext) }
+      return { server: (bytes: Uint8Array, connection?: string) => Effect.provide(answering(server.receive(connection ?? DEFAULT_CONNECTION, bytes), (o) => o._tag), serverContext) }
     }),
   unobservable: [
     "a crash of the server (the world cannot restart a remote process): no Crash(server) moves",
     "the server's store: a refusal that changes a session (state-changed-on-reject: P2b.malformed-input, P2b.tampered-input) is not seen; a refused input is judged by its refusal alone",
-    "who opened a session is the connection the world saw receive its Opened, not what the server recorded (the binding names no connection; every reply goes back on the request that asked)"
+    "who opened a session is the connection the world saw receive its Opened; what the server recorded as the opener is in its store, which no answer carries"
   ]
 }

@@ -3,8 +3,7 @@
  * outside the shipped code — decorators of the server's store, its decoder, its crypto and its
  * OPAQUE service, and of alice's Machine. Where the flaw exists symbolically, the model side is a
  * machine override (`machine.provide`). Each must be killed by the properties it names, on the
- * implementation unguided (properties/harness/suite-tests.ts). The flaws that exist in both worlds
- * come first (the first one of the server is what the serve/conform test serves).
+ * implementation unguided (properties/harness/suite-tests.ts).
  */
 import { Effect, Schema } from "effect"
 import { enqueueActions } from "xstate"
@@ -34,54 +33,6 @@ const rewriting = (inner: ServerStore, rewrite: (before: ServerState, after: Ser
 const strictServer = Schema.decodeUnknown(ToServer)
 
 export const mutants: ReadonlyArray<SplitLoginMutant> = [
-  {
-    name: "poll-key-unchecked",
-    flaw: "The server answers a poll without comparing the device key with the opener's, as claim 2 reads.",
-    expectedKilledBy: ["P2b.result-to-opener"],
-    model: {
-      server: {
-        guards: {
-          refused: ({ context, event }) => event.type === "msg" && refusalOf({ ...context, policy: { ...context.policy, poll: event.message._tag === "Poll" ? "sid" : context.policy.poll } }, event) !== undefined
-        },
-        actions: {
-          refuse: enqueueActions(({ context, event, enqueue }) => {
-            if (event.type === "msg") enqueue(verdict({ _tag: "refused", reason: refusalOf({ ...context, policy: { ...context.policy, poll: event.message._tag === "Poll" ? "sid" : context.policy.poll } }, event)! }))
-          })
-        }
-      }
-    },
-    impl: {
-      // the edge fills a poll's device key in from the session the SID names, so the comparison that follows always holds
-      decode: (store) => (bytes) =>
-        Effect.flatMap(strictServer(bytes), (m) =>
-          m._tag !== "Poll" ? Effect.succeed<ToServer>(m) : Effect.map(store.snapshot, (s): ToServer => ({ ...m, deviceKey: s.sessions.get(hex(m.sid))?.deviceKey ?? m.deviceKey }))
-        )
-    }
-  },
-  {
-    name: "no-consent-screen",
-    flaw: "The Machine sends KE3 without asking the user to compare the fingerprint, so a phished SID is approved.",
-    expectedKilledBy: ["P2b.intent"],
-    model: {
-      machine: {
-        actions: {
-          challenge: enqueueActions(({ context, event, enqueue }) => {
-            if (event.type !== "msg") return
-            const m = event.message
-            const p = context.pending
-            if (m._tag !== "LoginChallenge" || p === null || p.sid !== m.sid) {
-              enqueue({ type: "verdict", params: { refused: m._tag === "LoginChallenge" ? "unexpected" : "malformed" } } as never)
-              return
-            }
-            enqueue.assign({ pending: null })
-            if (m.ke2.ke1 !== p.ke1) enqueue({ type: "verdict", params: { refused: "bad-server" } } as never)
-            else enqueue({ type: "verdict", params: { sent: { _tag: "LoginFinish", sid: m.sid, ke3: m.ke2, approval: { key: m.ke2, sid: m.sid, fp: m.fp } }, running: true } } as never)
-          })
-        }
-      }
-    },
-    impl: { machine: (real) => ({ ...real, receive: (bytes, user) => real.receive(bytes, { ...user, approves: () => true }) }) }
-  },
   {
     name: "device-key-compared-over-poll",
     flaw: "The server compares the device key byte by byte over the length of the key the poll carries, so a poll with an empty key matches any session (implementation only).",
@@ -129,6 +80,54 @@ export const mutants: ReadonlyArray<SplitLoginMutant> = [
               })
         )
     }
+  },
+  {
+    name: "poll-key-unchecked",
+    flaw: "The server answers a poll without comparing the device key with the opener's, as claim 2 reads.",
+    expectedKilledBy: ["P2b.result-to-opener"],
+    model: {
+      server: {
+        guards: {
+          refused: ({ context, event }) => event.type === "msg" && refusalOf({ ...context, policy: { ...context.policy, poll: event.message._tag === "Poll" ? "sid" : context.policy.poll } }, event) !== undefined
+        },
+        actions: {
+          refuse: enqueueActions(({ context, event, enqueue }) => {
+            if (event.type === "msg") enqueue(verdict({ _tag: "refused", reason: refusalOf({ ...context, policy: { ...context.policy, poll: event.message._tag === "Poll" ? "sid" : context.policy.poll } }, event)! }))
+          })
+        }
+      }
+    },
+    impl: {
+      // the edge fills a poll's device key in from the session the SID names, so the comparison that follows always holds
+      decode: (store) => (bytes) =>
+        Effect.flatMap(strictServer(bytes), (m) =>
+          m._tag !== "Poll" ? Effect.succeed<ToServer>(m) : Effect.map(store.snapshot, (s): ToServer => ({ ...m, deviceKey: s.sessions.get(hex(m.sid))?.deviceKey ?? m.deviceKey }))
+        )
+    }
+  },
+  {
+    name: "no-consent-screen",
+    flaw: "The Machine sends KE3 without asking the user to compare the fingerprint, so a phished SID is approved.",
+    expectedKilledBy: ["P2b.intent"],
+    model: {
+      machine: {
+        actions: {
+          challenge: enqueueActions(({ context, event, enqueue }) => {
+            if (event.type !== "msg") return
+            const m = event.message
+            const p = context.pending
+            if (m._tag !== "LoginChallenge" || p === null || p.sid !== m.sid) {
+              enqueue({ type: "verdict", params: { refused: m._tag === "LoginChallenge" ? "unexpected" : "malformed" } } as never)
+              return
+            }
+            enqueue.assign({ pending: null })
+            if (m.ke2.ke1 !== p.ke1) enqueue({ type: "verdict", params: { refused: "bad-server" } } as never)
+            else enqueue({ type: "verdict", params: { sent: { _tag: "LoginFinish", sid: m.sid, ke3: m.ke2, approval: { key: m.ke2, sid: m.sid, fp: m.fp } }, running: true } } as never)
+          })
+        }
+      }
+    },
+    impl: { machine: (real) => ({ ...real, receive: (bytes, user) => real.receive(bytes, { ...user, approves: () => true }) }) }
   }
 ]
 
