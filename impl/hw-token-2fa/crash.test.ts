@@ -52,17 +52,13 @@ describe("hw-token-2fa hardened AuthServer: SIGKILL at every step, restarted on 
   /** Refresh tokens of `family` not revoked. */
   const unrevoked = (family: number) => readRow<{ n: number }>(rig.file, `SELECT count(*) AS n FROM hw_refresh WHERE family = ${family} AND status != 'revoked'`)!.n
 
-  /** Send `bytes` with the child told to die at `point`: it must die without replying; then restart it. */
-  const crashAt = async (bytes: Uint8Array, point: CrashPoint) => {
-    assert.isUndefined(await rig.child.send(bytes, { crash: point }), `no reply from a server killed ${point}`)
-    await rig.restart()
-  }
+  /** Send `bytes` with the child told to die at `point`: it must die without replying (it is started again). */
+  const crashAt = async (bytes: Uint8Array, point: CrashPoint) => assert.isUndefined(await rig.crashingAt(point, bytes), `no reply from a server killed ${point}`)
 
   /** Send `bytes`, expect a step, and kill the server between this step and the next. */
   const acknowledged = async (bytes: Uint8Array): Promise<Outcome> => {
-    const outcome = await rig.child.send(bytes)
+    const outcome = await rig.thenKilled(bytes)
     assert.deepInclude(outcome, { ok: true })
-    await rig.restart()
     return outcome!
   }
 

@@ -58,17 +58,13 @@ describe("soft-token hardened service: SIGKILL at every step, restarted on the s
               (SELECT count(*) FROM soft_token_nonces) AS nonces, (SELECT count(*) FROM soft_token_reads) AS reads`
     )!
 
-  /** Send `bytes` on `conn` with the child told to die at `point`: it must die without replying; then restart it. */
-  const crashAt = async (bytes: Uint8Array, conn: string, point: CrashPoint) => {
-    assert.isUndefined(await rig.child.send(bytes, { conn, crash: point }), `no reply from a service killed ${point}`)
-    await rig.restart()
-  }
+  /** Send `bytes` on `conn` with the child told to die at `point`: it must die without replying (it is started again). */
+  const crashAt = async (bytes: Uint8Array, conn: string, point: CrashPoint) => assert.isUndefined(await rig.crashingAt(point, bytes, conn), `no reply from a service killed ${point}`)
 
   /** Send `bytes` on `conn`, expect a step, and kill the service between this step and the next. */
   const acknowledged = async (bytes: Uint8Array, conn: string): Promise<Outcome> => {
-    const outcome = await rig.child.send(bytes, { conn })
+    const outcome = await rig.thenKilled(bytes, conn)
     assert.deepInclude(outcome, { ok: true })
-    await rig.restart()
     return outcome!
   }
 

@@ -148,6 +148,23 @@ export class CrashRig {
     this.restarts++
   }
 
+  /**
+   * Send `bytes` (on `conn`) with the child told to die at `point`, then start it again: what it
+   * replied, which the kill must have prevented (`undefined`).
+   */
+  async crashingAt(point: CrashPoint, bytes: Uint8Array, conn?: string): Promise<Outcome | undefined> {
+    const outcome = await this.child.send(bytes, { ...(conn === undefined ? {} : { conn }), crash: point })
+    await this.restart()
+    return outcome
+  }
+
+  /** Send `bytes` (on `conn`), then kill the child between this step and the next and start it again: its outcome. */
+  async thenKilled(bytes: Uint8Array, conn?: string): Promise<Outcome | undefined> {
+    const outcome = await this.child.send(bytes, conn === undefined ? {} : { conn })
+    await this.restart()
+    return outcome
+  }
+
   async close(): Promise<void> {
     await this.child.kill()
     rmSync(this.dir, { recursive: true, force: true })
