@@ -7,8 +7,7 @@
 import { Effect } from "effect"
 import { Worker } from "node:worker_threads"
 import type { AuditOptions } from "../../properties/audit/plan.ts"
-import { planAudit } from "../../properties/audit/plan.ts"
-import { exploresModel } from "../../properties/audit/run.ts"
+import { conformsStepwise, exploresModel, planAudit } from "../../properties/audit/plan.ts"
 import type { ConformanceJudgement, ImplJudgement, ModelOutcome, ProtocolSuite } from "../../properties/suite.ts"
 import { subjectName } from "../../properties/suite.ts"
 import type { UnitProgress, UnitRequest, UnitResult } from "./protocol.ts"
@@ -37,7 +36,7 @@ export const unitsOf = (suites: ReadonlyArray<ProtocolSuite>, options: AuditOpti
           subject,
           model: useModel && exploresModel(suite, subject) && properties.some((p) => p.judgedIn.includes("model")),
           impl: useImpl ? properties.filter((p) => p.judgedIn.includes("impl")).map((p) => p.id) : [],
-          conformance,
+          conformance: conformance && conformsStepwise(suite, subject),
           depth: options.depth,
           runs: options.runs,
           seed: options.seed,

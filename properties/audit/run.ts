@@ -15,15 +15,11 @@ import type { Verdict, WorldName } from "../../spec/property.ts"
 import type { Counterexample, ImplJudgement, ModelOutcome, ProtocolSuite, Subject } from "../suite.ts"
 import { subjectName } from "../suite.ts"
 import { replayCommand } from "../harness/replay.ts"
-import { type AuditOptions, type AuditSelectionError, planAudit, type Work } from "./plan.ts"
+import { type AuditOptions, type AuditSelectionError, conformsStepwise, exploresModel, planAudit, type Work } from "./plan.ts"
 import { classify } from "./classify.ts"
 import { type AuditCheck, type AuditReport, CONFORMANCE, type ConformanceReport, type CounterexampleReport, type Exploration, type Finding, type MutantResult, type Severity, type WorldVerdict } from "./report.ts"
 
 const now = () => performance.now()
-
-/** Whether `subject` has a model of its own to explore: not a mutant whose flaw only the implementation has. */
-export const exploresModel = (suite: ProtocolSuite, subject: Subject): boolean =>
-  subject.kind === "variant" || (suite.mutants.find((m) => m.name === subject.mutant)?.worlds.includes("model") ?? true)
 
 const describeCause = (cause: Cause.Cause<unknown>): string => {
   const squashed = Cause.squash(cause)
@@ -66,7 +62,7 @@ export const runAudit = (
           n +
           (useModel && exploresModel(w.suite, subject) && w.properties.some((p) => p.judgedIn.includes("model")) ? 1 : 0) +
           w.properties.filter((p) => useImpl && p.judgedIn.includes("impl")).length +
-          (w.conformance ? 1 : 0),
+          (w.conformance && conformsStepwise(w.suite, subject) ? 1 : 0),
         0
       )
     const total = work.reduce((n, w) => n + units(w), 0)
@@ -247,7 +243,7 @@ export const runAudit = (
 
         // Step-wise conformance: the same schedules on both worlds, compared after every move.
         let conformed: ConformanceReport | undefined
-        if (conform) {
+        if (conform && conformsStepwise(suite, subject)) {
           progress({ _tag: "ImplStart", protocol, subject: name, property: CONFORMANCE, runs: options.runs, done, total })
           const t0 = now()
           const result = yield* Effect.suspend(() =>
