@@ -161,7 +161,11 @@ export interface ServeSide<Policy, ImplFlaw> {
    * the store already holds.
    */
   readonly build: (args: { readonly policy: Policy; readonly flaw: ImplFlaw | undefined; readonly fixture: Uint8Array | undefined; readonly store: ServedStore }) => Effect.Effect<ServedParticipants, ServeError, Scope.Scope>
-  /** Properties every violation of which needs an unobservable fact: reported as not judged, never as holding. */
+  /**
+   * Properties that cannot be judged soundly without an unobservable fact (every violation needs
+   * one, or the trace would lack a fact that clears a run): reported as not judged, never as
+   * holding; `unobservable` says why.
+   */
   readonly unjudged?: ReadonlyArray<string>
   /** What the world cannot judge without the server's insides (the trace facts that need its store or a crash), one sentence each. */
   readonly unobservable: ReadonlyArray<string>

@@ -46,7 +46,7 @@ const runOf = rememberingRuns((seed, start) => definition.impl.world({ policy: r
 const judge = (property: SecurityProperty): Judged => {
   const started = performance.now()
   if (definition.serve?.unjudged?.includes(property.id))
-    return { property: property.id, verdict: "n/a", runs: 0, millis: 0, error: "not judged from outside: every violation of it needs the server's store" }
+    return { property: property.id, verdict: "n/a", runs: 0, millis: 0, error: "not judged from outside: judging it needs the server's store" }
   try {
     const j = checkOnImpl(runOf, property, { runs: request.runs, seed: request.seed, depth: request.steps, starts: starts.length, shrink: request.shrink, ...(request.path === undefined ? {} : { path: request.path }) })
     return { property: property.id, verdict: j.verdict, runs: j.runs, millis: performance.now() - started, ...(j.counterexample === undefined ? {} : { counterexample: j.counterexample }) }
