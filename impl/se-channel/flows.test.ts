@@ -1,4 +1,4 @@
-/** P2a end-to-end on the real services: an honest handshake and a record each way, per variant. */
+/** P2a end-to-end on the real services: an honest handshake and a record each way, per variant, the server over each of its stores. */
 import { Effect, Layer } from "effect"
 import { assert, describe, it } from "@effect/vitest"
 import { policies } from "../../spec/se-channel/variants.ts"
@@ -8,18 +8,22 @@ import { makeBrowser } from "./browser.ts"
 import { makeDeployment } from "./deployment.ts"
 import { makeSecureElement } from "./secure-element.ts"
 import { makeServer } from "./server.ts"
-import { emptyChannels, inMemoryStore, type SeSession, type ServerSession } from "./store.ts"
+import { type Backend, memoryBackend, sqliteBackend } from "../sqlite/testing.ts"
+import { makeSqliteServerStore } from "./store-sqlite.ts"
+import { emptyChannels, inMemoryStore, type SeSession, type ServerSession, type ServerState, type Store } from "./store.ts"
 
 const layer = Layer.merge(CryptoNoble, SecureRandomSeeded(7))
 const text = new TextEncoder()
 
+const serverStores: ReadonlyArray<Backend<Store<ServerState>>> = [memoryBackend(inMemoryStore(emptyChannels<ServerSession>())), sqliteBackend(makeSqliteServerStore)]
+
 describe.each(["claimed", "hardened"] as const)("P2a %s", (variant) => {
   const policy = policies[variant]
-  it.effect("opens a channel and carries a record each way", () =>
+  it.scoped.each(serverStores.map((b) => [b.name, b] as const))("opens a channel and carries a record each way (server store: %s)", ([, backend]) =>
     Effect.gen(function*() {
       const d = yield* makeDeployment
       const se = makeSecureElement({ policy, seId: d.se.id, staticSecret: d.se.secret, cert: d.se.cert, caKey: d.caKey, pairingKey: d.pairingKey, store: yield* inMemoryStore(emptyChannels<SeSession>()) })
-      const server = makeServer({ policy, name: d.server.name, staticSecret: d.server.secret, staticKey: d.server.key, caKey: d.caKey, store: yield* inMemoryStore(emptyChannels<ServerSession>()) })
+      const server = makeServer({ policy, name: d.server.name, staticSecret: d.server.secret, staticKey: d.server.key, caKey: d.caKey, store: (yield* backend.open).store })
       const hello = yield* makeBrowser({ policy, pairingKey: d.pairingKey }).visit(d.identities.bank!, d.certs.bank!)
       const opening = yield* se.receive(hello)
       assert.strictEqual(opening._tag, "Opening")

@@ -17,6 +17,7 @@ import { Crypto, SecureRandom } from "../crypto/services.ts"
 import { approvalInput, fingerprintOf, hex, tokenDigest } from "./credentials.ts"
 import { Opaque, type ServerSetup } from "./opaque.ts"
 import type { ServerState, ServerStore, SessionRecord } from "./store.ts"
+import { fingerprint } from "../store.ts"
 
 export type ServerReason =
   | "malformed"
@@ -74,11 +75,16 @@ export const makeServer = (options: ServerOptions): Server => {
       return record
     })
 
-  /** Write `change` to the session of `sid` if it still is `seen` (a concurrent input would have replaced it). */
+  /**
+   * Write `change` to the session of `sid` if it still is `seen` (a concurrent input would have
+   * changed it). Compared by content, not by reference: a durable store reads its records anew
+   * for every transaction.
+   */
   const update = (sid: Uint8Array, seen: SessionRecord, change: (r: SessionRecord) => SessionRecord, extra: (s: ServerState) => ServerState = (s) => s) =>
     Effect.flatMap(
       store.transact((s): readonly [boolean, ServerState] => {
-        if (s.sessions.get(hex(sid)) !== seen) return [false, s]
+        const now = s.sessions.get(hex(sid))
+        if (now === undefined || (now !== seen && fingerprint(now) !== fingerprint(seen))) return [false, s]
         return [true, extra({ ...s, sessions: new Map([...s.sessions, [hex(sid), change(seen)]]) })]
       }),
       (done) => (done ? Effect.void : refuse("sid-used"))

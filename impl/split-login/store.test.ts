@@ -5,15 +5,24 @@
  * this state — every field of a session comes back as it went in, the pending OPAQUE challenge is
  * kept and cleared, sessions keep the order they were opened in — and, on SQLite, a released
  * token is kept by its SHA-256 only and a cleared challenge's server state is gone from the files.
+ * Last, the server itself over each store: a whole hardened login, and a second login of its SID
+ * refused (the server's own read-check-write, on records a durable store reads anew each time).
  */
 import { readdirSync, readFileSync } from "node:fs"
 import { dirname, join } from "node:path"
 import { assert, describe, it } from "@effect/vitest"
-import { Effect } from "effect"
+import { Effect, Layer } from "effect"
+import { hardened, PASSWORD, USERNAME } from "../../spec/split-login/variants.ts"
+import { CryptoNode } from "../crypto/node.ts"
+import { SecureRandomSeeded } from "../crypto/random.ts"
 import { containsBytes } from "../rolling-key/test-support.ts"
 import { stateStoreContract } from "../sqlite/state-store-contract.ts"
 import { type Backend, memoryBackend, sqliteBackend } from "../sqlite/testing.ts"
 import { hex, tokenDigest } from "./credentials.ts"
+import { makeDevice } from "./device.ts"
+import { makeMachine } from "./machine.ts"
+import { KeyStretching, makeOpaque, OpaqueLayer } from "./opaque.ts"
+import { makeServer } from "./server.ts"
 import { makeSqliteServerStore } from "./store-sqlite.ts"
 import { emptyServer, fingerprint, inMemoryStore, type ServerState, type ServerStore, type SessionRecord } from "./store.ts"
 
@@ -78,3 +87,31 @@ describe("split-login server store: SQLite files", () => {
       assert.isFalse(onDisk(first.file!, new TextEncoder().encode(state)))
     }))
 })
+
+const services = Layer.mergeAll(CryptoNode, OpaqueLayer(KeyStretching.light).pipe(Layer.provideMerge(SecureRandomSeeded(0x51))))
+
+for (const backend of backends) {
+  describe(`split-login server over the ${backend.name} store`, () => {
+    it.scoped("a hardened login runs to the token; the SID's login is not taken twice", () =>
+      Effect.gen(function*() {
+        const { store } = yield* backend.open
+        const opaque = yield* makeOpaque(KeyStretching.light)
+        const setup = yield* opaque.createSetup()
+        const server = makeServer({ policy: hardened, accounts: new Map([[USERNAME, { record: yield* opaque.register(setup, USERNAME, PASSWORD) }]]), setup, store })
+        const device = yield* makeDevice(hardened)
+        const machine = yield* makeMachine(hardened, USERNAME)
+        const opened = yield* server.receive("device", yield* device.open(USERNAME))
+        assert.strictEqual(opened._tag, "opened")
+        const { screen } = (yield* device.receive(opened._tag === "opened" ? opened.reply : new Uint8Array())) as { screen: { sid: Uint8Array; fingerprint: Uint8Array } }
+        const challenge = yield* server.receive("machine", yield* machine.scan(screen.sid, PASSWORD))
+        assert.strictEqual(challenge._tag, "challenged")
+        const finish = yield* machine.receive(challenge._tag === "challenged" ? challenge.reply : new Uint8Array(), { password: PASSWORD, approves: (shown) => hex(shown) === hex(screen.fingerprint) })
+        assert.strictEqual((yield* server.receive("machine", finish.reply))._tag, "logged-in")
+        assert.strictEqual((yield* Effect.flip(server.receive("machine", finish.reply))).reason, "sid-used")
+        const released = yield* server.receive("device", yield* device.poll)
+        assert.strictEqual(released._tag, "released")
+        assert.deepInclude(yield* device.receive(released._tag === "released" ? released.reply : new Uint8Array()), { _tag: "session" })
+        assert.strictEqual((yield* store.snapshot).tokens.size, 1)
+      }).pipe(Effect.provide(services)))
+  })
+}
