@@ -59,18 +59,8 @@ describe("split-login hardened server: SIGKILL at every step of a login, restart
     )!
   const changed = (before: Disk, change: Partial<Disk>): Disk => ({ ...before, ...Object.fromEntries(Object.entries(change).map(([k, v]) => [k, before[k as keyof Disk] + v])) })
 
-  /** Send `bytes` on `conn` with the child told to die at `point`: it must die without replying; then restart it. */
-  const crashAt = async (bytes: Uint8Array, conn: string, point: CrashPoint) => {
-    assert.isUndefined(await rig.child.send(bytes, { conn, crash: point }), `no reply from a server killed ${point}`)
-    await rig.restart()
-  }
-  /** Send `bytes` on `conn`, expect an answer, and kill the server between this step and the next. */
-  const acknowledged = async (bytes: Uint8Array, conn: string): Promise<Outcome> => {
-    const outcome = await rig.child.send(bytes, { conn })
-    assert.isDefined(outcome)
-    await rig.restart()
-    return outcome!
-  }
+  const crashAt = (bytes: Uint8Array, conn: string, point: CrashPoint) => rig.crashAt(bytes, point, { conn })
+  const acknowledged = (bytes: Uint8Array, conn: string) => rig.acknowledged(bytes, { conn })
   /**
    * A step sent through every kill: inside the transaction (nothing of it stored), after COMMIT
    * (`stored` on disk, the reply lost), and — if the step is one that may be retransmitted

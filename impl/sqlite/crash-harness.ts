@@ -165,6 +165,21 @@ export class CrashRig {
     return outcome
   }
 
+  /** Send `bytes` with the child told to die at `point`, which it must do without replying; then start it again. */
+  async crashAt(bytes: Uint8Array, point: CrashPoint, options: { readonly conn?: string } = {}): Promise<void> {
+    const outcome = await this.child.send(bytes, { ...options, crash: point })
+    if (outcome !== undefined) throw new Error(`a server told to die ${point} replied: ${JSON.stringify(outcome)}`)
+    await this.restart()
+  }
+
+  /** Send `bytes`, which must be answered, and kill the child between this step and the next. */
+  async acknowledged(bytes: Uint8Array, options: { readonly conn?: string } = {}): Promise<Outcome> {
+    const outcome = await this.child.send(bytes, options)
+    if (outcome === undefined) throw new Error("the server died without answering")
+    await this.restart()
+    return outcome
+  }
+
   async close(): Promise<void> {
     await this.child.kill()
     rmSync(this.dir, { recursive: true, force: true })
