@@ -106,7 +106,7 @@ export const serve: ServeSide<Policy, SoftTokenImplFlaw> = {
   testMutant: "otp-without-connection",
   unobservable: [
     "the service's store: when an OTP stops being valid (used, expired, revoked) is not seen, so P1.otp-guessing, which counts the wrong OTPs evaluated while each OTP is valid, is not judged (its made-up-OTP clause with it); a refusal that changes more than the design names (state-changed-on-reject, in P1.malformed-input and P1.tampered-input) is not seen",
-    "which record an accepted OTP matched: read as the newest C1 the wire showed that OTP issued on, exact while no two live records share an OTP (hardened draws again until none does); on a server that lets them share one, an acceptance may be named after another of them",
+    "which record an accepted OTP matched: read as the newest C1 the wire showed that OTP issued on, exact while no two live records share an OTP (hardened draws again until none does); on a server that lets them share one, an acceptance may be named after another of them; an accepted OTP the wire never showed issued (a made-up one) is named `unknown`, so a second one is reported by P1.otp-single-use",
     "what the relying party accepted: its acceptance carries no message, so it is read as the token presented on that connection (claims read, not verified)"
   ]
 }
