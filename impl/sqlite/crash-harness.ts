@@ -120,6 +120,13 @@ export const readRow = <T>(file: string, sql: string): T | undefined => {
   }
 }
 
+/** `before` with each count in `change` added: what a step is expected to leave on disk. */
+export const added = <T extends { readonly [K in keyof T]: number }>(before: T, change: Partial<T>): T => {
+  const out: Record<string, number> = { ...before }
+  for (const [k, v] of Object.entries(change)) out[k] = (out[k] ?? 0) + (v ?? 0)
+  return out as T
+}
+
 /** A crash child on its own SQLite file in a temporary directory, restarted on that file at will. */
 export class CrashRig {
   private constructor(
@@ -146,23 +153,6 @@ export class CrashRig {
     await this.child.kill()
     this.child = await Child.start(this.bundle, this.args)
     this.restarts++
-  }
-
-  /**
-   * Send `bytes` (on `conn`) with the child told to die at `point`, then start it again: what it
-   * replied, which the kill must have prevented (`undefined`).
-   */
-  async crashingAt(point: CrashPoint, bytes: Uint8Array, conn?: string): Promise<Outcome | undefined> {
-    const outcome = await this.child.send(bytes, { ...(conn === undefined ? {} : { conn }), crash: point })
-    await this.restart()
-    return outcome
-  }
-
-  /** Send `bytes` (on `conn`), then kill the child between this step and the next and start it again: its outcome. */
-  async thenKilled(bytes: Uint8Array, conn?: string): Promise<Outcome | undefined> {
-    const outcome = await this.child.send(bytes, conn === undefined ? {} : { conn })
-    await this.restart()
-    return outcome
   }
 
   /** Send `bytes` with the child told to die at `point`, which it must do without replying; then start it again. */
