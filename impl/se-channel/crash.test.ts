@@ -23,7 +23,7 @@ import { hardened } from "../../spec/se-channel/variants.ts"
 import { CryptoNode } from "../crypto/node.ts"
 import { SecureRandomSystem } from "../crypto/random.ts"
 import type { Crypto, SecureRandom } from "../crypto/services.ts"
-import { CrashRig, type Outcome, readRow } from "../sqlite/crash-harness.ts"
+import { added, CrashRig, type Outcome, readRow } from "../sqlite/crash-harness.ts"
 import { makeBrowser } from "./browser.ts"
 import { makeDeployment } from "./deployment.ts"
 import { makeSecureElement } from "./secure-element.ts"
@@ -50,7 +50,6 @@ describe("se-channel hardened server: SIGKILL at every step of a channel, restar
       rig.file,
       `SELECT count(*) AS channels, coalesce(sum(status = 'open'), 0) AS open, coalesce(sum(sent), 0) AS sent, coalesce(sum(received), 0) AS received FROM se_server_sessions`
     )!
-  const plus = (before: Disk, change: Partial<Disk>): Disk => ({ ...before, ...Object.fromEntries(Object.entries(change).map(([k, v]) => [k, before[k as keyof Disk] + v])) })
 
   /** A step through the three kills: nothing stored before COMMIT, `stored` after it, and the retransmission then refused as `refusal`. */
   const throughKills = async (bytes: Uint8Array, stored: Partial<Disk>, refusal: string, conn?: string) => {
@@ -58,7 +57,7 @@ describe("se-channel hardened server: SIGKILL at every step of a channel, restar
     await rig.crashAt(bytes, "in-transaction", conn === undefined ? {} : { conn })
     assert.deepStrictEqual(onDisk(), before, "a step killed before COMMIT stores nothing")
     await rig.crashAt(bytes, "before-reply", conn === undefined ? {} : { conn })
-    assert.deepStrictEqual(onDisk(), plus(before, stored), "a step killed after COMMIT is stored, its reply lost")
+    assert.deepStrictEqual(onDisk(), added(before, stored), "a step killed after COMMIT is stored, its reply lost")
     assert.deepInclude(await rig.acknowledged(bytes, conn === undefined ? {} : { conn }), { ok: false, reason: refusal }, "the step was taken once")
   }
 
@@ -105,7 +104,7 @@ describe("se-channel hardened server: SIGKILL at every step of a channel, restar
     await rig.crashAt(text.encode("srv-lost"), "in-transaction", { conn: "application" })
     assert.deepStrictEqual(onDisk(), before)
     await rig.crashAt(text.encode("srv-lost"), "before-reply", { conn: "application" })
-    assert.deepStrictEqual(onDisk(), plus(before, { sent: 1 }))
+    assert.deepStrictEqual(onDisk(), added(before, { sent: 1 }))
     assert.strictEqual(await seAccepts(replyOf(await rig.acknowledged(text.encode("srv-4"), { conn: "application" }))), "bad-sequence")
 
     // Liveness: a new visit opens a channel that carries a record each way, through kills between steps.

@@ -123,7 +123,7 @@ export const readRow = <T>(file: string, sql: string): T | undefined => {
 /** `before` with each count in `change` added: what a step is expected to leave on disk. */
 export const added = <T extends { readonly [K in keyof T]: number }>(before: T, change: Partial<T>): T => {
   const out: Record<string, number> = { ...before }
-  for (const [k, v] of Object.entries(change)) out[k] = (out[k] ?? 0) + (v ?? 0)
+  for (const [k, v] of Object.entries(change) as Array<[string, number | undefined]>) out[k] = (out[k] ?? 0) + (v ?? 0)
   return out as T
 }
 
