@@ -118,6 +118,13 @@ export const serverOptionsFor = (policy: Policy, store: Store<ServerState>, flaw
   return flaw?.server?.(base) ?? base
 }
 
+/**
+ * The seed a served server is reset with: a stream of its own, replayed with the run. With the run's
+ * seed itself it would draw the very bytes the local SE and attacker draw — its first ephemeral
+ * would be the SE's, or an attacker's whose secret the attacker holds.
+ */
+const servedSeed = (seed: number): number => (seed ^ 0x5e4fed2a) >>> 0
+
 /** A record opened whatever its sequence number: the observer reads what a record the server accepted says. */
 const readingLayer = { ...recordLayer, acceptsSeq: () => true }
 
@@ -219,7 +226,7 @@ export const makeImplWorld = (options: ImplWorldOptions): World<Observation> => 
   const serverStore: Store<ServerState> = ok(inMemoryStore(emptyChannels<ServerSession>()))
   const seBase: SeOptions = { policy, seId: d.se.id, staticSecret: d.se.secret, cert: d.se.cert, caKey: d.caKey, pairingKey: d.pairingKey, store: seStore, schedule, ...(flaw?.records === undefined ? {} : { records: flaw.records }) }
   const se = makeSecureElement(flaw?.se?.(seBase) ?? seBase)
-  remote?.reset(seedFixture(options.seed))
+  remote?.reset(seedFixture(servedSeed(options.seed)))
   const server: Server = remote === undefined ? makeServer(serverOptionsFor(policy, serverStore, flaw)) : remoteServer(remote, serverStore, (open, hello) => servedKeys(open, hello), run)
   const browser = makeBrowser({ policy, pairingKey: d.pairingKey })
 

@@ -171,6 +171,13 @@ const replied = <A>(decode: (bytes: Uint8Array) => Either.Either<A, unknown>, by
 }
 
 /**
+ * The seed a served server is reset with: a stream of its own, replayed with the run. With the run's
+ * seed itself it would draw the very bytes the local Device, Machine and attacker draw (its first
+ * SID the Device's key, its OPAQUE nonces the Machine's).
+ */
+const servedSeed = (seed: number): number => (seed ^ 0x5e4fed2b) >>> 0
+
+/**
  * The SID a login names: strictly decoded, else the first field of its frame (a lenient server may
  * have taken bytes the strict decoder refuses), else none (named `?`).
  */
@@ -240,7 +247,7 @@ export const makeImplWorld = (options: ImplWorldOptions): World<Observation> => 
   const ok = <A>(effect: Effect.Effect<A, unknown, Crypto | SecureRandom | Opaque>): A => Either.getOrThrow(run(effect))
 
   const realStore: ServerStore = ok(inMemoryStore(emptyServer))
-  remote?.reset(enrolmentFixture(policy, options.seed))
+  remote?.reset(enrolmentFixture(policy, servedSeed(options.seed)))
   const server: Server = remote === undefined ? decoratedServer(policy, standingEnrolment(policy), realStore, flaw) : remoteServer(remote, () => now)
   const device: Device = ok(makeDevice(policy))
   const evil: Device = ok(makeDevice(policy))
