@@ -484,11 +484,12 @@ export const makeImplWorld = (options: ImplWorldOptions): World<Observation> => 
     return seenCache
   }
 
-  /** Garbage: a captured message cut short or extended, or random bytes, to the server or the Machine in turn. */
+  /** Garbage: a captured open-link message cut short or extended, or random bytes, to the server or the Machine in turn. */
   const malformed = (kind: (typeof MALFORMED_KINDS)[number]): Array<TraceEvent> => {
     const r = ok(Effect.flatMap(SecureRandom, (x) => x.bytes(2)))
     const to: Actor = r[0]! % 2 === 0 ? "server" : "machine"
-    const source = [...network].reverse().find((m) => m.to === to && m.from !== "attacker")
+    // from what the attacker can read: the open link, not a TLS record (which it cannot even cut or extend)
+    const source = [...network].reverse().find((m) => m.to === to && m.from !== "attacker" && !TLS_LABELS.has(m.label))
     const bytes = garbage(kind, r[1]!, source?.bytes, (n) => ok(Effect.flatMap(SecureRandom, (x) => x.bytes(n))))
     return inject(to, bytes, `malformed:${kind}`)
   }
