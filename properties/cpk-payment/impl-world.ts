@@ -39,7 +39,7 @@ import type { Observation } from "../../model/cpk-payment/system.ts"
 import { byteAttack, byteAttackMoves, garbage, GARBAGE_KINDS } from "../harness/byte-attacks.ts"
 import type { World } from "../harness/world.ts"
 import type { RemoteParticipants } from "../definition.ts"
-import { seedFixture } from "../harness/served.ts"
+import { seedFixture, servedSeed } from "../harness/served.ts"
 import type { CpkImplFlaw } from "./mutants/index.ts"
 
 export const MALFORMED_KINDS = GARBAGE_KINDS
@@ -181,7 +181,7 @@ export const makeImplWorld = (options: ImplWorldOptions): World<Observation> => 
   const payeeStore: Store<PayeeState> = ok(inMemoryStore(emptyPayee))
   const payeeParts = flaw?.payee?.({ store: payeeStore }) ?? { store: payeeStore }
   const { remote } = options
-  remote?.reset(seedFixture(options.seed))
+  remote?.reset(seedFixture(servedSeed(options.seed)))
   const backend: Backend = remote === undefined ? decoratedBackend(policy, backendStore, flaw) : remoteBackend(remote)
   const payer = makePayerWallet({ policy, id: "zhang", keys: new Map([["pay", zhangPay]]), directory: directory(), signed })
   const payee = makePayeeWallet({ policy, id: "li", keys: new Map([["pay", liPay]]), directory: directory(), signed, ...payeeParts })

@@ -7,6 +7,14 @@ import type { ServedAnswer, ServeError } from "../definition.ts"
 
 export const serveError = (message: string): ServeError => ({ _tag: "ServeError", message })
 
+/**
+ * The seed a served participant is reset with in a world's run: a stream of its own, replayed
+ * with the run. The local participants and the attacker draw from the run's seed itself; a served
+ * server given the same one would draw the very bytes they draw (P5's first challenge the device's
+ * nonce, P2a's first ephemeral the SE's), hiding findings or making false ones.
+ */
+export const servedSeed = (seed: number): number => (seed ^ 0x5e4fed2a) >>> 0
+
 /** A fixture that is only a random seed (P5, P4): 4 bytes, big-endian. */
 export const seedFixture = (seed: number): Uint8Array => {
   const out = new Uint8Array(4)

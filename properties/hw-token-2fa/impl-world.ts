@@ -35,6 +35,7 @@ import type { Observation } from "../../model/hw-token-2fa/system.ts"
 import { byteAttack, byteAttackMoves } from "../harness/byte-attacks.ts"
 import type { World } from "../harness/world.ts"
 import type { RemoteParticipants, ServedAnswer } from "../definition.ts"
+import { servedSeed } from "../harness/served.ts"
 import type { HwToken2faImplFlaw } from "./mutants/index.ts"
 
 /** Garbage the attacker throws; each must be refused without a state change. */
@@ -245,7 +246,7 @@ export const makeImplWorld = (options: ImplWorldOptions): World<Observation> => 
   const aliceSecret = random(20)
   const mallorySecret = random(20)
   const enrolment: Enrolment = {
-    seed: options.seed,
+    seed: servedSeed(options.seed),
     users: [
       { username: "alice", apiKey: hex(aliceKey), keyId: "tA", secret: hex(aliceSecret) },
       { username: "mallory", apiKey: hex(malloryKey), keyId: "tM", secret: hex(mallorySecret) }

@@ -41,7 +41,7 @@ import type { Observation } from "../../model/rolling-key/system.ts"
 import { byteAttack, byteAttackMoves } from "../harness/byte-attacks.ts"
 import type { World } from "../harness/world.ts"
 import type { RemoteParticipants } from "../definition.ts"
-import { seedFixture } from "../harness/served.ts"
+import { seedFixture, servedSeed } from "../harness/served.ts"
 import type { RollingKeyImplFlaw } from "./mutants/index.ts"
 
 export const USERNAME = "alice"
@@ -177,7 +177,7 @@ export const makeImplWorld = (options: ImplWorldOptions): World<Observation> => 
   const serverStore: ServerStore = makeInMemoryServerStore()
   const { remote } = options
   // What `remote.reset` provisions: the served server's random seed; the account is standing.
-  remote?.reset(seedFixture(options.seed))
+  remote?.reset(seedFixture(servedSeed(options.seed)))
   const buildServer = (): RollingKeyServer => (remote === undefined ? ok(decoratedServer(policy, serverStore, flaw)) : remoteServer(remote))
   const clientContext = flaw.clientCrypto === undefined ? context : Context.add(context, Crypto, flaw.clientCrypto(Context.get(context, Crypto)))
   const buildClient = (store: ClientStore): RollingKeyClient => {

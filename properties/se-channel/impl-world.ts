@@ -44,7 +44,7 @@ import type { Observation } from "../../model/se-channel/system.ts"
 import { FORGES } from "../../model/se-channel/system.ts"
 import type { RemoteParticipants } from "../definition.ts"
 import { byteAttack, byteAttackMoves, garbage, GARBAGE_KINDS } from "../harness/byte-attacks.ts"
-import { seedFixture } from "../harness/served.ts"
+import { seedFixture, servedSeed } from "../harness/served.ts"
 import type { World } from "../harness/world.ts"
 import type { SeChannelImplFlaw } from "./mutants/index.ts"
 
@@ -118,12 +118,6 @@ export const serverOptionsFor = (policy: Policy, store: Store<ServerState>, flaw
   return flaw?.server?.(base) ?? base
 }
 
-/**
- * The seed a served server is reset with: a stream of its own, replayed with the run. With the run's
- * seed itself it would draw the very bytes the local SE and attacker draw — its first ephemeral
- * would be the SE's, or an attacker's whose secret the attacker holds.
- */
-const servedSeed = (seed: number): number => (seed ^ 0x5e4fed2a) >>> 0
 
 /** A record opened whatever its sequence number: the observer reads what a record the server accepted says. */
 const readingLayer = { ...recordLayer, acceptsSeq: () => true }

@@ -48,6 +48,7 @@ import { DEVICE_NAMES, FLOOD_LIMIT, MAX_ATTACKER_TYPING, MAX_TICKS, type Observa
 import { byteAttack, byteAttackMoves, type SeenMessage } from "../harness/byte-attacks.ts"
 import type { World } from "../harness/world.ts"
 import type { RemoteParticipants, ServedAnswer } from "../definition.ts"
+import { servedSeed } from "../harness/served.ts"
 import { steppedClock } from "../../impl/clock.ts"
 
 export const MALFORMED_KINDS = ["truncated", "trailing", "random"] as const
@@ -261,7 +262,7 @@ export const makeImplWorld = (options: ImplWorldOptions): World<Observation> => 
   // service has its own: this one then stays empty.
   const store = makeMemoryStore()
   const { remote } = options
-  const deployment: ServedDeployment = { seed: options.seed, otpDigits: options.otpDigits, trustedCards: [idAlice.cardKey, idMallory.cardKey].map((k) => Buffer.from(k).toString("hex")) }
+  const deployment: ServedDeployment = { seed: servedSeed(options.seed), otpDigits: options.otpDigits, trustedCards: [idAlice.cardKey, idMallory.cardKey].map((k) => Buffer.from(k).toString("hex")) }
   remote?.reset(new TextEncoder().encode(JSON.stringify(deployment)))
   // Conformance (no implementation-only moves) runs the service with OTPs drawn in turn, as the
   // model draws its symbolic ones: the service's 4-byte draws (its OTPs) come from a counter, every

@@ -45,6 +45,7 @@ import { type Account, makeServer, type Server, type ServerOptions, type ServerO
 import { emptyServer, fingerprint, inMemoryStore, type ServerStore } from "../../impl/split-login/store.ts"
 import { enabledMoves, MAX_LOGINS, MAX_SCANS, type Observation, TLS_LABELS } from "../../model/split-login/moves.ts"
 import type { RemoteParticipants } from "../definition.ts"
+import { servedSeed } from "../harness/served.ts"
 import { byteAttack, byteAttackMoves, garbage, GARBAGE_KINDS } from "../harness/byte-attacks.ts"
 import type { World } from "../harness/world.ts"
 
@@ -170,12 +171,6 @@ const replied = <A>(decode: (bytes: Uint8Array) => Either.Either<A, unknown>, by
   return d.right
 }
 
-/**
- * The seed a served server is reset with: a stream of its own, replayed with the run. With the run's
- * seed itself it would draw the very bytes the local Device, Machine and attacker draw (its first
- * SID the Device's key, its OPAQUE nonces the Machine's).
- */
-const servedSeed = (seed: number): number => (seed ^ 0x5e4fed2b) >>> 0
 
 /**
  * The SID a login names: strictly decoded, else the first field of its frame (a lenient server may
