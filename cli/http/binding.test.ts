@@ -27,6 +27,8 @@ describe("the deliver framing", () => {
     assert.isUndefined(decodeDeliveries(Uint8Array.from([...body, 0])))
     assert.isUndefined(decodeDeliveries(body.subarray(0, 4 + 2 + token.length + 4)))
     assert.isUndefined(decodeDeliveries(encodeDeliveries([{ to: "a b", bytes: token }])))
+    // A name that is not UTF-8 at all is refused as not an answer, not thrown.
+    assert.isUndefined(decodeDeliveries(Uint8Array.from([0, 1, 0xff, 0, 1, 7])))
   })
 
   it("is read as the step's deliveries, the reply the first on the sender's connection; octets stay the reply", () => {

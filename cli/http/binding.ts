@@ -76,6 +76,15 @@ export const encodeDeliveries = (deliveries: ReadonlyArray<Delivery>): Uint8Arra
   return out
 }
 
+const connectionName = (bytes: Uint8Array): string | undefined => {
+  try {
+    const name = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true }).decode(bytes)
+    return CONNECTION_NAME.test(name) ? name : undefined
+  } catch {
+    return undefined
+  }
+}
+
 /** The messages of a deliver body, or undefined when it is not one (a cut field, a bad connection name, an odd count). */
 export const decodeDeliveries = (body: Uint8Array): ReadonlyArray<Delivery> | undefined => {
   const fields: Array<Uint8Array> = []
@@ -89,8 +98,9 @@ export const decodeDeliveries = (body: Uint8Array): ReadonlyArray<Delivery> | un
   if (fields.length % 2 !== 0) return undefined
   const deliveries: Array<Delivery> = []
   for (let i = 0; i < fields.length; i += 2) {
-    const to = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true }).decode(fields[i])
-    if (!CONNECTION_NAME.test(to)) return undefined
+    // A connection name is ASCII (CONNECTION_NAME): bytes that are not even UTF-8 are no name either.
+    const to = connectionName(fields[i]!)
+    if (to === undefined) return undefined
     deliveries.push({ to, bytes: Uint8Array.from(fields[i + 1]!) })
   }
   return deliveries
