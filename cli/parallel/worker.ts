@@ -1,6 +1,7 @@
 /** An audit worker thread: judges the units it is sent with the same suites as the main thread. */
 import { Effect } from "effect"
 import { parentPort } from "node:worker_threads"
+import { implCheckOrder } from "../../properties/audit/plan.ts"
 import { suites } from "../protocols.ts"
 import type { UnitProgress, UnitRequest, UnitResult } from "./protocol.ts"
 
@@ -23,12 +24,22 @@ const judge = (req: UnitRequest): UnitResult => {
       exploreError = message(e)
     }
   }
-  const impl = req.impl.map((id) => {
+  const checkImpl = (id: string): UnitResult["impl"][number] => {
     const property = suite.properties.find((p) => p.id === id)!
     const guidance = req.subject.kind === "mutant" ? "unguided" : "all"
     const result = Effect.runSync(Effect.either(Effect.sandbox(suite.checkImpl(req.subject, property, { runs: req.runs, seed: req.seed, guidance, ...(req.path === undefined ? {} : { path: req.path }) }))))
     return result._tag === "Right" ? { property: id, judgement: result.right } : { property: id, error: message(result.left) }
-  })
+  }
+  // The same order and the same rule as the sequential audit (properties/audit/run.ts), so the
+  // checks it leaves out are exactly the ones asked of no worker.
+  const expectedKilledBy = req.subject.kind === "mutant" ? (suite.mutants.find((m) => m.name === (req.subject as { mutant: string }).mutant)?.expectedKilledBy ?? []) : []
+  const modelBroken = outcome === undefined ? [] : outcome.judgements.filter(([, j]) => j.verdict === "fails").map(([id]) => id)
+  const order = implCheckOrder(req.subject, req.impl, expectedKilledBy, modelBroken)
+  const impl = order.first.map(checkImpl)
+  for (const id of order.unlessKilled) {
+    if (impl.some((c) => c.judgement?.verdict === "fails")) break
+    impl.push(checkImpl(id))
+  }
   let conformance: UnitResult["conformance"]
   if (req.conformance) {
     const result = Effect.runSync(Effect.either(Effect.sandbox(suite.conform(req.subject, { runs: req.runs, seed: req.seed, ...(req.path === undefined ? {} : { path: req.path }) }))))

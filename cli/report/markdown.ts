@@ -142,7 +142,8 @@ const killMatrix = (report: AuditReport, protocol: string, mutants: ReadonlyArra
   // M: killed in the model (exploration); I: killed on the implementation by unguided runs alone.
   const mark = (m: MutantResult, id: string) => {
     const worlds = [m.killedIn.model.includes(id) ? "M" : "", m.killedIn.impl.includes(id) ? "I" : ""].join("")
-    return worlds !== "" ? `✔ ${worlds}` : !m.checks.some((c) => c.property === id) ? "—" : m.expectedKilledBy.includes(id) ? "✘ expected" : ""
+    const check = m.checks.find((c) => c.property === id)
+    return worlds !== "" ? `✔ ${worlds}` : check === undefined ? "—" : m.expectedKilledBy.includes(id) ? "✘ expected" : check.impl.skipped !== undefined ? "not run" : ""
   }
   const rows = mutants.map(
     (m) =>
@@ -153,9 +154,10 @@ const killMatrix = (report: AuditReport, protocol: string, mutants: ReadonlyArra
     `|---|---|---|${judged.map(() => ":-:|").join("")}:-:|---|`,
     ...rows
   ]
-  const neverKills = judged.filter((id) => !mutants.some((m) => m.killedBy.includes(id)))
+  const ran = (id: string) => mutants.some((m) => m.checks.some((c) => c.property === id && (c.model.verdict !== "n/a" || c.impl.verdict !== "n/a")))
+  const neverKills = judged.filter((id) => ran(id) && !mutants.some((m) => m.killedBy.includes(id)))
   if (neverKills.length > 0)
-    out.push("", `Properties no mutant breaks (a property no mutant can break is suspect, or the mutants are too few): ${neverKills.map(code).join(", ")}.`)
+    out.push("", `Properties no mutant breaks where they were run (a property no mutant can break is suspect, or the mutants are too few): ${neverKills.map(code).join(", ")}.`)
   return out.join("\n")
 }
 
@@ -216,7 +218,7 @@ export const renderMarkdown = (report: AuditReport, suites: ReadonlyArray<Protoc
   if (report.mutants.length === 0) out.push("No mutants were judged in this run.", "")
   else {
     out.push(
-      "Each mutant is the hardened protocol with one deliberate flaw, applied from outside the shipped code. ✔ M: the property fails in the model (bounded exploration); ✔ I: it fails on the implementation with unguided runs alone (no model counterexample); ✘ expected: it was expected to and did not; —: not judged. Conformance ✔: the implementation departs from the model step by step (a flaw only the implementation has).",
+      "Each mutant is the hardened protocol with one deliberate flaw, applied from outside the shipped code. ✔ M: the property fails in the model (bounded exploration); ✔ I: it fails on the implementation with unguided runs alone (no model counterexample); ✘ expected: it was expected to and did not; —: not judged. not run: left out on the implementation because it had already killed the mutant (a mutant's implementation checks run the properties expected to kill it and those the model breaks first, then the others until one kills it). Conformance ✔: the implementation departs from the model step by step (a flaw only the implementation has).",
       ""
     )
     for (const protocol of report.selection.protocols) {

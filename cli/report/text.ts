@@ -125,7 +125,7 @@ export const progressLine = (e: AuditProgress): string | undefined => {
     case "CheckDone": {
       const c = e.check
       const model = c.model.verdict === "n/a" ? "" : ` model ${verdictText(c.model.verdict)} (${count(c.model.states)} states)`
-      const impl = c.impl.verdict === "n/a" ? "" : ` impl ${verdictText(c.impl.verdict)} (${count(c.impl.runs)} runs, ${duration(c.impl.millis)})`
+      const impl = c.impl.skipped !== undefined ? " impl not run (already killed)" : c.impl.verdict === "n/a" ? "" : ` impl ${verdictText(c.impl.verdict)} (${count(c.impl.runs)} runs, ${duration(c.impl.millis)})`
       return `${at(e.done, e.total)} ${c.protocol} ${subjectOf(c)} ${c.property}:${model}${impl}`
     }
   }

@@ -21,6 +21,31 @@ export const exploresModel = (suite: ProtocolSuite, subject: Subject): boolean =
  */
 export const conformsStepwise = (suite: ProtocolSuite, subject: Subject): boolean => subject.kind === "variant" || !exploresModel(suite, subject)
 
+/**
+ * The order in which a subject's implementation checks run, and which may be left out. A variant
+ * runs every check. A mutant runs first the properties expected to kill it and those the model
+ * found broken on it (so a model/implementation disagreement on the mutant is still reported),
+ * then the others, in order, only until a check has killed it in the implementation: what the audit
+ * asks of a mutant is whether the implementation's attacker kills it on its own, and whether the
+ * properties meant to kill it do. Mutation testers stop at the first kill the same way (Stryker,
+ * PIT). Measured in the default audit before this rule: the other properties' full runs on
+ * mutants already killed were 119 of the mutants' 133 CPU-s.
+ */
+export const implCheckOrder = (
+  subject: Subject,
+  implProperties: ReadonlyArray<string>,
+  expectedKilledBy: ReadonlyArray<string>,
+  modelBroken: ReadonlyArray<string>
+): { readonly first: ReadonlyArray<string>; readonly unlessKilled: ReadonlyArray<string> } => {
+  if (subject.kind === "variant") return { first: implProperties, unlessKilled: [] }
+  const leading = (id: string) => expectedKilledBy.includes(id) || modelBroken.includes(id)
+  return { first: implProperties.filter(leading), unlessKilled: implProperties.filter((id) => !leading(id)) }
+}
+
+/** Why an implementation check of a mutant was left out (see `implCheckOrder`). */
+export const skippedBecauseKilled = (killers: ReadonlyArray<string>): string =>
+  `not run: the implementation already killed the mutant with ${killers.join(", ")}`
+
 export interface AuditOptions {
   /** Protocol names; all suites when absent or empty. */
   readonly protocols?: ReadonlyArray<string>

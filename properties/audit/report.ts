@@ -53,6 +53,8 @@ export interface AuditCheck {
     readonly foundBy?: Guidance
     readonly counterexample?: CounterexampleReport
     readonly error?: string
+    /** Why the check was not run (a mutant the implementation had already killed: `implCheckOrder`); the verdict is then `n/a`. */
+    readonly skipped?: string
   }
   /** The shorter of the worlds' counterexamples (the model's on a tie: it replays without a seed). */
   readonly counterexample?: CounterexampleReport

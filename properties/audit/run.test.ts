@@ -80,7 +80,7 @@ describe("runAudit", () => {
       assert.isTrue(report.findings.some((f) => f.kind === "unexpected-hold" && f.property === "F.progress" && f.severity === "warning"))
     }))
 
-  it.effect("explores each subject once and runs the implementation once per impl-judged property", () =>
+  it.effect("explores each subject once and runs the implementation once per impl-judged property of a variant", () =>
     Effect.gen(function* () {
       const suite = makeFakeSuite()
       yield* runAudit([suite], base)
@@ -88,7 +88,44 @@ describe("runAudit", () => {
         suite.calls.filter((c) => c.startsWith("explore")),
         ["explore claimed 4", "explore hardened 4", "explore mutant:accepts-replay 4"]
       )
-      assert.strictEqual(suite.calls.filter((c) => c.startsWith("impl")).length, 3 * 3)
+      // 3 per variant; the mutant's expected killer kills it, so its other two are not run
+      assert.strictEqual(suite.calls.filter((c) => c.startsWith("impl")).length, 3 + 3 + 1)
+    }))
+
+  it.effect("stops a mutant's implementation checks once one has killed it, and says so in the report", () =>
+    Effect.gen(function* () {
+      const suite = makeFakeSuite()
+      const report = yield* runAudit([suite], base)
+      assert.deepStrictEqual(suite.calls.filter((c) => c.startsWith("impl mutant")).map((c) => c.split(" ")[2]), ["F.no-replay"])
+      const mutant = report.mutants.find((m) => m.name === "accepts-replay")!
+      assert.deepStrictEqual(mutant.killedIn.impl, ["F.no-replay"])
+      // listed in property order, the ones left out with the reason and no verdict
+      assert.deepStrictEqual(mutant.checks.map((c) => [c.property, c.impl.verdict, c.impl.skipped]), [
+        ["F.no-replay", "fails", undefined],
+        ["F.progress", "n/a", "not run: the implementation already killed the mutant with F.no-replay"],
+        ["F.rejects-malformed", "n/a", "not run: the implementation already killed the mutant with F.no-replay"]
+      ])
+      // the model still judged them all
+      assert.strictEqual(mutant.checks.find((c) => c.property === "F.progress")?.model.verdict, "holds")
+    }))
+
+  it.effect("runs every property expected to kill a mutant and every one the model breaks, killed or not", () =>
+    Effect.gen(function* () {
+      const fake = makeFakeSuite()
+      const suite = { ...fake, mutants: fake.mutants.map((m) => ({ ...m, expectedKilledBy: ["F.progress"] })) }
+      const report = yield* runAudit([suite], base)
+      // F.progress (expected) and F.no-replay (the model breaks it) run; F.rejects-malformed does not
+      assert.deepStrictEqual(fake.calls.filter((c) => c.startsWith("impl mutant")).map((c) => c.split(" ")[2]).sort(), ["F.no-replay", "F.progress"])
+      const mutant = report.mutants.find((m) => m.name === "accepts-replay")!
+      assert.deepStrictEqual(mutant.missedBy, ["F.progress"])
+      assert.isTrue(report.findings.some((f) => f.kind === "mutant-missed" && f.mutant === "accepts-replay"))
+    }))
+
+  it.effect("runs all of a surviving mutant's implementation checks", () =>
+    Effect.gen(function* () {
+      const suite = makeFakeSuite({ survivor: true })
+      yield* runAudit([suite], base)
+      assert.strictEqual(suite.calls.filter((c) => c.startsWith("impl mutant:logs-secrets")).length, 3)
     }))
 
   it.effect("gives a property judged in one world the verdict n/a in the other", () =>

@@ -15,7 +15,7 @@ import type { Verdict, WorldName } from "../../spec/property.ts"
 import type { Counterexample, ImplJudgement, ModelOutcome, ProtocolSuite, Subject } from "../suite.ts"
 import { subjectName } from "../suite.ts"
 import { replayCommand } from "../harness/replay.ts"
-import { type AuditOptions, type AuditSelectionError, conformsStepwise, exploresModel, planAudit, type Work } from "./plan.ts"
+import { type AuditOptions, type AuditSelectionError, conformsStepwise, exploresModel, implCheckOrder, planAudit, skippedBecauseKilled, type Work } from "./plan.ts"
 import { classify } from "./classify.ts"
 import { type AuditCheck, type AuditReport, CONFORMANCE, type ConformanceReport, type CounterexampleReport, type Exploration, type Finding, type MutantResult, type Severity, type WorldVerdict } from "./report.ts"
 
@@ -132,7 +132,16 @@ export const runAudit = (
         }
 
         const subjectChecks: Array<AuditCheck> = []
-        for (const property of properties) {
+        // A mutant's checks run in `implCheckOrder`; the report lists them in property order.
+        const order = implCheckOrder(
+          subject,
+          properties.filter((p) => useImpl && p.judgedIn.includes("impl")).map((p) => p.id),
+          mutantDef?.expectedKilledBy ?? [],
+          outcome === undefined ? [] : [...outcome.judgements].filter(([, j]) => j.verdict === "fails").map(([id]) => id)
+        )
+        const rank = new Map([...order.first, ...order.unlessKilled].map((id, i) => [id, i]))
+        const byRank = (a: string, b: string) => (rank.get(a) ?? -1) - (rank.get(b) ?? -1)
+        for (const property of [...properties].sort((a, b) => byRank(a.id, b.id))) {
           const report = (cx: Counterexample | undefined, world: WorldName, fallback: { seed: number; depth: number; runs: number }): CounterexampleReport | undefined =>
             cx && {
               world,
@@ -179,7 +188,11 @@ export const runAudit = (
           // Implementation world.
           let impl: AuditCheck["impl"] = { verdict: "n/a", runs: 0, seed: options.seed, millis: 0 }
           let implWall = 0
-          if (useImpl && property.judgedIn.includes("impl")) {
+          const implKillers = subjectChecks.filter((c) => c.impl.verdict === "fails").map((c) => c.property)
+          if (useImpl && order.unlessKilled.includes(property.id) && implKillers.length > 0) {
+            impl = { ...impl, skipped: skippedBecauseKilled(implKillers) }
+            done++
+          } else if (useImpl && property.judgedIn.includes("impl")) {
             progress({ _tag: "ImplStart", protocol, subject: name, property: property.id, runs: options.runs, done, total })
             const t0 = now()
             const result = yield* Effect.suspend(() =>
@@ -279,6 +292,8 @@ export const runAudit = (
           progress({ _tag: "ConformanceDone", conformance: conformed!, done, total })
         }
 
+        const propertyOrder = properties.map((p) => p.id)
+        subjectChecks.sort((a, b) => propertyOrder.indexOf(a.property) - propertyOrder.indexOf(b.property))
         if (subject.kind === "variant") checks.push(...subjectChecks)
         else {
           const mutant = mutantDef!
