@@ -21,8 +21,11 @@ interface KeySpace {
   readonly ids: Map<string, number>
   readonly byObject: WeakMap<object, number>
   readonly bySnapshot: WeakMap<object, number>
-  readonly memos: WeakMap<object, Map<string, unknown>>
+  readonly memos: MemoTree
 }
+
+/** Memo tables by a chain of owner objects (`memoOf(a, b)` is a's table for b). */
+type MemoTree = WeakMap<object, { memo?: Map<string, unknown>; readonly within: MemoTree }>
 
 const emptySpace = (): KeySpace => ({ ids: new Map(), byObject: new WeakMap(), bySnapshot: new WeakMap(), memos: new WeakMap() })
 
@@ -33,14 +36,20 @@ export const newKeySpace = (): void => {
   space = emptySpace()
 }
 
-/** The memo table of `owner` (e.g. a machine) in the current key space. */
-export const memoOf = <V>(owner: object): Map<string, V> => {
-  let memo = space.memos.get(owner)
-  if (memo === undefined) {
-    memo = new Map()
-    space.memos.set(owner, memo)
+/**
+ * The memo table of `owner` (e.g. a machine), or of a chain of owners (a system's machines and
+ * its policy), in the current key space. A memo keyed by ids must live here: the ids of one
+ * exploration mean other parts in the next.
+ */
+export const memoOf = <V>(owner: object, ...within: ReadonlyArray<object>): Map<string, V> => {
+  let tree = space.memos
+  let node: { memo?: Map<string, unknown>; readonly within: MemoTree } | undefined
+  for (const o of [owner, ...within]) {
+    node = tree.get(o)
+    if (node === undefined) tree.set(o, (node = { within: new WeakMap() }))
+    tree = node.within
   }
-  return memo as Map<string, V>
+  return (node!.memo ??= new Map()) as Map<string, V>
 }
 
 /** The id of a string: equal strings, equal ids; a new string gets the next id. */
