@@ -2,7 +2,8 @@
  * The audit judges in worker threads what it would judge in its own thread — the same verdicts,
  * counterexamples and replay commands, whatever the number of workers — and a sharded audit
  * (`--shard 1/2`, `--shard 2/2`, then `merge`) writes the report an unsharded one writes, apart
- * from timings.
+ * from timings. A deep exploration runs as a unit of its own, and the subject's answers come from
+ * both of its units.
  */
 import { Effect } from "effect"
 import { mkdtempSync, readFileSync } from "node:fs"
@@ -10,6 +11,9 @@ import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { expect, it } from "vitest"
 import { runAudit } from "../properties/audit/run.ts"
+import { subjectName } from "../properties/suite.ts"
+import { answeringFrom, unitsOf } from "./parallel/pool.ts"
+import type { UnitResult } from "./parallel/protocol.ts"
 import { suites } from "./protocols.ts"
 import { renderJson } from "./report/json.ts"
 import { runCli } from "./testing/run-cli.ts"
@@ -58,3 +62,27 @@ it("refuses to merge when a shard is missing", async () => {
   expect(r.exitCode).toBe(2)
   expect(r.stderr).toMatch(/judged by no shard/)
 }, 300_000)
+
+it("runs an exploration deeper than its checks' guidance as a unit of its own, first, and answers a subject from both of its units", () => {
+  const hardened = { kind: "variant", variant: "hardened" } as const
+  const units = Effect.runSync(unitsOf(suites, { protocols: ["rolling-key"], variants: ["claimed", "hardened"], depth: 8, runs: 1, seed: 1, mutants: false }))
+  // P5 hardened is explored to 8, its checks are guided by depth 6: two units, the exploration first
+  expect(units.map((u) => [subjectName(u.subject), u.model, u.impl.length > 0, u.conformance])).toEqual([
+    ["hardened", true, false, false],
+    ["claimed", true, true, true],
+    ["hardened", false, true, true]
+  ])
+  // at the guide depth there is nothing to split
+  expect(Effect.runSync(unitsOf(suites, { protocols: ["rolling-key"], variants: ["hardened"], depth: 6, runs: 1, seed: 1, mutants: false }))).toHaveLength(1)
+
+  const outcome = { judgements: [["P5.no-replay", { verdict: "holds", states: 7, depth: 8 }]] as const, states: 7, transitions: 9, depth: 8, exhaustive: true, statesPerSecond: 1, millis: 1 }
+  const judgement = { verdict: "holds", runs: 3, seed: 1, guidance: "all", millis: 1 } as const
+  const results = new Map<number, UnitResult>([
+    [0, { id: 0, outcome, impl: [], millis: 1 }],
+    [2, { id: 2, impl: [{ property: "P5.key-secrecy", judgement }], millis: 1 }]
+  ])
+  const suite = answeringFrom(suites, units, results).find((s) => s.protocol === "rolling-key")!
+  expect(suite.explore(hardened, { depth: 8 }).states).toBe(7)
+  const keySecrecy = suite.properties.find((p) => p.id === "P5.key-secrecy")!
+  expect(Effect.runSync(suite.checkImpl(hardened, keySecrecy, { runs: 3, seed: 1 }))).toEqual(judgement)
+})

@@ -120,6 +120,12 @@ export interface ProtocolSuite {
   readonly mutants: ReadonlyArray<Mutant>
   /** Bounded exhaustive exploration of the model; judges every model-judged property at once. */
   readonly explore: (subject: Subject, options: ExploreRequest) => ModelOutcome
+  /**
+   * Whether exploring `subject` to `depth` goes deeper than the exploration its implementation
+   * checks are guided by: the deep one then shares no work with them, and a parallel audit runs it
+   * as a unit of its own (cli/parallel/pool.ts). Absent: never.
+   */
+  readonly exploresBeyondGuidance?: (subject: Subject, depth: number) => boolean
   /** fast-check runs of the implementation under faults, for one property. */
   readonly checkImpl: (subject: Subject, property: SecurityProperty, options: ImplOptions) => Effect.Effect<ImplJudgement>
   /** Step-wise conformance of the model and the implementation of `subject`. */

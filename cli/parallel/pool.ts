@@ -21,29 +21,38 @@ export interface UnitDone {
   readonly running: ReadonlyArray<UnitRequest>
 }
 
-/** The units an audit with `options` needs, or none when it cannot run (runAudit then says why). */
+/**
+ * The units an audit with `options` needs, or none when it cannot run (runAudit then says why).
+ * A unit is one protocol × subject: its exploration, implementation checks and conformance, in
+ * one worker, which keeps the suite's guiding exploration warm for the checks. An exploration
+ * that goes deeper than that guidance (the hardened variants' bound) shares no work with the
+ * checks: it is a unit of its own, and these come first, as the longest (P5's is most of an
+ * audit's critical path).
+ */
 export const unitsOf = (suites: ReadonlyArray<ProtocolSuite>, options: AuditOptions) =>
   Effect.map(Effect.either(planAudit(suites, options)), (plan) => {
     if (plan._tag === "Left") return []
     const useModel = plan.right.worlds.includes("model")
     const useImpl = plan.right.worlds.includes("impl")
-    let id = 0
-    return plan.right.work.flatMap(({ suite, subjects, properties, conformance }) =>
-      subjects.map(
-        (subject): UnitRequest => ({
-          id: id++,
-          protocol: suite.protocol,
+    const shared = { depth: options.depth, runs: options.runs, seed: options.seed, ...(options.path === undefined ? {} : { path: options.path }) }
+    const wanted = plan.right.work.flatMap(({ suite, subjects, properties, conformance }) =>
+      subjects.map((subject) => {
+        const model = useModel && exploresModel(suite, subject) && properties.some((p) => p.judgedIn.includes("model"))
+        return {
+          suite,
           subject,
-          model: useModel && exploresModel(suite, subject) && properties.some((p) => p.judgedIn.includes("model")),
+          model,
+          alone: model && suite.exploresBeyondGuidance?.(subject, options.depth) === true,
           impl: useImpl ? properties.filter((p) => p.judgedIn.includes("impl")).map((p) => p.id) : [],
-          conformance: conformance && conformsStepwise(suite, subject),
-          depth: options.depth,
-          runs: options.runs,
-          seed: options.seed,
-          ...(options.path === undefined ? {} : { path: options.path })
-        })
-      )
+          conformance: conformance && conformsStepwise(suite, subject)
+        }
+      })
     )
+    const explorations = wanted.filter((w) => w.alone).map((w) => ({ protocol: w.suite.protocol, subject: w.subject, model: true, impl: [], conformance: false, ...shared }))
+    const rest = wanted
+      .map((w) => ({ protocol: w.suite.protocol, subject: w.subject, model: w.model && !w.alone, impl: w.impl, conformance: w.conformance, ...shared }))
+      .filter((u) => u.model || u.impl.length > 0 || u.conformance)
+    return [...explorations, ...rest].map((u, id): UnitRequest => ({ id, ...u }))
   })
 
 /**
@@ -122,25 +131,24 @@ export const answeringFrom = (
   results: ReadonlyMap<number, UnitResult>
 ): ReadonlyArray<ProtocolSuite> =>
   suites.map((suite) => {
-    const resultFor = (subject: Parameters<ProtocolSuite["explore"]>[0]) => {
-      const unit = units.find((u) => u.protocol === suite.protocol && subjectName(u.subject) === subjectName(subject))
-      return unit === undefined ? undefined : results.get(unit.id)
-    }
+    // A subject's results may come from two units (its deep exploration runs alone).
+    const resultsFor = (subject: Parameters<ProtocolSuite["explore"]>[0]): ReadonlyArray<UnitResult> =>
+      units.filter((u) => u.protocol === suite.protocol && subjectName(u.subject) === subjectName(subject)).flatMap((u) => results.get(u.id) ?? [])
     return {
       ...suite,
       explore: (subject, options) => {
-        const r = resultFor(subject)
+        const r = resultsFor(subject).find((x) => x.exploreError !== undefined || x.outcome !== undefined)
         if (r?.exploreError !== undefined) throw new Error(r.exploreError)
         if (r?.outcome === undefined || r.outcome.depth > options.depth) return suite.explore(subject, options)
         return { ...r.outcome, judgements: new Map(r.outcome.judgements) } satisfies ModelOutcome
       },
       checkImpl: (subject, property, options) => {
-        const found = resultFor(subject)?.impl.find((x) => x.property === property.id)
+        const found = resultsFor(subject).flatMap((r) => r.impl).find((x) => x.property === property.id)
         if (found === undefined) return suite.checkImpl(subject, property, options)
         return found.judgement !== undefined ? Effect.succeed<ImplJudgement>(found.judgement) : Effect.die(new Error(found.error))
       },
       conform: (subject, options) => {
-        const found = resultFor(subject)?.conformance
+        const found = resultsFor(subject).find((r) => r.conformance !== undefined)?.conformance
         if (found === undefined) return suite.conform(subject, options)
         return found.judgement !== undefined ? Effect.succeed<ConformanceJudgement>(found.judgement) : Effect.die(new Error(found.error))
       }

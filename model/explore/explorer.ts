@@ -212,18 +212,22 @@ export const explore = <S>(
   /**
    * Judge every step, also one that ends where an earlier path already was: the two paths agree on
    * the state and on the history the properties read, but this step's own events (a refusal, a
-   * delivery) can break a property at this very step.
+   * delivery) can break a property at this very step. Such a step is judged without the
+   * continuation (`future: undefined`): what the properties conclude from the continuation depends
+   * on the past only through the history (or summary), which the earlier path shares, and that
+   * path was judged with it. That is the premise of merging at all; only a violation at this
+   * step's own events can be new.
    */
   // The steps out of one node are judged one after the other (BFS expands a node's moves
   // together): its trace is built once for all of them.
   let tracedParent = -1
   let parentTrace: ReadonlyArray<TraceEvent> = []
-  const judge = (step: Step, stateKey: string, state: S) => {
+  const judge = (step: Step, future: { readonly stateKey: string; readonly state: S } | undefined) => {
     if (violations.size === properties.length) return
     if (step.parent < 0) parentTrace = initialTraces.get(step.start) ?? []
     else if (step.parent !== tracedParent) parentTrace = traceOf(nodes, step.parent, initialTraces)
     tracedParent = step.parent
-    const full = [...parentTrace, ...step.events, ...continuationOf(stateKey, state)]
+    const full = future === undefined ? [...parentTrace, ...step.events] : [...parentTrace, ...step.events, ...continuationOf(future.stateKey, future.state)]
     for (const p of properties) {
       if (violations.has(p.id)) continue
       const v = p.check(full)
@@ -237,9 +241,12 @@ export const explore = <S>(
   const admit = (step: Step, state: S, parentHistory: number): boolean => {
     const stateKey = system.key(state)
     const history = historyAfter(parentHistory, step.events)
-    judge(step, stateKey, state)
     const k = `${step.start}|${stateKey}|${history}`
-    if (seen.has(k)) return false
+    if (seen.has(k)) {
+      judge(step, undefined)
+      return false
+    }
+    judge(step, { stateKey, state })
     seen.add(k)
     nodes.push({ ...step, state, history, stateKey })
     if (system.cover !== undefined) {

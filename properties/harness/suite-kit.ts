@@ -107,12 +107,13 @@ export const makeSuite = (def: ProtocolDefinition): Suite => {
   // judgement and the guidance of the implementation checks.
   const explorations = new Map<string, ExploreResult>()
   const guideDepth = def.model.guideDepth ?? GUIDE_DEPTH
+  // The hardened variant goes to the protocol's bound: a hardened verdict is only as deep as its
+  // search. A mutant needs one property broken and claimed's findings are shortest
+  // counterexamples, both found within the guide depth, which is what they are explored to.
+  const depthUsed = (subject: Subject, depth: number): number =>
+    Math.min(depth, def.model.maxDepth ?? depth, subject.kind === "variant" && subject.variant === "hardened" ? depth : guideDepth)
   const explored = (subject: Subject, depth: number, onProgress?: ExploreRequest["onProgress"]): ExploreResult => {
-    // The hardened variant goes to the protocol's bound: a hardened verdict is only as deep as its
-    // search. A mutant needs one property broken and claimed's findings are shortest
-    // counterexamples, both found within the guide depth, which is what they are explored to.
-    const hardened = subject.kind === "variant" && subject.variant === "hardened"
-    const used = Math.min(depth, def.model.maxDepth ?? depth, hardened ? depth : guideDepth)
+    const used = depthUsed(subject, depth)
     const key = `${JSON.stringify(subject)}@${used}`
     let r = explorations.get(key)
     if (r === undefined) {
@@ -245,6 +246,7 @@ export const makeSuite = (def: ProtocolDefinition): Suite => {
     machines: def.model.machines,
     honestRun,
     explore,
+    exploresBeyondGuidance: (subject, depth) => depthUsed(subject, depth) > depthUsed(subject, guideDepth),
     checkImpl: (subject, property, options) => Effect.sync(() => checkImplNow(subject, property, options)),
     checkImplNow,
     conform: (subject, options) => Effect.sync(() => conform(subject, options)),
