@@ -1,7 +1,7 @@
 /** An audit worker thread: judges the units it is sent with the same suites as the main thread. */
 import { Effect } from "effect"
 import { parentPort } from "node:worker_threads"
-import { implCheckOrder } from "../../properties/audit/plan.ts"
+import { conformsAfterChecks, implCheckOrder } from "../../properties/audit/plan.ts"
 import { suites } from "../protocols.ts"
 import type { UnitProgress, UnitRequest, UnitResult } from "./protocol.ts"
 
@@ -41,7 +41,7 @@ const judge = (req: UnitRequest): UnitResult => {
     impl.push(checkImpl(id))
   }
   let conformance: UnitResult["conformance"]
-  if (req.conformance) {
+  if (req.conformance && conformsAfterChecks(req.subject, impl.some((c) => c.judgement?.verdict === "fails"))) {
     const result = Effect.runSync(Effect.either(Effect.sandbox(suite.conform(req.subject, { runs: req.runs, seed: req.seed, ...(req.path === undefined ? {} : { path: req.path }) }))))
     conformance = result._tag === "Right" ? { judgement: result.right } : { error: message(result.left) }
   }

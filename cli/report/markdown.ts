@@ -147,7 +147,7 @@ const killMatrix = (report: AuditReport, protocol: string, mutants: ReadonlyArra
   }
   const rows = mutants.map(
     (m) =>
-      `| ${code(m.name)} | ${cell(m.flaw)} | ${m.worlds.includes("model") ? "both" : "impl only"} | ${judged.map((id) => mark(m, id)).join(" | ")} | ${m.killedIn.conformance ? "✔" : ""} | ${m.killed ? "killed" : "**SURVIVES**"} |`
+      `| ${code(m.name)} | ${cell(m.flaw)} | ${m.worlds.includes("model") ? "both" : "impl only"} | ${judged.map((id) => mark(m, id)).join(" | ")} | ${m.killedIn.conformance ? "✔" : !m.worlds.includes("model") && !report.conformance.some((c) => c.protocol === m.protocol && c.subject === `mutant:${m.name}`) ? "not run" : ""} | ${m.killed ? "killed" : "**SURVIVES**"} |`
   )
   const out = [
     `| mutant | flaw | flaw in | ${judged.map(code).join(" | ")} | conformance | verdict |`,
@@ -218,7 +218,7 @@ export const renderMarkdown = (report: AuditReport, suites: ReadonlyArray<Protoc
   if (report.mutants.length === 0) out.push("No mutants were judged in this run.", "")
   else {
     out.push(
-      "Each mutant is the hardened protocol with one deliberate flaw, applied from outside the shipped code. ✔ M: the property fails in the model (bounded exploration); ✔ I: it fails on the implementation with unguided runs alone (no model counterexample); ✘ expected: it was expected to and did not; —: not judged. not run: left out on the implementation because it had already killed the mutant (a mutant's implementation checks run the properties expected to kill it and those the model breaks first, then the others until one kills it). Conformance ✔: the implementation departs from the model step by step (a flaw only the implementation has).",
+      "Each mutant is the hardened protocol with one deliberate flaw, applied from outside the shipped code. ✔ M: the property fails in the model (bounded exploration); ✔ I: it fails on the implementation with unguided runs alone (no model counterexample); ✘ expected: it was expected to and did not; —: not judged. not run: left out on the implementation because it had already killed the mutant (a mutant's implementation checks run the properties expected to kill it and those the model breaks first, then the others until one kills it; conformance runs on an implementation-only mutant only if none did). Conformance ✔: the implementation departs from the model step by step (a flaw only the implementation has).",
       ""
     )
     for (const protocol of report.selection.protocols) {

@@ -42,6 +42,14 @@ export const implCheckOrder = (
   return { first: implProperties.filter(leading), unlessKilled: implProperties.filter((id) => !leading(id)) }
 }
 
+/**
+ * Whether step-wise conformance still runs on `subject` after its implementation checks: on a
+ * variant always; on an implementation-only mutant (where a disagreement is a kill) only if no
+ * implementation check has killed it — the same rule as `implCheckOrder`. Measured before: the
+ * conformance of mutants already killed was about 80 of the audit's 88 conformance CPU-s.
+ */
+export const conformsAfterChecks = (subject: Subject, killedInImpl: boolean): boolean => subject.kind === "variant" || !killedInImpl
+
 /** Why an implementation check of a mutant was left out (see `implCheckOrder`). */
 export const skippedBecauseKilled = (killers: ReadonlyArray<string>): string =>
   `not run: the implementation already killed the mutant with ${killers.join(", ")}`

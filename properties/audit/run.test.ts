@@ -121,6 +121,17 @@ describe("runAudit", () => {
       assert.isTrue(report.findings.some((f) => f.kind === "mutant-missed" && f.mutant === "accepts-replay"))
     }))
 
+  it.effect("runs step-wise conformance on an implementation-only mutant only when no implementation check killed it", () =>
+    Effect.gen(function* () {
+      const fake = makeFakeSuite({ survivor: true })
+      const suite = { ...fake, mutants: fake.mutants.map((m) => ({ ...m, worlds: ["impl"] as const })) }
+      const report = yield* runAudit([suite], base)
+      const conformed = fake.calls.filter((c) => c.startsWith("conform")).map((c) => c.split(" ")[1])
+      // accepts-replay is killed by F.no-replay on the implementation; logs-secrets is not
+      assert.deepStrictEqual(conformed, ["claimed", "hardened", "mutant:logs-secrets"])
+      assert.deepStrictEqual(report.conformance.map((c) => c.subject), ["claimed", "hardened", "mutant:logs-secrets"])
+    }))
+
   it.effect("runs all of a surviving mutant's implementation checks", () =>
     Effect.gen(function* () {
       const suite = makeFakeSuite({ survivor: true })

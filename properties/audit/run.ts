@@ -15,7 +15,7 @@ import type { Verdict, WorldName } from "../../spec/property.ts"
 import type { Counterexample, ImplJudgement, ModelOutcome, ProtocolSuite, Subject } from "../suite.ts"
 import { subjectName } from "../suite.ts"
 import { replayCommand } from "../harness/replay.ts"
-import { type AuditOptions, type AuditSelectionError, conformsStepwise, exploresModel, implCheckOrder, planAudit, skippedBecauseKilled, type Work } from "./plan.ts"
+import { type AuditOptions, type AuditSelectionError, conformsAfterChecks, conformsStepwise, exploresModel, implCheckOrder, planAudit, skippedBecauseKilled, type Work } from "./plan.ts"
 import { classify } from "./classify.ts"
 import { type AuditCheck, type AuditReport, CONFORMANCE, type ConformanceReport, type CounterexampleReport, type Exploration, type Finding, type MutantResult, type Severity, type WorldVerdict } from "./report.ts"
 
@@ -256,7 +256,9 @@ export const runAudit = (
 
         // Step-wise conformance: the same schedules on both worlds, compared after every move.
         let conformed: ConformanceReport | undefined
-        if (conform && conformsStepwise(suite, subject)) {
+        const killedInImpl = subjectChecks.some((c) => c.impl.verdict === "fails")
+        if (conform && conformsStepwise(suite, subject) && !conformsAfterChecks(subject, killedInImpl)) done++
+        else if (conform && conformsStepwise(suite, subject)) {
           progress({ _tag: "ImplStart", protocol, subject: name, property: CONFORMANCE, runs: options.runs, done, total })
           const t0 = now()
           const result = yield* Effect.suspend(() =>
