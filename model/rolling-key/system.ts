@@ -331,16 +331,9 @@ const heldKeys = (s: SystemState): Array<Key> => {
  * message body, TLS included) and from the keys it already has, each revealed once.
  */
 const deduce = (s: SystemState): { state: SystemState; events: Array<TraceEvent> } => {
-  // A function of the held keys, the network and what the attacker knows: all in the state's key.
-  const memo = memoOf<{ readonly known: SystemState["attackerKeys"]; readonly events: Array<TraceEvent> }>(deduce)
-  const key = stateKey(s)
-  let learned = memo.get(key)
-  if (learned === undefined) {
-    if (memo.size > 200_000) memo.clear()
-    learned = deduceNow(s)
-    memo.set(key, learned)
-  }
-  return learned.events.length === 0 ? { state: s, events: [] } : { state: { ...s, attackerKeys: learned.known }, events: [...learned.events] }
+  // Computed each time: a scan of a dozen messages costs less than the state key a memo needs.
+  const learned = deduceNow(s)
+  return learned.events.length === 0 ? { state: s, events: [] } : { state: { ...s, attackerKeys: learned.known }, events: learned.events }
 }
 
 const deduceNow = (s: SystemState): { readonly known: SystemState["attackerKeys"]; readonly events: Array<TraceEvent> } => {
