@@ -553,7 +553,22 @@ export interface Observation {
   readonly server: ReadonlyArray<{ readonly currentEpoch: number; readonly previousEpoch: number | null; readonly retiredEpoch: number | null; readonly hasChallenge: boolean }>
 }
 
-export const observe = (s: SystemState): Observation => ({
+/**
+ * The observation is a function of the device's and the server's snapshots, which the memoised
+ * transitions share between states: made once per pair, so the explorer's state covering
+ * (`cover`, a string per observation) can remember its string by the observation object.
+ */
+const observations = new WeakMap<ServerSnapshot, WeakMap<ClientSnapshot, Observation>>()
+
+export const observe = (s: SystemState): Observation => {
+  let byClient = observations.get(s.server)
+  if (byClient === undefined) observations.set(s.server, (byClient = new WeakMap()))
+  let o = byClient.get(s.client)
+  if (o === undefined) byClient.set(s.client, (o = observeNow(s)))
+  return o
+}
+
+const observeNow = (s: SystemState): Observation => ({
   client: { phase: s.client.value as string, epoch: s.client.context.key?.epoch ?? null },
   // Only devices with a key: a claimed registration awaiting its RegisterKey is not a device yet.
   server: Object.values(s.server.context.devices).flatMap((d) => d.current === null ? [] : [{

@@ -103,6 +103,16 @@ export const makeSuite = (def: ProtocolDefinition): Suite => {
     }
   }
 
+  // A system that hands out the same observation object for equal observations (P5) gets its
+  // cover string made once per object.
+  const covers = new WeakMap<object, string>()
+  const coverOf = (observation: unknown): string => {
+    if (observation === null || typeof observation !== "object") return canonicalJson(observation)
+    let c = covers.get(observation)
+    if (c === undefined) covers.set(observation, (c = canonicalJson(observation)))
+    return c
+  }
+
   // Explorations are deterministic and costly: one per subject and depth, shared by the model
   // judgement and the guidance of the implementation checks.
   const explorations = new Map<string, ExploreResult>()
@@ -119,7 +129,7 @@ export const makeSuite = (def: ProtocolDefinition): Suite => {
     if (r === undefined) {
       const system = systemOf(subject)
       r = exploreSystem(
-        { ...system, cover: (s) => canonicalJson(system.observe(s)) },
+        { ...system, cover: (s) => coverOf(system.observe(s)) },
         def.properties.filter((p) => p.judgedIn.includes("model")),
         { depth: used, ...(onProgress === undefined ? {} : { onProgress }), ...(def.model.maxStates === undefined ? {} : { maxStates: def.model.maxStates }), ...(def.model.historyKey === undefined ? {} : { historyKey: def.model.historyKey }), ...(def.model.summary === undefined ? {} : { summary: def.model.summary }) }
       )
