@@ -197,10 +197,15 @@ export const measureBatches = (batches: ReadonlyArray<Timed>, options: MeasureOp
     elapsedMs: 0
   }))
   const pending = (r: Runner) => r.elapsedMs < ms || r.rates.length < minBatches
-  for (let active = runners.filter(pending); active.length > 0; active = active.filter(pending)) {
+  let round = 0
+  for (let active = runners.filter(pending); active.length > 0; active = active.filter(pending), round++) {
     // each takes its turn until it has its own budget; the ones done drop out, so the whole
-    // costs about (number of runners × budget) whatever the batch sizes
-    for (const r of active) {
+    // costs about (number of runners × budget) whatever the batch sizes. Who goes first rotates
+    // from round to round: a batch pays for the garbage the batch before it left (a collection
+    // lands in whichever batch runs next), and with a fixed order one implementation would always
+    // follow the same other one.
+    for (let k = 0; k < active.length; k++) {
+      const r = active[(k + round) % active.length]!
       // a zero reading (clock granularity, or a manual part that took no time) must not divide by zero
       const took = Math.max(r.batch(r.batchSize), 1e-6)
       r.rates.push(r.batchSize / (took / 1000))
