@@ -40,29 +40,32 @@ interface RequestName {
 
 /** Parse `req3@k2` / `clone1@k0`; anything else (e.g. injected bytes) is not a request name. */
 export const parseRequestName = (data: string | undefined): RequestName | undefined => {
-  const m = data === undefined ? null : /^(req|clone|attacker)(\d+)@k(\d+)$/.exec(data)
-  return m ? { sender: m[1] === "req" ? "client" : m[1] === "clone" ? "clone" : "attacker", n: Number(m[2]), epoch: Number(m[3]) } : undefined
+  if (data === undefined) return undefined
+  // The properties parse the same few names on every trace the explorer judges: remembered.
+  if (parsedNames.has(data)) return parsedNames.get(data)
+  const m = /^(req|clone|attacker)(\d+)@k(\d+)$/.exec(data)
+  const name: RequestName | undefined = m ? { sender: m[1] === "req" ? "client" : m[1] === "clone" ? "clone" : "attacker", n: Number(m[2]), epoch: Number(m[3]) } : undefined
+  if (parsedNames.size >= 10_000) parsedNames.clear()
+  parsedNames.set(data, name)
+  return name
 }
+
+const parsedNames = new Map<string, RequestName | undefined>()
 
 export const requestName = (sender: "client" | "clone", n: number, epoch: number): string =>
   `${sender === "client" ? "req" : "clone"}${n}@k${epoch}`
 
 const violation = (at: number, reason: string): Violation => ({ at, reason })
 
-/** For each delivery to the server, the index of the event and the server's verdict events after it. */
-const serverVerdicts = (trace: Trace) => {
-  const out: Array<{ at: number; deliver: Extract<TraceEvent, { _tag: "Deliver" }>; verdict: ReadonlyArray<{ at: number; event: TraceEvent }> }> = []
-  trace.forEach((e, at) => {
-    if (e._tag !== "Deliver" || e.to !== "server") return
-    const verdict: Array<{ at: number; event: TraceEvent }> = []
-    for (let j = at + 1; j < trace.length; j++) {
-      const f = trace[j]!
-      if (f._tag === "Deliver" || f._tag === "FaultsEnd") break
-      if ((f._tag === "Commit" || f._tag === "Reject" || f._tag === "Signal") && f.actor === "server") verdict.push({ at: j, event: f })
-    }
-    out.push({ at, deliver: e, verdict })
-  })
-  return out
+/** The server's verdict events on the delivery at `at`: its Commit, Reject and Signal events up to the next delivery. */
+const serverVerdict = (trace: Trace, at: number): ReadonlyArray<TraceEvent> => {
+  const verdict: Array<TraceEvent> = []
+  for (let j = at + 1; j < trace.length; j++) {
+    const f = trace[j]!
+    if (f._tag === "Deliver" || f._tag === "FaultsEnd") break
+    if ((f._tag === "Commit" || f._tag === "Reject" || f._tag === "Signal") && f.actor === "server") verdict.push(f)
+  }
+  return verdict
 }
 
 export const noReplay: SecurityProperty = {
@@ -173,7 +176,6 @@ export const cloneDetection: SecurityProperty = {
   check: (trace) => {
     let deviceEpoch = -1
     let copiedEpoch: number | undefined
-    const verdicts = new Map(serverVerdicts(trace).map((v) => [v.at, v]))
     for (let at = 0; at < trace.length; at++) {
       const e = trace[at]!
       // The copy is the first compromise reveal; later ones are keys computed from it.
@@ -184,18 +186,19 @@ export const cloneDetection: SecurityProperty = {
         // roll the server's keys like the device's do (SECURITY.md §5, no post-compromise security).
         if (name?.sender === "client" || name?.sender === "attacker") deviceEpoch = Math.max(deviceEpoch, name.epoch)
       }
-      const v = verdicts.get(at)
-      const name = parseRequestName(v?.deliver.data)
+      if (e._tag !== "Deliver" || e.to !== "server") continue
+      const name = parseRequestName(e.data)
       // Only requests made with the copied key itself: once the clone has rolled it holds a key
       // of its own lineage, which the server can tell from the device's only by a later clash
       // (the residual "clone acts first", SECURITY.md).
-      if (v === undefined || name?.sender !== "clone" || name.epoch !== copiedEpoch || name.epoch >= deviceEpoch) continue
-      if (v.verdict.some((x) => x.event._tag === "Commit"))
-        return violation(at, `server accepted the clone's ${v.deliver.data} after the device had used k${deviceEpoch}`)
-      const stale = v.verdict.some((x) => x.event._tag === "Reject" && x.event.reason === "stale-challenge")
-      const signalled = v.verdict.some((x) => x.event._tag === "Signal" && x.event.signal === "clone-suspected")
+      if (name?.sender !== "clone" || name.epoch !== copiedEpoch || name.epoch >= deviceEpoch) continue
+      const verdict = serverVerdict(trace, at)
+      if (verdict.some((x) => x._tag === "Commit"))
+        return violation(at, `server accepted the clone's ${e.data} after the device had used k${deviceEpoch}`)
+      const stale = verdict.some((x) => x._tag === "Reject" && x.reason === "stale-challenge")
+      const signalled = verdict.some((x) => x._tag === "Signal" && x.signal === "clone-suspected")
       if (name.epoch === deviceEpoch - 1 && !stale && !signalled)
-        return violation(at, `the clone's ${v.deliver.data}, made with the key just retired, raised no clone-suspected`)
+        return violation(at, `the clone's ${e.data}, made with the key just retired, raised no clone-suspected`)
     }
     return undefined
   }
@@ -303,10 +306,21 @@ const withFacts = (facts: PastFacts, events: Trace): PastFacts => {
   return { committed: [...committed].sort(), sent: [...sent], compromised: [...compromised].sort(), copiedEpoch, usedCopied }
 }
 
+/** Summaries are few and met again and again: each is parsed once (bounded). */
+const factsOf = (summary: string): PastFacts => {
+  let facts = parsedFacts.get(summary)
+  if (facts === undefined) {
+    if (parsedFacts.size >= 100_000) parsedFacts.clear()
+    parsedFacts.set(summary, (facts = JSON.parse(summary) as PastFacts))
+  }
+  return facts
+}
+const parsedFacts = new Map<string, PastFacts>()
+
 export const pastSummary = {
   covers: ["P5.no-replay", "P5.injective-agreement", "P5.desync-liveness", "P5.clone-detection", "P5.key-secrecy"],
   initial: (trace: Trace): string => JSON.stringify(withFacts(NO_FACTS, trace)),
-  next: (summary: string, events: Trace): string => (events.some(readsOfPast) ? JSON.stringify(withFacts(JSON.parse(summary) as PastFacts, events)) : summary)
+  next: (summary: string, events: Trace): string => (events.some(readsOfPast) ? JSON.stringify(withFacts(factsOf(summary), events)) : summary)
 } as const
 
 /** Every P5 property, in report order. */
