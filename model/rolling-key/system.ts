@@ -333,27 +333,38 @@ const heldKeys = (s: SystemState): Array<Key> => {
 const deduce = (s: SystemState): { state: SystemState; events: Array<TraceEvent> } => {
   // Computed each time: a scan of a dozen messages costs less than the state key a memo needs.
   const learned = deduceNow(s)
-  return learned.events.length === 0 ? { state: s, events: [] } : { state: { ...s, attackerKeys: learned.known }, events: learned.events }
+  return learned.events.length === 0 ? { state: s, events: [] } : { state: { ...s, attackerKeys: learned.known }, events: [...learned.events] }
 }
 
-const deduceNow = (s: SystemState): { readonly known: SystemState["attackerKeys"]; readonly events: Array<TraceEvent> } => {
-  const held = new Map(heldKeys(s).map((k) => [k.name, k]))
-  const known = [...s.attackerKeys]
+const NOTHING_LEARNED = { known: [], events: [] } as const
+
+const deduceNow = (s: SystemState): { readonly known: SystemState["attackerKeys"]; readonly events: ReadonlyArray<TraceEvent> } => {
+  // Only a held key the attacker does not know yet can be revealed; a step mostly reveals
+  // nothing, so nothing is copied until something is.
+  let unknown: Map<string, Key> | undefined
+  for (const k of heldKeys(s)) if (!s.attackerKeys.some((x) => x.key.name === k.name)) (unknown ??= new Map()).set(k.name, k)
+  if (unknown === undefined) return NOTHING_LEARNED
+  const hidden = unknown
+  let known: Array<SystemState["attackerKeys"][number]> | undefined
   const events: Array<TraceEvent> = []
   const learn = (name: string, via: "wire" | "compromise") => {
-    const k = held.get(name)
-    if (k === undefined || known.some((x) => x.key.name === name)) return false
-    known.push({ key: k, via })
+    const k = hidden.get(name)
+    if (k === undefined) return
+    hidden.delete(name)
+    ;(known ??= [...s.attackerKeys]).push({ key: k, via })
     events.push({ _tag: "Reveal", name: `k${k.epoch}`, via })
-    return true
   }
   for (const m of s.network) {
     if (m.message._tag === "RegisterKey") learn(m.message.rollingKey.name, "wire")
-    if (m.message._tag === "RegisterResponse") learn(initialKeyFromInput(m.message.serverInput).name, "wire")
+    else if (m.message._tag === "RegisterResponse") learn(initialKeyFromInput(m.message.serverInput).name, "wire")
   }
-  const rolling = s.network.flatMap((m) => (m.message._tag === "AuthGranted" ? [m.message.rollingInput] : []))
-  for (let i = 0; i < known.length; i++) for (const n of rolling) learn(nextKey(known[i]!.key, n).name, known[i]!.via)
-  return { known, events }
+  // Successors of every key it knows (and of each it learns on the way) under the rolling inputs it saw.
+  const knownNow = () => known ?? s.attackerKeys
+  for (let i = 0; i < knownNow().length && hidden.size > 0; i++) {
+    const parent = knownNow()[i]!
+    for (const m of s.network) if (m.message._tag === "AuthGranted") learn(nextKey(parent.key, m.message.rollingInput).name, parent.via)
+  }
+  return known === undefined ? NOTHING_LEARNED : { known, events }
 }
 
 export const step = (s: SystemState, move: Move): { state: SystemState; events: Trace } | undefined => {
