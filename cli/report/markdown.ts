@@ -175,6 +175,8 @@ export const renderMarkdown = (report: AuditReport, suites: ReadonlyArray<Protoc
     "",
     `Seed ${report.seed} · ${count(report.runs)} implementation runs per check · model explored to depth ${report.depth} at most (each protocol to its own bound, mutants to its guide depth: see the explorations)${report.path !== undefined ? ` · replay path ${code(report.path)}` : ""} · ` +
       `Node ${report.node} · ${m.cpu} (${m.cores} cores, ${m.memoryGiB} GiB, ${m.platform} ${m.arch}) · ${report.generatedAt}`,
+    "",
+    "The implementation checks run on the node:crypto layer of `impl/crypto`; the differential and Wycheproof tests (`npm test`) hold it to the same outputs and refusals as the noble layer.",
     ""
   ]
   if (options.command) out.push(`Produced by ${code(options.command)}.`, "")
