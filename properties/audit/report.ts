@@ -157,7 +157,10 @@ export interface AuditReport {
     readonly partial: boolean
   }
   readonly summary: {
+    /** Property × subject checks judged in at least one world. */
     readonly checks: number
+    /** Implementation checks of mutants left out because the implementation had already killed them (`implCheckOrder`). */
+    readonly implNotRun: number
     readonly errors: number
     readonly expected: number
     readonly warnings: number

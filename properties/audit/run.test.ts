@@ -107,6 +107,10 @@ describe("runAudit", () => {
       ])
       // the model still judged them all
       assert.strictEqual(mutant.checks.find((c) => c.property === "F.progress")?.model.verdict, "holds")
+      // the summary counts what was left out, and not the mutant's F.rejects-malformed (judged on
+      // the implementation only, and left out there): 3 × 3 checks, one judged in neither world
+      assert.strictEqual(report.summary.implNotRun, 2)
+      assert.strictEqual(report.summary.checks, 8)
     }))
 
   it.effect("runs every property expected to kill a mutant and every one the model breaks, killed or not", () =>

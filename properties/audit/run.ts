@@ -354,7 +354,8 @@ export const runAudit = (
         partial
       },
       summary: {
-        checks: checks.length + mutants.reduce((n, m) => n + m.checks.length, 0),
+        checks: [...checks, ...mutants.flatMap((m) => m.checks)].filter((c) => c.model.verdict !== "n/a" || c.impl.verdict !== "n/a").length,
+        implNotRun: mutants.reduce((n, m) => n + m.checks.filter((c) => c.impl.skipped !== undefined).length, 0),
         errors,
         expected: sorted.filter((f) => f.severity === "expected").length,
         warnings: sorted.filter((f) => f.severity === "warning").length,
