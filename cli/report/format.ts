@@ -54,7 +54,7 @@ export const findingTitle = (f: Finding): string => {
 export const headline = (report: AuditReport): string => {
   const s = report.summary
   const parts = [
-    `${s.checks} check${s.checks === 1 ? "" : "s"}${s.implNotRun > 0 ? ` (${s.implNotRun} implementation runs of killed mutants left out)` : ""}`,
+    `${s.checks} check${s.checks === 1 ? "" : "s"}${s.implNotRun > 0 ? ` (${s.implNotRun} implementation checks of killed mutants left out)` : ""}`,
     `${s.errors} error${s.errors === 1 ? "" : "s"}`,
     `${s.expected} expected finding${s.expected === 1 ? "" : "s"} on claimed`,
     `${s.warnings} warning${s.warnings === 1 ? "" : "s"}`,
