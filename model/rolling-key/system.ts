@@ -495,8 +495,8 @@ export const continuation = (s: SystemState): Trace => {
  * identical one already on the wire — its index and whether it was delivered are in the key. What
  * the attacker deduces during the exchange comes from the new messages and the keys held then:
  * an older message's key or rolling input was deduced from when it was sent (`deduce` runs after
- * every step). Measured at depth 7 of the hardened model: 15 k distinct keys where the whole
- * restarted state had 75 k; model/rolling-key/continuation.test.ts compares every memoised
+ * every step). Measured at depth 7 of the hardened model: 30 k distinct keys where the whole
+ * restarted state had 75 k; properties/rolling-key/continuation-memo.test.ts compares every memoised
  * continuation with one computed afresh, on every P5 subject.
  */
 export const continuationKey = (s: SystemState): string => {
