@@ -212,11 +212,13 @@ export const explore = <S>(
   /**
    * Judge every step, also one that ends where an earlier path already was: the two paths agree on
    * the state and on the history the properties read, but this step's own events (a refusal, a
-   * delivery) can break a property at this very step. Such a step is judged without the
-   * continuation (`future: undefined`): what the properties conclude from the continuation depends
-   * on the past only through the history (or summary), which the earlier path shares, and that
-   * path was judged with it. That is the premise of merging at all; only a violation at this
-   * step's own events can be new.
+   * delivery) can break a property at this very step. With a `summary`, such a step is judged
+   * without the continuation (`future: undefined`): the summary states that what the properties
+   * conclude from any future depends on the past only through it, the earlier path shares it and
+   * was judged with the continuation, so only a violation at this step's own events can be new.
+   * The default history claims less (it is the facts the properties read, not all they read), and
+   * there judging the continuation again is what keeps counterexamples shortest: without it,
+   * P3.reuse-revokes-family's shortest counterexample on claimed grew from 3 steps to 5.
    */
   // The steps out of one node are judged one after the other (BFS expands a node's moves
   // together): its trace is built once for all of them.
@@ -243,7 +245,7 @@ export const explore = <S>(
     const history = historyAfter(parentHistory, step.events)
     const k = `${step.start}|${stateKey}|${history}`
     if (seen.has(k)) {
-      judge(step, undefined)
+      judge(step, summary === undefined ? { stateKey, state } : undefined)
       return false
     }
     judge(step, { stateKey, state })
