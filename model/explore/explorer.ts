@@ -218,7 +218,7 @@ export const explore = <S>(
    * was judged with the continuation, so only a violation at this step's own events can be new.
    * The default history claims less (it is the facts the properties read, not all they read), and
    * there judging the continuation again is what keeps counterexamples shortest: without it,
-   * P3.reuse-revokes-family's shortest counterexample on claimed grew from 3 steps to 5.
+   * P3.reuse-revokes-family's shortest counterexample on claimed grew from 2 moves to 4.
    */
   // The steps out of one node are judged one after the other (BFS expands a node's moves
   // together): its trace is built once for all of them.

@@ -2,7 +2,8 @@
  * Shortest counterexamples survive the explorer's merging. P3 merges paths on its ordered history
  * of facts, not a summary of everything its properties read; a step into a situation already seen
  * must then still be judged with the continuation (model/explore/explorer.ts `judge`). Judged
- * without it, the claimed reuse-revokes-family attack below was found only at 5 steps.
+ * without it, the claimed reuse-revokes-family attack below (an honest refresh, then the replay of
+ * its request) was found only at depth 4.
  */
 import { describe, expect, it } from "vitest"
 import { suites } from "../../cli/protocols.ts"
@@ -13,9 +14,9 @@ describe("P3 shortest counterexample", () => {
   it.each([
     { name: "claimed", subject: { kind: "variant", variant: "claimed" } as const },
     { name: "mutant refresh-not-consumed", subject: { kind: "mutant", mutant: "refresh-not-consumed" } as const }
-  ])("P3.reuse-revokes-family on $name takes 3 steps", ({ subject }) => {
+  ])("P3.reuse-revokes-family on $name is found at depth 2", ({ subject }) => {
     const judgement = suite.explore(subject, { depth: 10 }).judgements.get("P3.reuse-revokes-family")
     expect(judgement?.verdict).toBe("fails")
-    expect(judgement?.counterexample?.steps).toHaveLength(3)
+    expect(judgement?.counterexample?.depth).toBe(2)
   })
 })
