@@ -202,8 +202,12 @@ export interface ConformanceSide {
   readonly verdicts: (trace: Trace) => ReadonlyArray<string>
   /** The vocabulary of the fast-check move commands (user actions, actors that fault, attacks). */
   readonly vocabulary: CommandVocabulary
-  /** Schedules that once showed a disagreement, replayed move by move as regressions. */
-  readonly regressions?: ReadonlyArray<{ readonly why: string; readonly start: string; readonly moves: string }>
+  /**
+   * Schedules that once showed a disagreement, replayed move by move as regressions: on every
+   * subject, or only on the variants named (a mutant counts as hardened), when the moves exist
+   * only there (a claimed registration's RegisterKey, say).
+   */
+  readonly regressions?: ReadonlyArray<{ readonly why: string; readonly start: string; readonly moves: string; readonly variants?: ReadonlyArray<Variant> }>
 }
 
 // The type parameters are the protocol's own; the generic code sees them as opaque.

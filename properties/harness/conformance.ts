@@ -39,7 +39,7 @@ export const lockstep = <O>(
   model: World<O>,
   impl: World<O>,
   verdicts: (trace: Trace) => ReadonlyArray<string>,
-  schedule: { readonly moves: ReadonlyArray<Move> } | { readonly choices: ReadonlyArray<number> }
+  schedule: { readonly moves: ReadonlyArray<Move> } | { readonly choices: ReadonlyArray<number>; readonly swarm: number }
 ): { readonly disagreement: Disagreement | undefined; readonly steps: number } => {
   const done: Array<string> = []
   let steps = 0
@@ -57,11 +57,19 @@ export const lockstep = <O>(
     else {
       const enabled = model.moves()
       if (enabled.length === 0) break
-      move = pickMove(enabled, schedule.choices[k]!)
+      move = pickMove(enabled, schedule.choices[k]!, schedule.swarm)
     }
     done.push(encodeMove(move))
     const m = model.step(move)
-    const i = impl.step(move)
+    // A move the implementation cannot take (a message it never sent: the two networks diverged
+    // earlier, unseen by the observations) or on which it dies is a disagreement to report, not
+    // an exception that ends the check without one.
+    let i: Trace
+    try {
+      i = impl.step(move)
+    } catch (e) {
+      return { disagreement: { moves: [...done], what: "whether the implementation can take the move", model: "took it", impl: `failed: ${String(e).split("\n")[0]}` }, steps: steps + 1 }
+    }
     steps++
     const d = compare("verdicts of the move", verdicts(m), verdicts(i)) ?? compare("observation after the move", model.observe(), impl.observe())
     if (d !== undefined) return { disagreement: d, steps }
@@ -99,8 +107,8 @@ export const checkConformance = <O>(options: {
   let last: Disagreement | undefined
   let lastStart = 0
   const result = fc.check(
-    fc.property(runArbitrary(options.steps, options.starts), ([seed, start, choices]) => {
-      const r = lockstep(options.model(start), options.impl(seed, start), options.verdicts, { choices })
+    fc.property(runArbitrary(options.steps, options.starts), ([seed, start, choices, swarm]) => {
+      const r = lockstep(options.model(start), options.impl(seed, start), options.verdicts, { choices, swarm })
       steps += r.steps
       last = r.disagreement
       lastStart = start
@@ -112,8 +120,8 @@ export const checkConformance = <O>(options: {
   if (!result.failed) return { verdict: "agrees", runs: result.numRuns, steps, seed: options.seed, millis }
   if (result.counterexample === null) throw new Error(`conformance check failed without a counterexample: ${String(result.errorInstance)}`)
   // Re-run the shrunk schedule: `last` is from whatever run fast-check tried last.
-  const [[seed, start, choices]] = result.counterexample
-  const again = lockstep(options.model(start), options.impl(seed, start), options.verdicts, { choices })
+  const [[seed, start, choices, swarm]] = result.counterexample
+  const again = lockstep(options.model(start), options.impl(seed, start), options.verdicts, { choices, swarm })
   last = again.disagreement ?? last
   lastStart = start
   if (last === undefined) throw new Error("the shrunk conformance counterexample did not reproduce (non-determinism?)")

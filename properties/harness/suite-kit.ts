@@ -5,9 +5,12 @@
  *
  * How an implementation check looks for a counterexample (each verdict says which found it):
  * - `model-replay`: the model's shortest counterexample for this subject, run on the real services;
- * - `seeded`: recorded regression paths (attacks deeper than the guide);
+ * - `seeded`: every recorded schedule of the protocol (its properties' regression paths — attacks
+ *   deeper than the guide — and its conformance regressions), for every property;
  * - `covering`: one path to every distinct observation of the explored model, so every state the
- *   design can reach is tried on the real code, each followed by random moves;
+ *   design can reach is tried on the real code, each followed by AUTHLAB_STEPS random moves (a
+ *   fixed pseudo-random tail per path, so a replay is exact): a flaw that shows only a few moves
+ *   past a state the model reaches is found from there, not only by luck from the start;
  * - `unguided`: random runs of up to AUTHLAB_STEPS moves, each kind of move picked with equal
  *   weight, including the implementation world's own byte-level attacks that the model lacks.
  * A mutant is judged unguided only: it must be caught by the implementation on its own, without
@@ -37,7 +40,7 @@ export interface Suite extends ProtocolSuite {
   readonly worlds: (subject: Subject, start: string, seed: number, malformed: boolean) => { readonly model: World<unknown>; readonly impl: World<unknown> }
 }
 
-/** The choice numbers that make `pickMove` replay `path` on `world` (a model path, run on the implementation). */
+/** The choice numbers that make `pickMove` (every kind of move) replay `path` on `world` (a model path, run on the implementation). */
 export const choicesFor = <O>(world: World<O>, path: ReadonlyArray<Move>): Array<number> | undefined => {
   const choices: Array<number> = []
   for (const move of path) {
@@ -47,6 +50,21 @@ export const choicesFor = <O>(world: World<O>, path: ReadonlyArray<Move>): Array
     world.step(move)
   }
   return choices
+}
+
+/** `count` choice numbers from a fixed xorshift32 stream: the same `seed` gives the same tail in every run and replay. */
+export const randomChoices = (seed: number, count: number): Array<number> => {
+  let x = seed >>> 0 || 0x9e3779b9
+  const out: Array<number> = []
+  for (let i = 0; i < count; i++) {
+    x ^= x << 13
+    x >>>= 0
+    x ^= x >>> 17
+    x ^= x << 5
+    x >>>= 0
+    out.push(x & 0xffff)
+  }
+  return out
 }
 
 /** Parse a model path as the audit prints it (`registered H:client:login D3 …`). */
@@ -138,11 +156,16 @@ export const makeSuite = (def: ProtocolDefinition): Suite => {
     return r
   }
 
-  const asExamples = (subject: Subject, origin: ImplExample["origin"], paths: ReadonlyArray<{ start: string; moves: ReadonlyArray<Move> }>): Array<ImplExample> =>
-    paths.flatMap(({ start, moves }) => {
+  const asExamples = (
+    subject: Subject,
+    origin: ImplExample["origin"],
+    paths: ReadonlyArray<{ start: string; moves: ReadonlyArray<Move> }>,
+    tail: (k: number) => Array<number> = () => []
+  ): Array<ImplExample> =>
+    paths.flatMap(({ start, moves }, k) => {
       const index = startNames.indexOf(start)
       const choices = choicesFor(implWorld(subject, { malformed: true })(0, index), moves)
-      return choices === undefined ? [] : [{ origin, value: [0, index, choices] as [number, number, Array<number>] }]
+      return choices === undefined ? [] : [{ origin, value: [0, index, [...choices, ...tail(k)], 0] as ImplExample["value"] }]
     })
 
   // The covering paths are the same for every property of a subject: translate them once.
@@ -151,19 +174,36 @@ export const makeSuite = (def: ProtocolDefinition): Suite => {
     const key = JSON.stringify(subject)
     let found = coveringExamples.get(key)
     if (found === undefined) {
-      found = asExamples(subject, "covering", explored(subject, guideDepth).covering.slice(0, MAX_COVERING))
+      found = asExamples(subject, "covering", explored(subject, guideDepth).covering.slice(0, MAX_COVERING), (k) => randomChoices(k + 1, defaultSteps))
       coveringExamples.set(key, found)
     }
     return found
   }
 
-  /** The model's counterexample for `property`, the regression paths, and the covering paths, as fast-check examples. */
+  /** The conformance regressions that apply to `subject` (a mutant is a flaw of hardened). */
+  const conformanceRegressions = (subject: Subject) =>
+    (def.conformance.regressions ?? []).filter((r) => r.variants === undefined || r.variants.includes(subject.kind === "variant" ? subject.variant : "hardened"))
+
+  /**
+   * Every recorded schedule, the property's own regression paths first: each once showed a flaw
+   * (a finding, a disagreement), and a schedule that broke one property is a likely place for a
+   * new flaw to break another — so each property's check runs all of them. The runs are shared
+   * between a subject's checks (`rememberingRuns`), so each costs one run per subject.
+   */
+  const seededPaths = (subject: Subject, propertyId: string): Array<{ start: string; moves: Array<Move> }> => {
+    const own = def.regressionPaths?.[propertyId] ?? []
+    const others = Object.entries(def.regressionPaths ?? {}).flatMap(([id, paths]) => (id === propertyId ? [] : paths))
+    const conformance = conformanceRegressions(subject).map((r) => `${r.start} ${r.moves}`)
+    return [...new Set([...own, ...others, ...conformance])].map((p) => parseModelPath(p, startNames))
+  }
+
+  /** The model's counterexample for `property`, the recorded schedules, and the covering paths, as fast-check examples. */
   const examplesFor = (subject: Subject, property: SecurityProperty): Array<ImplExample> => {
     const exploration = explored(subject, guideDepth)
     const found = property.judgedIn.includes("model") ? exploration.violations.get(property.id) : undefined
     return [
       ...asExamples(subject, "model-replay", found === undefined ? [] : [{ start: found.start, moves: found.path }]),
-      ...asExamples(subject, "seeded", (def.regressionPaths?.[property.id] ?? []).map((p) => parseModelPath(p, startNames))),
+      ...asExamples(subject, "seeded", seededPaths(subject, property.id)),
       // State covering is what a hardened verdict rests on; on claimed the model's attack is enough.
       ...(subject.kind === "variant" && subject.variant === "hardened" ? coveringFor(subject) : [])
     ]
@@ -208,7 +248,9 @@ export const makeSuite = (def: ProtocolDefinition): Suite => {
       runs: options.runs,
       seed: options.seed,
       ...(options.path === undefined ? {} : { path: options.path }),
-      regressions: (def.conformance.regressions ?? []).map((r) => parseModelPath(`${r.start} ${r.moves}`, startNames)).map((p) => ({ start: startNames.indexOf(p.start), moves: p.moves }))
+      regressions: conformanceRegressions(subject)
+        .map((r) => parseModelPath(`${r.start} ${r.moves}`, startNames))
+        .map((p) => ({ start: startNames.indexOf(p.start), moves: p.moves }))
     })
     return j.disagreement === undefined ? j : { ...j, disagreement: { ...j.disagreement, start: startNames[Number(j.disagreement.start)] ?? j.disagreement.start } }
   }
