@@ -324,7 +324,14 @@ export const step = (s: SystemState, move: Move): { state: SystemState; events: 
   }
 }
 
-export const continuation = (s: SystemState): Trace => [{ _tag: "FaultsEnd" }, ...(honest(s, LOGIN, { bounded: false })?.events ?? [])]
+/**
+ * The fault-free continuation: a whole login, then the device polls once more, as a client whose
+ * answer was lost retries. The server must not release the session again (P2b.sid-single-use): a
+ * second release on a retry is a flaw no attacker move is needed for, so every run checks it.
+ */
+const CONTINUATION: ReadonlyArray<readonly [Actor, string]> = [...LOGIN, ["device", "poll"]]
+
+export const continuation = (s: SystemState): Trace => [{ _tag: "FaultsEnd" }, ...(honest(s, CONTINUATION, { bounded: false })?.events ?? [])]
 
 export const stateKey = (s: SystemState): string =>
   JSON.stringify([s.server.context.sessions, s.device.context, s.machine.context.pending, s.counters, s.counts, s.evil, s.seenSid, s.guessed, s.password, s.passwordEquivalent, s.network.map((m) => [m.from, m.to, m.message, m.delivered])])

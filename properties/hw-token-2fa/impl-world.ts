@@ -21,6 +21,7 @@ import { AccessRequest, LoginRequest, RefreshRequest, ToAuth, ToDevice, ToResour
 import { fieldsOf } from "../../spec/hw-token-2fa/properties.ts"
 import { LOOK_AHEAD, type Policy, TICK_SECONDS } from "../../spec/hw-token-2fa/variants.ts"
 import type { Actor, Trace, TraceEvent } from "../../spec/trace.ts"
+import { racingStore } from "../harness/race.ts"
 import { CryptoNode } from "../../impl/crypto/node.ts"
 import { steppedClock } from "../../impl/clock.ts"
 import { SecureRandomSeeded } from "../../impl/crypto/random.ts"
@@ -255,32 +256,10 @@ export const makeImplWorld = (options: ImplWorldOptions): World<Observation> => 
   const { remote } = options
   remote?.reset(new TextEncoder().encode(JSON.stringify(enrolment)))
   const store: AuthStore = ok(makeInMemoryAuthStore(enrolmentState(enrolment)))
-  /**
-   * Concurrency at the store boundary (the race move): while `race` is set, the AuthServer's k-th
-   * access to its store first runs another delivery to completion — so that delivery lands
-   * between the first one's pre-transaction work and its transaction, or between a read and a
-   * write of a store that splits them. The harness reads `store` directly, outside the hook.
-   */
-  let race: { at: number; calls: number; run: () => void } | undefined
-  const fire = () => {
-    if (race === undefined) return
-    race.calls++
-    if (race.calls !== race.at) return
-    const r = race
-    race = undefined
-    r.run()
-  }
-  const hooked: AuthStore = {
-    snapshot: Effect.suspend(() => {
-      fire()
-      return store.snapshot
-    }),
-    transact: (f) =>
-      Effect.suspend(() => {
-        fire()
-        return store.transact(f)
-      })
-  }
+  // Concurrency at the store boundary (the race move, properties/harness/race.ts); the harness
+  // reads `store` directly, outside the hook.
+  const racing = racingStore(store)
+  const hooked: AuthStore = racing.store
   /** Answers of a concurrent batch sent to the served AuthServer, taken in order by the next deliveries. */
   const queued: Array<ServedAnswer> = []
   const { auth, rs } = remote === undefined ? ok(decoratedParts(policy, hooked, options.flaw)) : remoteParts(remote, nowMillis, queued)
@@ -319,6 +298,8 @@ export const makeImplWorld = (options: ImplWorldOptions): World<Observation> => 
 
   /** The latest refresh token issued to each user, as the attacker's mix-ups use them. */
   const latestRt = new Map<string, { readonly bytes: Uint8Array; readonly name: string }>()
+  /** The latest access token issued to mallory: the attacker presents its own token too. */
+  let malloryAt: { readonly token: string; readonly name: string } | undefined
 
   const grantData = (reply: Uint8Array, family: number, serial: number, username: string): string => {
     const m = decodeDevice(reply)
@@ -326,6 +307,7 @@ export const makeImplWorld = (options: ImplWorldOptions): World<Observation> => 
     if (Either.isRight(m) && m.right._tag === "TokenGrant") {
       rtNames.set(hex(m.right.refreshToken), name)
       latestRt.set(username, { bytes: m.right.refreshToken, name })
+      if (username === "mallory") malloryAt = { token: m.right.accessToken, name: `a${family}.${serial}` }
     }
     return `grant;rt=${name};at=a${family}.${serial}`
   }
@@ -477,13 +459,9 @@ export const makeImplWorld = (options: ImplWorldOptions): World<Observation> => 
       copy.push(...authReceives(second, secondReplyTo))
       afterCopy = ok(store.snapshot)
     }
-    race = { at, calls: 0, run: runCopy }
     // the first's refusal is judged against the state the second left, if the second ran inside it
-    const first = authReceives(m, replyTo, () => afterCopy)
-    if (race !== undefined) {
-      race = undefined
-      return [deliverEvent(m, ref, how), ...first, ...((runCopy(), copy))]
-    }
+    const { result: first, ranInside } = racing.during(at, () => authReceives(m, replyTo, () => afterCopy), runCopy)
+    if (!ranInside) return [deliverEvent(m, ref, how), ...first, ...((runCopy(), copy))]
     // the second finished inside the first delivery: its verdict comes first
     return [...copy, deliverEvent(m, ref, how), ...first]
   }
@@ -607,6 +585,9 @@ export const makeImplWorld = (options: ImplWorldOptions): World<Observation> => 
         const [family, a, b, c] = move.forge.split(":")
         if (family === "race") return raceDeliver(Number(a), Number(b), c === undefined ? undefined : Number(c))
         if (family === "mallory" && a === "mixup") return mixup(b!)
+        if (move.forge === "mallory:access" && malloryAt !== undefined)
+          // the attacker's own, genuine access token at the ResourceServer: access must be for mallory, not for alice
+          return inject("rs", "AccessRequest", AccessRequest.encode(AccessRequest.make({ accessToken: malloryAt.token })), `access;at=${malloryAt.name}`)
         const edit = byteAttack(network, move)
         if (edit !== undefined) return inject(edit.to, edit.label, edit.bytes)
         const kind = move.forge.replace(/^malformed:/, "")
@@ -640,6 +621,7 @@ export const makeImplWorld = (options: ImplWorldOptions): World<Observation> => 
     out.push({ _tag: "Inject", to: "auth", forge: "mallory:login" })
     if (latestRt.has("alice")) out.push({ _tag: "Inject", to: "auth", forge: "mallory:mixup:alice-rt" })
     if (latestRt.has("mallory") && latestAliceOtp() !== undefined) out.push({ _tag: "Inject", to: "auth", forge: "mallory:mixup:own-rt" })
+    if (malloryAt !== undefined) out.push({ _tag: "Inject", to: "rs", forge: "mallory:access" })
     const previous = new Map<string, number>()
     network.forEach((m, ref) => {
       if (m.to !== "auth" || m.from === "attacker" || (m.label !== "LoginRequest" && m.label !== "RefreshRequest")) return

@@ -33,6 +33,7 @@ import { splitAnyFrame } from "../../spec/codec.ts"
 import { Login, LoginChallenge, LoginFinish, LoginStart, Opened, Result, ToServer } from "../../spec/split-login/messages.ts"
 import { DICTIONARY, PASSWORD, type Policy, TICK_SECONDS, USERNAME } from "../../spec/split-login/variants.ts"
 import type { Actor, Trace, TraceEvent } from "../../spec/trace.ts"
+import { racingStore } from "../harness/race.ts"
 import { steppedClock } from "../../impl/clock.ts"
 import { CryptoNode } from "../../impl/crypto/node.ts"
 import { SecureRandomSeeded } from "../../impl/crypto/random.ts"
@@ -222,6 +223,11 @@ export const constantRandomness: SecureRandomShape = { bytes: (n) => Effect.succ
 const predictable = Effect.runSync(Effect.provide(makeOpaque(KeyStretching.light), Layer.succeed(SecureRandom, constantRandomness)))
 const equal = (a: Uint8Array, b: Uint8Array) => a.length === b.length && a.every((x, i) => x === b[i])
 
+/** The requests a race move sends twice at once: each reads a session and then writes it. */
+const RACED_LABELS: ReadonlySet<string> = new Set(["Poll", "Login", "LoginFinish", "LoginStart"])
+/** Where the racing copy lands: at the server's second store access (after `live` read the session, before the write). */
+const RACE_AT = 2
+
 export const makeImplWorld = (options: ImplWorldOptions): World<Observation> => {
   const { policy, flaw, remote } = options
   const { account } = enrolmentOf(policy)
@@ -242,8 +248,10 @@ export const makeImplWorld = (options: ImplWorldOptions): World<Observation> => 
   const ok = <A>(effect: Effect.Effect<A, unknown, Crypto | SecureRandom | Opaque>): A => Either.getOrThrow(run(effect))
 
   const realStore: ServerStore = ok(inMemoryStore(emptyServer))
+  // the race move's hook on the server's store (properties/harness/race.ts); the harness reads `realStore` directly
+  const racing = racingStore(realStore)
   remote?.reset(enrolmentFixture(policy, servedSeed(options.seed)))
-  const server: Server = remote === undefined ? decoratedServer(policy, standingEnrolment(policy), realStore, flaw) : remoteServer(remote, () => now)
+  const server: Server = remote === undefined ? decoratedServer(policy, standingEnrolment(policy), racing.store, flaw) : remoteServer(remote, () => now)
   const device: Device = ok(makeDevice(policy))
   const evil: Device = ok(makeDevice(policy))
   const realMachine = ok(makeMachine(policy, USERNAME))
@@ -276,12 +284,16 @@ export const makeImplWorld = (options: ImplWorldOptions): World<Observation> => 
   }
 
   /** The server's handling of `bytes` from connection `conn`, with its replies put on the wire (or handed to the attacker). */
+  /** The store as a race's second delivery left it, while the first is still being judged. */
+  let afterRacingCopy: string | undefined
+
   const toServer = (conn: Actor, bytes: Uint8Array): Array<TraceEvent> => {
     const before = fingerprint(ok(realStore.snapshot))
     const r = runIn(serverContext)(server.receive(conn, bytes))
     if (Either.isLeft(r)) {
       const events: Array<TraceEvent> = [{ _tag: "Reject", actor: "server", reason: r.left.reason }]
-      if (fingerprint(ok(realStore.snapshot)) !== before) events.push({ _tag: "Signal", actor: "server", signal: "state-changed-on-reject" })
+      // a refusal changes nothing — judged against what a concurrent delivery inside it left
+      if (fingerprint(ok(realStore.snapshot)) !== (afterRacingCopy ?? before)) events.push({ _tag: "Signal", actor: "server", signal: "state-changed-on-reject" })
       return events
     }
     const o = r.right
@@ -348,6 +360,29 @@ export const makeImplWorld = (options: ImplWorldOptions): World<Observation> => 
     const how = m.delivered ? "replay" : "first"
     m.delivered = true
     return deliverTo(m, ref, how)
+  }
+
+  /**
+   * The race move: message `ref` to the server and a copy of it at once, the copy landing between
+   * the first's read of the session and its write (the server's second store access): two polls
+   * that could both release, two LoginFinish that could both log in. The copy is a replay from
+   * the same connection.
+   */
+  const raceDeliver = (ref: number): Array<TraceEvent> => {
+    const m = network[ref]!
+    const how = m.delivered ? "replay" : "first"
+    m.delivered = true
+    let copy: Array<TraceEvent> = []
+    const runCopy = () => {
+      copy = deliverTo(m, ref, "replay")
+      afterRacingCopy = fingerprint(ok(realStore.snapshot))
+    }
+    try {
+      const { result: first, ranInside } = racing.during(RACE_AT, () => deliverTo(m, ref, how), runCopy)
+      return ranInside ? [...copy, ...first] : [...first, ...deliverTo(m, ref, "replay")]
+    } finally {
+      afterRacingCopy = undefined
+    }
   }
 
   const inject = (to: Actor, bytes: Uint8Array, label: string): Array<TraceEvent> => {
@@ -511,6 +546,7 @@ export const makeImplWorld = (options: ImplWorldOptions): World<Observation> => 
         return [{ _tag: "Crash", actor: move.actor }]
       case "Inject": {
         if (move.forge.startsWith("malformed:")) return malformed(move.forge.slice("malformed:".length) as (typeof MALFORMED_KINDS)[number])
+        if (move.forge.startsWith("race:")) return raceDeliver(Number(move.forge.slice("race:".length)))
         const edit = byteAttack(seenNow().seen, move)
         if (edit !== undefined) return inject(edit.to, edit.bytes, edit.label)
         return forge(move.forge)
@@ -532,6 +568,11 @@ export const makeImplWorld = (options: ImplWorldOptions): World<Observation> => 
       guessed,
       network
     }).filter((m) => remote === undefined || !(m._tag === "Crash" && m.actor === "server"))
+    // races need the server's store in this process: not against a served one
+    if (remote === undefined)
+      network.forEach((m, ref) => {
+        if (m.to === "server" && m.from !== "attacker" && RACED_LABELS.has(m.label)) out.push({ _tag: "Inject", to: "server", forge: `race:${ref}` })
+      })
     if (!options.malformed) return out
     return [...out, ...MALFORMED_KINDS.map((kind) => ({ _tag: "Inject" as const, to: "any", forge: `malformed:${kind}` })), ...seenNow().moves]
   }
@@ -554,7 +595,8 @@ export const makeImplWorld = (options: ImplWorldOptions): World<Observation> => 
     return events
   }
 
-  const continuation = (): Trace => [{ _tag: "FaultsEnd" }, ...honest(LOGIN, { bounded: false })]
+  // A whole login, then a retried poll, as the model's continuation (model/split-login/system.ts).
+  const continuation = (): Trace => [{ _tag: "FaultsEnd" }, ...honest([...LOGIN, ["device", "poll"]], { bounded: false })]
 
   return { initialTrace: [], moves, step: stepObserved, observe, continuation }
 }
