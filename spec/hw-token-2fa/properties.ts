@@ -20,7 +20,8 @@
  *   `Reject(auth, reason)`, reason one of `malformed`, `bad-credential`, `bad-otp`, `throttled`,
  *   `bad-refresh`, `reused`, preceded by `Signal(auth, family-revoked)` when a reuse revoked a family.
  * - `Commit(rs, device, access;at=A;sub=U;exp=E;now=T)` when the ResourceServer grants access
- *   (E and T in ticks), else `Reject(rs, expired | invalid)`.
+ *   (E and T in ticks, as the ResourceServer read them; the property judges expiry by the trace's
+ *   own clock instead), else `Reject(rs, expired | invalid)`.
  * - `Accept(device, tokens;rt=R)` when the device stores a new pair. `Tick(clock)` when time
  *   advances one tick (one access-token lifetime; it also ends a throttling lockout).
  * - after `FaultsEnd`: `Tick(clock)`; the device gives up a pending exchange (`Tick(device)`);
@@ -30,7 +31,7 @@
 import type { SecurityProperty, Violation } from "../property.ts"
 import { malformedInputRejected as malformedInput, tamperedInputRejected as tamperedInput } from "../robustness.ts"
 import type { Trace, TraceEvent } from "../trace.ts"
-import { LOOK_AHEAD, MAX_OTP_FAILURES } from "./variants.ts"
+import { ACCESS_TOKEN_LIFETIME, LOOK_AHEAD, MAX_OTP_FAILURES, TICK_SECONDS } from "./variants.ts"
 
 /** `login;user=alice;otp=tA#3` → `{ kind: "login", user: "alice", otp: "tA#3" }`. */
 export const fieldsOf = (data: string | undefined): Readonly<Record<string, string>> => {
@@ -228,6 +229,9 @@ export const rotationLiveness: SecurityProperty = {
   }
 }
 
+/** An access token's lifetime in ticks (SPEC.md §2: one lifetime is one tick): valid only in the tick it was issued in. */
+export const ACCESS_LIFETIME_TICKS = ACCESS_TOKEN_LIFETIME / TICK_SECONDS
+
 export const accessExpiry: SecurityProperty = {
   id: "P3.access-expiry",
   protocol: "hw-token-2fa",
@@ -236,20 +240,29 @@ export const accessExpiry: SecurityProperty = {
   expected: { claimed: "holds", hardened: "holds" },
   judgedIn: ["model", "impl"],
   check: (trace) => {
+    // Judged on what happened, not on what the ResourceServer says of the token: the time is the
+    // trace's own clock (its `Tick(clock)` events), and a token's expiry is one tick after the
+    // AuthServer issued it — so a server that issues tokens with a later `exp`, or a
+    // ResourceServer that misreads the clock, is caught, not believed.
     const issuedTo = new Map<string, string>()
+    const issuedAt = new Map<string, number>()
+    let now = 0
     for (let at = 0; at < trace.length; at++) {
       const e = trace[at]!
+      if (e._tag === "Tick" && e.actor === "clock") now++
       if (e._tag === "Commit" && e.actor === "auth") {
         const f = fieldsOf(e.data)
         const r = parseRefresh(f.new)
-        if (r !== undefined && f.user !== undefined) issuedTo.set(`a${r.family}.${r.serial}`, f.user)
+        if (r !== undefined && f.user !== undefined) {
+          issuedTo.set(`a${r.family}.${r.serial}`, f.user)
+          issuedAt.set(`a${r.family}.${r.serial}`, now)
+        }
       }
       if (e._tag !== "Commit" || e.actor !== "rs") continue
       const f = fieldsOf(e.data)
-      const exp = Number(f.exp)
-      const now = Number(f.now)
-      if (!(Number.isFinite(exp) && Number.isFinite(now)) || now >= exp)
-        return violation(at, `access token ${f.at} accepted at tick ${f.now}, expired at ${f.exp}`)
+      const issued = f.at === undefined ? undefined : issuedAt.get(f.at)
+      if (issued !== undefined && now >= issued + ACCESS_LIFETIME_TICKS)
+        return violation(at, `access token ${f.at} accepted at tick ${now}, issued at tick ${issued}: it expired at tick ${issued + ACCESS_LIFETIME_TICKS}`)
       const owner = f.at === undefined ? undefined : issuedTo.get(f.at)
       if (owner === undefined || owner !== f.sub) return violation(at, `access token ${f.at} accepted for ${f.sub}, issued to ${owner ?? "nobody"}`)
     }
