@@ -199,7 +199,11 @@ export const makeServer = (options: ServerOptions): Effect.Effect<RollingKeyServ
       // Only for a registration this server started and has not finished: a RegisterKey for an
       // existing device would otherwise let anyone overwrite its key.
       const username = pendingRegistrations.get(toHex(m.deviceId))
-      if (username === undefined) return yield* refuse("unknown-device", rejected(m.deviceId, "denied"))
+      // Refused without a reply, as the model's server does (model/rolling-key/server.machine.ts,
+      // `refuse`): the claim has no answer to a RegisterKey, so there is nothing to answer it with.
+      // (Found by step-wise conformance: a server crash between RegisterResponse and RegisterKey,
+      // after which the implementation sent an AuthRejected the model does not.)
+      if (username === undefined) return yield* refuse("unknown-device")
       yield* store.put({
         deviceId: m.deviceId,
         username,

@@ -101,6 +101,12 @@ export const rollingKey: ProtocolDefinition<Policy, system.SystemState, system.O
         why: "a stale registration response with a failing key confirmation must not cancel the pending registration",
         start: "fresh",
         moves: "U:client:register T:client D0 U:client:register D1"
+      },
+      {
+        why: "a claimed RegisterKey the server no longer expects (it crashed after RegisterResponse) is refused without a reply, as the model's server refuses it (found by a swarm-masked conformance run)",
+        start: "fresh",
+        moves: "U:client:register D0 D1 C:server D2 U:client:login D3",
+        variants: ["claimed"]
       }
     ]
   },
