@@ -27,7 +27,7 @@
 import { Clock, Context, Effect, Either, Layer, Redacted, Schema } from "effect"
 import type { Move } from "../../spec/attacker.ts"
 import { AttributeResponse, IssueBegin, IssueRequest, OtpSubmit, Present, PossessionProof, ToService } from "../../spec/soft-token/messages.ts"
-import { GUESS_BURST } from "../../spec/soft-token/properties.ts"
+import { GUESS_BURST, VICTIM_ATTRS } from "../../spec/soft-token/properties.ts"
 import { type Policy, TICK_SECONDS, TOKEN_LIFETIME_SECONDS } from "../../spec/soft-token/variants.ts"
 import type { Actor, Trace, TraceEvent } from "../../spec/trace.ts"
 import { joinAnyFrame, splitAnyFrame } from "../../spec/codec.ts"
@@ -37,7 +37,7 @@ import { SecureRandomSeeded } from "../../impl/crypto/random.ts"
 import { Crypto, type CryptoShape, SecureRandom } from "../../impl/crypto/services.ts"
 import { type SigningKey, signJwt, verificationKeyOf } from "../../impl/jws/jws.ts"
 import { type Device, makeDevice } from "../../impl/soft-token/device.ts"
-import { makeIdToken } from "../../impl/soft-token/id-token.ts"
+import { type IdToken, makeIdToken } from "../../impl/soft-token/id-token.ts"
 import { makeRelyingParty, type RelyingParty, type RelyingPartyOptions, RpRejection, type RpRejectionReason, type RpStep } from "../../impl/soft-token/relying-party.ts"
 import { makeSecureElement, type SecureElement } from "../../impl/soft-token/secure-element.ts"
 import { makeService, type Reply, type ServiceEvent, type ServiceOptions, ServiceRejection, type ServiceRejectionReason, type SoftTokenService } from "../../impl/soft-token/service.ts"
@@ -258,6 +258,7 @@ export const makeImplWorld = (options: ImplWorldOptions): World<Observation> => 
   const attackerKey = ok(drawSigningKey("issuer"))
   const idAlice = ok(makeIdToken({ attributes: { name: "alice" }, pin: Redacted.make(PINS.pc), chipKey: Redacted.make(random(32)) }))
   const idMallory = ok(makeIdToken({ attributes: { name: "mallory" }, pin: Redacted.make(PINS.evilpc), chipKey: Redacted.make(random(32)) }))
+  let idFake: IdToken | undefined
   // The harness reads the real store; a mutant may wrap what the service sees of it. A served
   // service has its own: this one then stays empty.
   const store = makeMemoryStore()
@@ -720,7 +721,7 @@ export const makeImplWorld = (options: ImplWorldOptions): World<Observation> => 
    * with `answer`: its own card's read over the service's nonce with field `f` flipped, or a card
    * read it saw on another of its C2s (a replay into another session).
    */
-  const forgeRead = (answer: { readonly flip: number; readonly first: boolean } | { readonly replay: number }): Trace => {
+  const forgeRead = (answer: { readonly flip: number; readonly first: boolean } | { readonly replay: number } | { readonly fake: true } | { readonly again: true }): Trace => {
     const events: Array<TraceEvent> = []
     const typed = usableOtp()!
     const conn = `t${fresh++}`
@@ -732,13 +733,22 @@ export const makeImplWorld = (options: ImplWorldOptions): World<Observation> => 
     toServer(events, sink, { from: "evilpc", conn, bytes: OtpSubmit.encode(OtpSubmit.make({ otp: typed.otp })) }, "service")
     const reply = sink.find((q) => labelOf(q.bytes) === "AttributeRequest")
     if (reply === undefined) return events
-    let bytes: Uint8Array
-    if ("replay" in answer) bytes = seen[answer.replay]!.bytes
-    else {
-      const read = ok(idMallory.read(Redacted.make(PINS.evilpc), splitAnyFrame(reply.bytes)!.fields[0]!))
-      bytes = flipField(AttributeResponse.encode(AttributeResponse.make(read)), answer.flip, answer.first)
+    const nonce = splitAnyFrame(reply.bytes)!.fields[0]!
+    const genuine = () => AttributeResponse.encode(AttributeResponse.make(ok(idMallory.read(Redacted.make(PINS.evilpc), nonce))))
+    if ("replay" in answer) return inject(conn, seen[answer.replay]!.bytes, "tampered:AttributeResponse", events, conn)
+    if ("fake" in answer) {
+      // a card of its own making, not one the service trusts, that says it is alice's; made when
+      // first used, so the runs that never fake a card draw the same randomness as before
+      idFake ??= ok(makeIdToken({ attributes: { name: VICTIM_ATTRS }, pin: Redacted.make(PINS.evilpc), chipKey: Redacted.make(random(32)) }))
+      return inject(conn, AttributeResponse.encode(AttributeResponse.make(ok(idFake.read(Redacted.make(PINS.evilpc), nonce)))), "tampered:AttributeResponse", events, conn)
     }
-    return inject(conn, bytes, "tampered:AttributeResponse", events, conn)
+    if ("again" in answer) {
+      // its own genuine read, then the same bytes once more on the same C2: one OTP, one token
+      const bytes = genuine()
+      inject(conn, bytes, "AttributeResponse", events, conn)
+      return inject(conn, bytes, "tampered:AttributeResponse", events, conn)
+    }
+    return inject(conn, flipField(genuine(), answer.flip, answer.first), "tampered:AttributeResponse", events, conn)
   }
 
   /** Seen messages whose byte edits the attacker can deliver: tokens (to a relying party, on a connection of its own). */
@@ -787,6 +797,7 @@ export const makeImplWorld = (options: ImplWorldOptions): World<Observation> => 
         if (kind === "forge" && what === "request") return forgeRequest(Number(a), b === "0")
         if (kind === "forge" && what === "read") return forgeRead({ flip: Number(a), first: b === "0" })
         if (kind === "forge" && what === "replay") return forgeRead({ replay: Number(a) })
+        if (kind === "forge" && what === "card") return forgeRead(a === "fake" ? { fake: true } : { again: true })
         return byteMove(move) ?? []
       }
       case "Timeout":
@@ -833,6 +844,7 @@ export const makeImplWorld = (options: ImplWorldOptions): World<Observation> => 
     if (policy.proofOfPossession) out.push(...fields.map((f) => ({ _tag: "Inject" as const, to: "service", forge: `forge:request:${f}` })))
     if (usableOtp() !== undefined) {
       out.push(...fields.map((f) => ({ _tag: "Inject" as const, to: "service", forge: `forge:read:${f}` })))
+      out.push({ _tag: "Inject", to: "service", forge: "forge:card:fake" }, { _tag: "Inject", to: "service", forge: "forge:card:again" })
       seen.forEach((m, k) => {
         if (m.label === "AttributeResponse" && m.to === "service") out.push({ _tag: "Inject", to: "service", forge: `forge:replay:${k}` })
       })

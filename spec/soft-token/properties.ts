@@ -108,6 +108,15 @@ export const otpSingleUse: SecurityProperty = {
       if (used.has(session)) return violation(at, `the OTP of ${session} was accepted a second time (${e.data})`)
       used.add(session)
     }
+    // and, judged on the tokens themselves (not on the service's Accept): each traced back to the
+    // OTP typed on its C2, no OTP yields two
+    const yielded = new Set<string>()
+    for (const t of tokens(trace)) {
+      const session = c2Submissions(trace, t.at).get(t.c2)?.session
+      if (session === undefined) continue
+      if (yielded.has(session)) return violation(t.at, `a second token from the OTP of ${session} (on ${t.c2})`)
+      yielded.add(session)
+    }
     return undefined
   }
 }
