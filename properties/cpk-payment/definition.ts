@@ -61,6 +61,11 @@ export const cpkPayment: ProtocolDefinition<Policy, system.SystemState, system.O
     world: ({ policy, seed, malformed, flaw, remote }) => makeImplWorld({ policy, seed, malformed, ...(flaw === undefined ? {} : { flaw }), ...(remote === undefined ? {} : { remote }) })
   },
   mutants,
+  // Two offers answered, the second payment held back: its offer nonce spliced in from the first
+  // payment. The hardened payment signature covers the offer nonce, so the splice is refused; a
+  // signature that left it out (an independent source mutant did) lets one payment answer two
+  // offers. Six moves and one splice among hundreds of byte edits: random runs did not find it.
+  regressionPaths: { "P4.offline-replay": ["enrolled U:payee:offer U:payee:offer D1 D0 D3 I:payee:splice:3:2:6"] },
   serve,
   conformance: {
     verdicts,
