@@ -17,7 +17,8 @@
  * - `Tick(server)` when the SID lifetime passes; `Reveal(password)` when the attacker recovers the
  *   password offline from what it saw (a dictionary attack); `Reveal(password-equivalent)` when a
  *   message on the wire carries the password or the server's stored verifier (what alone logs in).
- * - after `FaultsEnd`, an honest login from the Device: open, scan, login, poll.
+ * - after `FaultsEnd`, an honest login from the Device: open, scan, login, poll — and one more poll,
+ *   as a Device whose answer was lost retries (the server must refuse to release the session again).
  */
 import type { SecurityProperty, Violation } from "../property.ts"
 import { malformedInputRejected, tamperedInputRejected } from "../robustness.ts"
