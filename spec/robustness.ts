@@ -6,7 +6,7 @@
  * implementation only: the symbolic model has no bytes.
  */
 import { Either, Schema } from "effect"
-import type { ProtocolName, SecurityProperty } from "./property.ts"
+import type { ProtocolName, SecurityProperty, Violation } from "./property.ts"
 import type { Trace, TraceEvent } from "./trace.ts"
 
 /** What followed the delivery at `at`: the next verdict (Reject, Commit, Accept) or the next delivery. */
@@ -53,10 +53,38 @@ export const malformedInputRejected = (options: {
  * taken from another message (labelled `tampered:<label>`) is refused by its recipient, and the
  * refusal changes no durable state beyond what the design names for that refusal.
  */
+/**
+ * The answer `to` sent to what was delivered at `at` (its first Send after it, before its next
+ * delivery): every delivery of it must be refused. A violation, or undefined.
+ */
+const answerRefused = (trace: Trace, at: number, to: string): Violation | undefined => {
+  let answer: number | undefined
+  for (let i = at + 1; i < trace.length && answer === undefined; i++) {
+    const f = trace[i]!
+    if (f._tag === "Deliver" && f.to === to) return undefined
+    if (f._tag === "Send" && f.from === to) answer = f.ref
+  }
+  if (answer === undefined) return undefined
+  for (let i = at + 1; i < trace.length; i++) {
+    const f = trace[i]!
+    if (f._tag !== "Deliver" || f.ref !== answer) continue
+    const found = verdictAfter(trace, i)
+    if (found !== undefined && (found.event._tag === "Accept" || found.event._tag === "Commit"))
+      return { at: found.at, reason: `${f.to} accepted ${f.label}, ${to}'s answer to a tampered message it could not judge` }
+  }
+  return undefined
+}
+
 export const tamperedInputRejected = (options: {
   readonly id: string
   readonly protocol: ProtocolName
   readonly statement: string
+  /**
+   * Tampered messages (by label, `tampered:…`) whose recipient cannot judge them and may answer:
+   * the design leaves the judgement to whoever checks the answer. Such a message holds if the
+   * recipient refuses it, or if every delivery of the answer it sent is refused.
+   */
+  readonly judgedByTheAnswer?: ReadonlyArray<string>
 }): SecurityProperty => ({
   id: options.id,
   protocol: options.protocol,
@@ -69,6 +97,11 @@ export const tamperedInputRejected = (options: {
       const e = trace[at]!
       if (e._tag !== "Deliver" || e.how !== "injected" || !e.label.startsWith("tampered:")) continue
       const found = verdictAfter(trace, at)
+      if (options.judgedByTheAnswer?.includes(e.label) && found?.event._tag !== "Reject") {
+        const answered = answerRefused(trace, at, e.to)
+        if (answered !== undefined) return answered
+        continue
+      }
       if (found === undefined || found.event._tag === "Deliver") return { at, reason: `${e.label} delivered to ${e.to} was neither accepted nor refused` }
       if (found.event._tag !== "Reject") return { at: found.at, reason: `${e.to} accepted ${e.label} (a captured message with one field changed)` }
       const changed = trace.slice(at + 1, found.at + 3).find((f) => f._tag === "Signal" && f.signal === "state-changed-on-reject")

@@ -64,6 +64,12 @@ export const splitLogin: ProtocolDefinition<Policy, system.SystemState, system.O
     world: ({ policy, seed, malformed, flaw, remote }) => makeImplWorld({ policy, seed, malformed, ...(flaw === undefined ? {} : { flaw }), ...(remote === undefined ? {} : { remote }) })
   },
   mutants,
+  // alice logs in once (her LoginChallenge, with her Device's fingerprint, is on the open link);
+  // the attacker opens a session of its own, has alice scan its QR code and holds what follows,
+  // then splices her fingerprint into its session's LoginChallenge. She approves; the server's
+  // approval check over (SID, the opener's fingerprint) must refuse the answer. An approval MAC
+  // that left out the fingerprint (an independent source mutant) logs the attacker's session in.
+  regressionPaths: { "P2b.intent": ["registered H:device:login I:server:open I:machine:phish:held D6 I:machine:splice:7:3:2 D9"] },
   serve,
   conformance: {
     verdicts,

@@ -223,6 +223,19 @@ export const constantRandomness: SecureRandomShape = { bytes: (n) => Effect.succ
 const predictable = Effect.runSync(Effect.provide(makeOpaque(KeyStretching.light), Layer.succeed(SecureRandom, constantRandomness)))
 const equal = (a: Uint8Array, b: Uint8Array) => a.length === b.length && a.every((x, i) => x === b[i])
 
+/**
+ * A LoginChallenge whose fingerprint (its third field) was edited: the one edit the Machine cannot
+ * judge — alice compares the fingerprint with her Device's, the server's approval check binds it
+ * (P2b.tampered-input judges it by the server's verdict on the Machine's answer).
+ */
+const FINGERPRINT_FIELD = 2
+const FINGERPRINT_EDIT = "tampered:LoginChallenge.fingerprint"
+/** The field a byte attack edits: `tamper:ref:field[:0]`, `cut:ref:field`, `splice:ref:from:field`. */
+const editedField = (forge: string): number => {
+  const parts = forge.split(":")
+  return Number(parts[0] === "splice" ? parts[3] : parts[2])
+}
+
 /** The requests a race move sends twice at once: each reads a session and then writes it. */
 const RACED_LABELS: ReadonlySet<string> = new Set(["Poll", "Login", "LoginFinish", "LoginStart"])
 /** Where the racing copy lands: at the server's second store access (after `live` read the session, before the write). */
@@ -477,6 +490,13 @@ export const makeImplWorld = (options: ImplWorldOptions): World<Observation> => 
       const from = network.length
       return deliverNew(from, scan(evilSids[evilSids.length - 1]!))
     }
+    if (recipe === "phish:held") {
+      // alice scans the attacker's QR code, and the attacker holds what follows: the Machine's
+      // LoginStart and the server's LoginChallenge wait on the open link for the attacker's next
+      // moves (deliver, edit, splice) instead of reaching alice's screen at once
+      if (evilSids.length === 0) return []
+      return scan(evilSids[evilSids.length - 1]!)
+    }
     if (recipe === "poll-seen") {
       if (seenSid === undefined) return []
       const evilKey = ok(evil.state).deviceKey
@@ -548,7 +568,7 @@ export const makeImplWorld = (options: ImplWorldOptions): World<Observation> => 
         if (move.forge.startsWith("malformed:")) return malformed(move.forge.slice("malformed:".length) as (typeof MALFORMED_KINDS)[number])
         if (move.forge.startsWith("race:")) return raceDeliver(Number(move.forge.slice("race:".length)))
         const edit = byteAttack(seenNow().seen, move)
-        if (edit !== undefined) return inject(edit.to, edit.bytes, edit.label)
+        if (edit !== undefined) return inject(edit.to, edit.bytes, edit.label === "tampered:LoginChallenge" && editedField(move.forge) === FINGERPRINT_FIELD ? FINGERPRINT_EDIT : edit.label)
         return forge(move.forge)
       }
       default:
@@ -568,6 +588,7 @@ export const makeImplWorld = (options: ImplWorldOptions): World<Observation> => 
       guessed,
       network
     }).filter((m) => remote === undefined || !(m._tag === "Crash" && m.actor === "server"))
+    if (out.some((m) => m._tag === "Inject" && m.forge === "phish")) out.push({ _tag: "Inject", to: "machine", forge: "phish:held" })
     // races need the server's store in this process: not against a served one
     if (remote === undefined)
       network.forEach((m, ref) => {

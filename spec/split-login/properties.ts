@@ -208,7 +208,10 @@ export const tamperedInput: SecurityProperty = {
   ...tamperedInputRejected({
     id: "P2b.tampered-input",
     protocol: "split-login",
-    statement: "A captured message of the open Machine ↔ Server link with one field flipped, cut or spliced from another is refused by its recipient, and the refusal changes no durable state."
+    statement:
+      "A captured message of the open Machine ↔ Server link with one field flipped, cut or spliced from another is refused by its recipient, and the refusal changes no durable state. The one exception is an edited LoginChallenge fingerprint, which the Machine cannot tell (alice compares it with her Device's; the server's approval check binds it): the Machine's answer to one must be refused by the server.",
+    // the label the implementation world gives an edit of a LoginChallenge's fingerprint field
+    judgedByTheAnswer: ["tampered:LoginChallenge.fingerprint"]
   }),
   expected: { claimed: "fails", hardened: "holds" },
   weakness: "The claimed authenticating data does not depend on the SID: splicing another session's SID into a captured login is accepted."
