@@ -48,12 +48,6 @@ export const malformedInputRejected = (options: {
 })
 
 /**
- * The property every protocol states for the implementation attacker's byte edits
- * (properties/harness/byte-attacks.ts): a well-formed message with one field flipped, cut or
- * taken from another message (labelled `tampered:<label>`) is refused by its recipient, and the
- * refusal changes no durable state beyond what the design names for that refusal.
- */
-/**
  * The answer `to` sent to what was delivered at `at` (its first Send after it, before its next
  * delivery): every delivery of it must be refused. A violation, or undefined.
  */
@@ -75,6 +69,12 @@ const answerRefused = (trace: Trace, at: number, to: string): Violation | undefi
   return undefined
 }
 
+/**
+ * The property every protocol states for the implementation attacker's byte edits
+ * (properties/harness/byte-attacks.ts): a well-formed message with one field flipped, cut or
+ * taken from another message (labelled `tampered:<label>`) is refused by its recipient, and the
+ * refusal changes no durable state beyond what the design names for that refusal.
+ */
 export const tamperedInputRejected = (options: {
   readonly id: string
   readonly protocol: ProtocolName

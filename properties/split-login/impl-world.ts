@@ -296,10 +296,10 @@ export const makeImplWorld = (options: ImplWorldOptions): World<Observation> => 
     return events
   }
 
-  /** The server's handling of `bytes` from connection `conn`, with its replies put on the wire (or handed to the attacker). */
   /** The store as a race's second delivery left it, while the first is still being judged. */
   let afterRacingCopy: string | undefined
 
+  /** The server's handling of `bytes` from connection `conn`, with its replies put on the wire (or handed to the attacker). */
   const toServer = (conn: Actor, bytes: Uint8Array): Array<TraceEvent> => {
     const before = fingerprint(ok(realStore.snapshot))
     const r = runIn(serverContext)(server.receive(conn, bytes))
