@@ -55,8 +55,8 @@ export const byteAttackMoves = (seen: ReadonlyArray<SeenMessage>, options: { rea
   return out
 }
 
-/** The bytes a byte-attack move sends, and to whom; undefined when `move` is not one (or names nothing seen). */
-export const byteAttack = (seen: ReadonlyArray<SeenMessage>, move: Move): { readonly to: Actor; readonly bytes: Uint8Array; readonly label: string } | undefined => {
+/** The bytes a byte-attack move sends, to whom, and which field of the message it edited; undefined when `move` is not one (or names nothing seen). */
+export const byteAttack = (seen: ReadonlyArray<SeenMessage>, move: Move): { readonly to: Actor; readonly bytes: Uint8Array; readonly label: string; readonly field: number } | undefined => {
   if (move._tag !== "Inject") return undefined
   const [kind, a, b, c] = move.forge.split(":")
   if (kind !== "tamper" && kind !== "cut" && kind !== "splice") return undefined
@@ -79,7 +79,7 @@ export const byteAttack = (seen: ReadonlyArray<SeenMessage>, move: Move): { read
     if (source === undefined) return undefined
     fields[f] = Uint8Array.from(source)
   }
-  return { to: m.to, bytes: joinAnyFrame(frame.header, fields), label: `tampered:${m.label}` }
+  return { to: m.to, bytes: joinAnyFrame(frame.header, fields), label: `tampered:${m.label}`, field: f }
 }
 
 /** The kinds of garbage every world throws: a captured message cut short or extended, or random bytes. */

@@ -230,11 +230,6 @@ const equal = (a: Uint8Array, b: Uint8Array) => a.length === b.length && a.every
  */
 const FINGERPRINT_FIELD = 2
 const FINGERPRINT_EDIT = "tampered:LoginChallenge.fingerprint"
-/** The field a byte attack edits: `tamper:ref:field[:0]`, `cut:ref:field`, `splice:ref:from:field`. */
-const editedField = (forge: string): number => {
-  const parts = forge.split(":")
-  return Number(parts[0] === "splice" ? parts[3] : parts[2])
-}
 
 /** The requests a race move sends twice at once: each reads a session and then writes it. */
 const RACED_LABELS: ReadonlySet<string> = new Set(["Poll", "Login", "LoginFinish", "LoginStart"])
@@ -568,7 +563,7 @@ export const makeImplWorld = (options: ImplWorldOptions): World<Observation> => 
         if (move.forge.startsWith("malformed:")) return malformed(move.forge.slice("malformed:".length) as (typeof MALFORMED_KINDS)[number])
         if (move.forge.startsWith("race:")) return raceDeliver(Number(move.forge.slice("race:".length)))
         const edit = byteAttack(seenNow().seen, move)
-        if (edit !== undefined) return inject(edit.to, edit.bytes, edit.label === "tampered:LoginChallenge" && editedField(move.forge) === FINGERPRINT_FIELD ? FINGERPRINT_EDIT : edit.label)
+        if (edit !== undefined) return inject(edit.to, edit.bytes, edit.label === "tampered:LoginChallenge" && edit.field === FINGERPRINT_FIELD ? FINGERPRINT_EDIT : edit.label)
         return forge(move.forge)
       }
       default:
