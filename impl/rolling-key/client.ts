@@ -26,17 +26,8 @@ import {
 } from "../../spec/rolling-key/messages.ts"
 import type { Policy } from "../../spec/rolling-key/variants.ts"
 import { constantTimeEqual } from "../crypto/bytes.ts"
-import { type Crypto, SecureRandom } from "../crypto/services.ts"
-import {
-  authCode,
-  ephemeralKeyPair,
-  erase,
-  initialKeyFromEcdh,
-  initialKeyFromServerInput,
-  nextKey,
-  verifyGrantProof,
-  verifyRegisterConfirm
-} from "./protocol.ts"
+import { Crypto, SecureRandom } from "../crypto/services.ts"
+import { erase, formulas } from "./protocol.ts"
 import { type ClientRecord, type ClientStore, ClientStoreService } from "./store.ts"
 
 export class ClientRejection extends Data.TaggedError("ClientRejection")<{
@@ -91,7 +82,8 @@ type Pending =
 
 const reject = (reason: ClientRejection["reason"]) => Effect.fail(new ClientRejection({ reason }))
 
-const decode = Schema.decodeUnknown(ToClient)
+// The synchronous decoder: an `Either` is an Effect, and parsing needs no fiber of its own.
+const decode = Schema.decodeUnknownEither(ToClient)
 
 const utf8Length = (s: string) => new TextEncoder().encode(s).length
 
@@ -101,7 +93,8 @@ export const makeClient = (options: {
 }): Effect.Effect<RollingKeyClient, never, Crypto | SecureRandom> =>
   Effect.gen(function*() {
     const { policy, store } = options
-    const context = yield* Effect.context<Crypto | SecureRandom>()
+    const random = yield* SecureRandom
+    const f = formulas(yield* Crypto)
     const record = yield* Ref.make<Option.Option<ClientRecord>>(yield* store.load)
     const pending = yield* Ref.make<Pending>({ _tag: "idle" })
     // One input at a time: each call reads and writes state as a unit.
@@ -123,7 +116,7 @@ export const makeClient = (options: {
       const p = utf8Length(Redacted.value(password))
       if (p < 1 || p > 128) return yield* Effect.dieMessage(`expected a 1..128-byte password, got ${p}`)
       yield* dropPending
-      const ephemeral = policy.initialKey === "ecdh" ? Option.some(yield* ephemeralKeyPair) : Option.none()
+      const ephemeral = policy.initialKey === "ecdh" ? Option.some(yield* f.ephemeralKeyPair(random)) : Option.none()
       yield* Ref.set(pending, { _tag: "registering", username, ephemeral })
       return RegisterRequest.encode(
         RegisterRequest.make({
@@ -140,7 +133,7 @@ export const makeClient = (options: {
       // A new attempt supersedes whatever was pending (an abandoned attempt or registration).
       yield* dropPending
       const deviceId = r.value.deviceId
-      const fresh = yield* Effect.flatMap(SecureRandom, (random) => random.bytes(NONCE_BYTES))
+      const fresh = yield* random.bytes(NONCE_BYTES)
       if (policy.input === "server-challenge") {
         // A fresh nonce names this attempt: a challenge issued for an earlier one is refused.
         yield* Ref.set(pending, { _tag: "awaitingChallenge", clientNonce: fresh })
@@ -148,7 +141,7 @@ export const makeClient = (options: {
       }
       // `client-random`: the claim's wording; the input is fresh only in the client's own opinion.
       const attempt = { deviceId, clientNonce: new Uint8Array(0), input: fresh }
-      const code = yield* authCode(Redacted.value(r.value.key), attempt)
+      const code = yield* f.authCode(Redacted.value(r.value.key), attempt)
       yield* Ref.set(pending, { _tag: "awaitingGrant", clientNonce: attempt.clientNonce, input: fresh })
       return AuthRequest.encode(AuthRequest.make({ deviceId, input: fresh, code }))
     })
@@ -159,7 +152,7 @@ export const makeClient = (options: {
       if (policy.initialKey === "sent-back") {
         // The claim: derive K0 from the server's input, store it, and send it back. The confirm
         // field is not part of this variant and is ignored.
-        const k0 = yield* initialKeyFromServerInput(m.serverInput, m.deviceId)
+        const k0 = yield* f.initialKeyFromServerInput(m.serverInput, m.deviceId)
         yield* save({ deviceId: m.deviceId, key: Redacted.make(k0), epoch: 0, username: p.username })
         yield* Ref.set(pending, { _tag: "idle" })
         // Registered once RegisterKey is sent: the claim has no acknowledgement.
@@ -169,8 +162,8 @@ export const makeClient = (options: {
       if (Option.isNone(p.ephemeral)) return yield* Effect.dieMessage("ecdh registration without an ephemeral key")
       const ephemeral = p.ephemeral.value
       const parts = { deviceId: m.deviceId, clientPublicKey: ephemeral.publicKey, serverPublicKey: m.serverInput }
-      const verified = yield* initialKeyFromEcdh(ephemeral.secret, m.serverInput, parts).pipe(
-        Effect.tap((k0) => verifyRegisterConfirm(k0, m.deviceId, ephemeral.publicKey, m.serverInput, m.confirm)),
+      const verified = yield* f.initialKeyFromEcdh(ephemeral.secret, m.serverInput, parts).pipe(
+        Effect.tap((k0) => f.verifyRegisterConfirm(k0, m.deviceId, ephemeral.publicKey, m.serverInput, m.confirm)),
         Effect.either
       )
       // A key we cannot confirm may be shared with someone else (a man in the middle, a stale
@@ -203,7 +196,7 @@ export const makeClient = (options: {
       // let that attempt's grant complete this one.
       if (!constantTimeEqual(m.clientNonce, p.clientNonce)) return yield* reject("unexpected")
       const attempt = { deviceId: r.deviceId, clientNonce: p.clientNonce, input: m.challenge }
-      const code = yield* authCode(Redacted.value(r.key), attempt)
+      const code = yield* f.authCode(Redacted.value(r.key), attempt)
       yield* Ref.set(pending, { _tag: "awaitingGrant", clientNonce: p.clientNonce, input: m.challenge })
       const sends = [AuthRequest.encode(AuthRequest.make({ deviceId: r.deviceId, input: m.challenge, code }))]
       return { sends, event: "answered-challenge" } satisfies ClientStep
@@ -220,11 +213,11 @@ export const makeClient = (options: {
         // replayed grant would otherwise move us to a key the server does not have (desync).
         // On failure the message is ignored and we keep waiting for the real one.
         yield* Effect.mapError(
-          verifyGrantProof(key, { deviceId: r.deviceId, clientNonce: p.clientNonce, input: p.input }, m.rollingInput, m.proof),
+          f.verifyGrantProof(key, { deviceId: r.deviceId, clientNonce: p.clientNonce, input: p.input }, m.rollingInput, m.proof),
           () => new ClientRejection({ reason: "bad-proof" })
         )
       }
-      const next = yield* nextKey(key, r.deviceId, m.rollingInput)
+      const next = yield* f.nextKey(key, r.deviceId, m.rollingInput)
       // Store before any use: a crash from here on restarts with the key the server now expects.
       yield* save({ ...r, key: Redacted.make(next), epoch: r.epoch + 1 })
       yield* Ref.set(pending, { _tag: "idle" })
@@ -273,8 +266,7 @@ export const makeClient = (options: {
       return { phase, epoch: Option.getOrNull(Option.map(held, (h) => h.epoch)) } satisfies ClientObservation
     }).pipe(Effect.withSpan("RollingKeyClient.observe"))
 
-    const locked = <A, E>(self: Effect.Effect<A, E, Crypto | SecureRandom>) =>
-      lock.withPermits(1)(self).pipe(Effect.provide(context))
+    const locked = <A, E>(self: Effect.Effect<A, E>) => lock.withPermits(1)(self)
 
     return {
       register: (username, password) => locked(register(username, password)),

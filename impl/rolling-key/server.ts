@@ -13,7 +13,7 @@
  * the wire reply, when there is a device id to address it to, is the coarse AuthRejected
  * ("denied" / "malformed") so the network learns nothing it could use as an oracle.
  */
-import { Context, Data, Effect, Layer, Option, type ParseResult, Redacted, Schema } from "effect"
+import { Context, Data, Effect, Exit, Layer, Option, type ParseResult, Redacted, Schema } from "effect"
 import { transcript } from "../../spec/codec.ts"
 import {
   AuthChallenge,
@@ -32,15 +32,7 @@ import {
 import type { Policy } from "../../spec/rolling-key/variants.ts"
 import { constantTimeEqual } from "../crypto/bytes.ts"
 import { Crypto, SecureRandom } from "../crypto/services.ts"
-import {
-  ephemeralKeyPair,
-  erase,
-  grantProof,
-  initialKeyFromEcdh,
-  nextKey,
-  registerConfirm,
-  verifyAuthCode
-} from "./protocol.ts"
+import { erase, formulas } from "./protocol.ts"
 import { type ServerDeviceRecord, type ServerStore, ServerStoreService, type StoredKey, toHex } from "./store.ts"
 
 export type ServerRejectionReason =
@@ -122,10 +114,11 @@ const epochOf = (k: Option.Option<StoredKey>) => Option.getOrNull(Option.map(k, 
 export const makeServer = (options: ServerOptions): Effect.Effect<RollingKeyServer, never, Crypto | SecureRandom> =>
   Effect.gen(function*() {
     const { policy, store } = options
-    const decode = options.decode ?? Schema.decodeUnknown(ToServer)
-    const context = yield* Effect.context<Crypto | SecureRandom>()
-    const crypto = Context.get(context, Crypto)
-    const random = Context.get(context, SecureRandom)
+    // The synchronous decoder: an `Either` is an Effect, and parsing needs no fiber of its own.
+    const decode = options.decode ?? Schema.decodeUnknownEither(ToServer)
+    const crypto = yield* Crypto
+    const random = yield* SecureRandom
+    const f = formulas(crypto)
 
     // Credentials. A salted HMAC-SHA256 verifier keeps plain passwords out of memory after
     // construction and is compared in constant time. Production wants a memory-hard hash
@@ -174,14 +167,14 @@ export const makeServer = (options: ServerOptions): Effect.Effect<RollingKeyServ
       }
 
       // Hardened: ephemeral X25519 on both sides; K0 never crosses the network.
-      const ephemeral = yield* ephemeralKeyPair
+      const ephemeral = yield* f.ephemeralKeyPair(random)
       const parts = { deviceId, clientPublicKey: m.clientPublicKey, serverPublicKey: ephemeral.publicKey }
-      const k0 = yield* Effect.either(initialKeyFromEcdh(ephemeral.secret, m.clientPublicKey, parts))
+      const k0 = yield* Effect.either(f.initialKeyFromEcdh(ephemeral.secret, m.clientPublicKey, parts))
       // skS has done its job; erasing it now means a later compromise cannot recompute K0.
       erase(ephemeral.secret)
       // A low-order client key would give an all-zero secret everyone knows: refuse it.
       if (k0._tag === "Left") return yield* refuse("malformed")
-      const confirm = yield* registerConfirm(k0.right, deviceId, m.clientPublicKey, ephemeral.publicKey)
+      const confirm = yield* f.registerConfirm(k0.right, deviceId, m.clientPublicKey, ephemeral.publicKey)
       yield* store.put({
         deviceId,
         username: m.username,
@@ -217,116 +210,117 @@ export const makeServer = (options: ServerOptions): Effect.Effect<RollingKeyServ
       return { event: { _tag: "key-stored" } } satisfies ServerStep
     })
 
-    // The authentication path (AuthBegin, AuthRequest, and `receive` around them) is untraced: a
-    // traced `Effect.fn` captures a stack trace per call, which cost more than the crypto
-    // (bench/rolling-key.ts). Registration, once per device, keeps its spans.
-    const onAuthBegin = Effect.fnUntraced(function*(m: AuthBegin) {
-      if (policy.input !== "server-challenge") return yield* refuse("malformed", rejected(m.deviceId, "malformed"))
-      const record = yield* store.get(m.deviceId)
-      if (Option.isNone(record)) return yield* refuse("unknown-device", rejected(m.deviceId, "denied"))
-      // One outstanding challenge per device: a new one replaces (and so invalidates) the last.
-      // It is bound to the attempt's client nonce, which the code and the grant proof cover.
-      const challenge = yield* random.bytes(NONCE_BYTES)
-      yield* store.put({ ...record.value, challenge: Option.some({ challenge, clientNonce: m.clientNonce }) })
-      const reply = AuthChallenge.encode(AuthChallenge.make({ deviceId: m.deviceId, clientNonce: m.clientNonce, challenge }))
-      return { reply, event: { _tag: "challenge-issued" } } satisfies ServerStep
-    })
-
-    const onAuthRequest = Effect.fnUntraced(function*(m: AuthRequest) {
-      const denied = rejected(m.deviceId, "denied")
-      // (2) device lookup
-      const found = yield* store.get(m.deviceId)
-      if (Option.isNone(found)) return yield* refuse("unknown-device", denied)
-      const record = found.value
-
-      // (3) freshness: the input must be the outstanding challenge. Checked before any MAC, so a
-      // replayed request costs the server nothing and changes nothing. The checked challenge is
-      // consumed whatever the verdict below: one challenge, one guess.
-      let clientNonce: Uint8Array = EMPTY
-      if (policy.input === "server-challenge") {
-        const outstanding = record.challenge
-        const fresh = Option.isSome(outstanding) && constantTimeEqual(outstanding.value.challenge, m.input)
-        if (!fresh) return yield* refuse("stale-challenge", denied)
-        clientNonce = outstanding.value.clientNonce
-      }
-      const checked: ServerDeviceRecord = { ...record, challenge: Option.none() }
-      const attempt = { deviceId: m.deviceId, clientNonce, input: m.input }
-      const consumeAndRefuse = (reason: ServerRejectionReason) =>
-        Effect.zipRight(Option.isNone(record.challenge) ? Effect.void : store.put(checked), refuse(reason, denied))
-
-      // (4) the code, under each key the server holds. All are tried every time, so the time
-      // taken does not tell the network which key (if any) matched.
-      const tryKey = (k: Option.Option<StoredKey>) =>
-        Option.match(k, {
-          onNone: () => Effect.succeed(false),
-          onSome: (x) => Effect.isSuccess(verifyAuthCode(Redacted.value(x.key), attempt, m.code))
+    // The authentication path (AuthBegin, AuthRequest, and `receive` around them) is plain code
+    // between the store's Effects: the crypto returns its `Exit` at once (services.ts), so each
+    // step is a handful of Effect operations, not one per check. Written with `Effect.gen`, the
+    // runtime's steps cost more than the HMACs they sequenced (bench/rolling-key.ts). Registration,
+    // once per device, keeps its generator and spans.
+    const onAuthBegin = (m: AuthBegin): Effect.Effect<ServerStep, ServerRejection> => {
+      if (policy.input !== "server-challenge") return refuse("malformed", rejected(m.deviceId, "malformed"))
+      return Effect.flatMap(store.get(m.deviceId), (record) => {
+        if (Option.isNone(record)) return refuse("unknown-device", rejected(m.deviceId, "denied"))
+        return Effect.flatMap(random.bytes(NONCE_BYTES), (challenge) => {
+          // One outstanding challenge per device: a new one replaces (and so invalidates) the last.
+          // It is bound to the attempt's client nonce, which the code and the grant proof cover.
+          const reply = AuthChallenge.encode(AuthChallenge.make({ deviceId: m.deviceId, clientNonce: m.clientNonce, challenge }))
+          return Effect.as(store.put({ ...record.value, challenge: Option.some({ challenge, clientNonce: m.clientNonce }) }), {
+            reply,
+            event: { _tag: "challenge-issued" }
+          } satisfies ServerStep)
         })
-      const [underCurrent, underPrevious, underRetired] = yield* Effect.all([
-        tryKey(Option.some(record.current)),
-        tryKey(record.previous),
-        tryKey(record.retired)
-      ])
+      })
+    }
 
-      let verified: StoredKey
-      let via: "current" | "previous"
-      if (underCurrent) {
-        verified = record.current
-        via = "current"
-      } else if (underPrevious && Option.isSome(record.previous)) {
-        // The device's last grant was lost: it still holds the key before current. Allowed
-        // because current has never been used (using it would have rotated it into previous).
-        verified = record.previous.value
-        via = "previous"
-      } else if (underRetired && Option.isSome(record.retired)) {
-        // The device has provably moved past this key (it logged in with its successor), so
-        // whoever holds it now is a copy. (Only `detect` ever stores a retired key.)
-        return yield* consumeAndRefuse("clone-suspected")
-      } else {
-        return yield* consumeAndRefuse("bad-code")
-      }
+    const onAuthRequest = (m: AuthRequest): Effect.Effect<ServerStep, ServerRejection> =>
+      Effect.flatMap(store.get(m.deviceId), (found) => {
+        const denied = rejected(m.deviceId, "denied")
+        // (2) device lookup
+        if (Option.isNone(found)) return refuse("unknown-device", denied)
+        const record = found.value
 
-      // (5) roll, store, then reply.
-      const rollingInput = yield* random.bytes(NONCE_BYTES)
-      const verifiedKey = Redacted.value(verified.key)
-      const next: StoredKey = {
-        key: Redacted.make(yield* nextKey(verifiedKey, m.deviceId, rollingInput)),
-        epoch: verified.epoch + 1
-      }
-      const updated: ServerDeviceRecord =
-        via === "current"
-          ? {
-              ...checked,
-              current: next,
-              // Rotate: current → previous → retired; anything older is dropped (forward secrecy).
-              previous: Option.some(record.current),
-              retired: policy.retired === "detect" ? record.previous : Option.none()
-            }
-          : // A retry from an older key re-derives current from it; previous and retired stay, so
-            // the key that was skipped is simply forgotten.
-            { ...checked, current: next }
-      const proof = policy.authenticatedGrant ? yield* grantProof(verifiedKey, attempt, rollingInput) : EMPTY
-      yield* store.put(updated)
-      const reply = AuthGranted.encode(AuthGranted.make({ deviceId: m.deviceId, rollingInput, proof }))
-      return {
-        reply,
-        event: { _tag: "authenticated", via, epoch: verified.epoch, newEpoch: next.epoch }
-      } satisfies ServerStep
-    })
+        // (3) freshness: the input must be the outstanding challenge. Checked before any MAC, so a
+        // replayed request costs the server nothing and changes nothing. The checked challenge is
+        // consumed whatever the verdict below: one challenge, one guess.
+        let clientNonce: Uint8Array = EMPTY
+        if (policy.input === "server-challenge") {
+          const outstanding = record.challenge
+          const fresh = Option.isSome(outstanding) && constantTimeEqual(outstanding.value.challenge, m.input)
+          if (!fresh) return refuse("stale-challenge", denied)
+          clientNonce = outstanding.value.clientNonce
+        }
+        const checked: ServerDeviceRecord = { ...record, challenge: Option.none() }
+        const attempt = { deviceId: m.deviceId, clientNonce, input: m.input }
+        const consumeAndRefuse = (reason: ServerRejectionReason) =>
+          Effect.zipRight(Option.isNone(record.challenge) ? Effect.void : store.put(checked), refuse(reason, denied))
 
-    const receive = Effect.fnUntraced(function*(bytes: Uint8Array) {
+        // (4) the code, under each key the server holds. All are tried every time, so the time
+        // taken does not tell the network which key (if any) matched.
+        const matches = (k: Option.Option<StoredKey>) => Option.isSome(k) && Exit.isSuccess(f.verifyAuthCode(Redacted.value(k.value.key), attempt, m.code))
+        const underCurrent = matches(Option.some(record.current))
+        const underPrevious = matches(record.previous)
+        const underRetired = matches(record.retired)
+
+        let verified: StoredKey
+        let via: "current" | "previous"
+        if (underCurrent) {
+          verified = record.current
+          via = "current"
+        } else if (underPrevious && Option.isSome(record.previous)) {
+          // The device's last grant was lost: it still holds the key before current. Allowed
+          // because current has never been used (using it would have rotated it into previous).
+          verified = record.previous.value
+          via = "previous"
+        } else if (underRetired && Option.isSome(record.retired)) {
+          // The device has provably moved past this key (it logged in with its successor), so
+          // whoever holds it now is a copy. (Only `detect` ever stores a retired key.)
+          return consumeAndRefuse("clone-suspected")
+        } else {
+          return consumeAndRefuse("bad-code")
+        }
+
+        // (5) roll, store, then reply.
+        return Effect.flatMap(random.bytes(NONCE_BYTES), (rollingInput) => {
+          const verifiedKey = Redacted.value(verified.key)
+          const nextKey = f.nextKey(verifiedKey, m.deviceId, rollingInput)
+          const proof = policy.authenticatedGrant ? f.grantProof(verifiedKey, attempt, rollingInput) : Exit.succeed(EMPTY)
+          // (our own inputs: a failure here is a defect, carried as it is)
+          if (Exit.isFailure(nextKey)) return Exit.failCause(nextKey.cause)
+          if (Exit.isFailure(proof)) return Exit.failCause(proof.cause)
+          const next: StoredKey = { key: Redacted.make(nextKey.value), epoch: verified.epoch + 1 }
+          const updated: ServerDeviceRecord =
+            via === "current"
+              ? {
+                  ...checked,
+                  current: next,
+                  // Rotate: current → previous → retired; anything older is dropped (forward secrecy).
+                  previous: Option.some(record.current),
+                  retired: policy.retired === "detect" ? record.previous : Option.none()
+                }
+              : // A retry from an older key re-derives current from it; previous and retired stay, so
+                // the key that was skipped is simply forgotten.
+                { ...checked, current: next }
+          const reply = AuthGranted.encode(AuthGranted.make({ deviceId: m.deviceId, rollingInput, proof: proof.value }))
+          return Effect.as(store.put(updated), {
+            reply,
+            event: { _tag: "authenticated", via, epoch: verified.epoch, newEpoch: next.epoch }
+          } satisfies ServerStep)
+        })
+      })
+
+    const receive = (bytes: Uint8Array): Effect.Effect<ServerStep, ServerRejection> =>
       // (1) decode: every parse failure collapses into one reason, with no reply (no device id to trust).
-      const m = yield* Effect.mapError(decode(bytes), () => new ServerRejection({ reason: "malformed" }))
-      switch (m._tag) {
-        case "RegisterRequest":
-          return yield* onRegisterRequest(m)
-        case "RegisterKey":
-          return yield* onRegisterKey(m)
-        case "AuthBegin":
-          return yield* onAuthBegin(m)
-        case "AuthRequest":
-          return yield* onAuthRequest(m)
-      }
-    })
+      Effect.flatMap(Effect.mapError(decode(bytes), () => new ServerRejection({ reason: "malformed" })), (m) => {
+        switch (m._tag) {
+          case "RegisterRequest":
+            return onRegisterRequest(m)
+          case "RegisterKey":
+            return onRegisterKey(m)
+          case "AuthBegin":
+            return onAuthBegin(m)
+          case "AuthRequest":
+            return onAuthRequest(m)
+        }
+      })
 
     const observe = Effect.map(store.all, (records) =>
       records.map((r): DeviceObservation => ({
@@ -340,7 +334,7 @@ export const makeServer = (options: ServerOptions): Effect.Effect<RollingKeyServ
 
     return {
       // One input at a time: check-then-store must not interleave with another input's.
-      receive: (bytes) => lock.withPermits(1)(receive(bytes)).pipe(Effect.provide(context)),
+      receive: (bytes) => lock.withPermits(1)(receive(bytes)),
       observe: lock.withPermits(1)(observe)
     } satisfies RollingKeyServer
   })

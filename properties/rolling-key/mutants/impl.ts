@@ -4,7 +4,7 @@
  * The implementation exposes only honest seams for them: the stores it is given, the services it
  * returns, the crypto and decoder it is built with.
  */
-import { Effect, Option, Redacted, Schema } from "effect"
+import { Effect, Exit, Option, Redacted, Schema } from "effect"
 import { AuthGranted, ToClient, ToServer } from "../../../spec/rolling-key/messages.ts"
 import { Crypto, type CryptoShape, SecureRandom, VerificationFailed } from "../../../impl/crypto/services.ts"
 import { constantTimeEqual } from "../../../impl/crypto/bytes.ts"
@@ -146,15 +146,18 @@ export const keyWrittenBeforeProofCheck: ClientDecorator = (inner, { store }) =>
 export const macPrefix = (crypto: CryptoShape): CryptoShape => ({
   ...crypto,
   hmacSha256Verify: (key, message, tag) =>
-    Effect.flatMap(crypto.hmacSha256(key, message), (expected) =>
-      constantTimeEqual(expected.subarray(0, 16), tag.subarray(0, 16)) ? Effect.void : Effect.fail(new VerificationFailed({ primitive: "hmac-sha256" }))
+    Exit.flatMap(crypto.hmacSha256(key, message), (expected) =>
+      constantTimeEqual(expected.subarray(0, 16), tag.subarray(0, 16)) ? Exit.void : Exit.fail(new VerificationFailed({ primitive: "hmac-sha256" }))
     )
 })
 
 /** code-check-truthy (impl only): the verdict of a MAC check is an Either tested for truthiness, so every tag passes. */
 export const codeCheckTruthy = (crypto: CryptoShape): CryptoShape => ({
   ...crypto,
-  hmacSha256Verify: (key, message, tag) => Effect.flatMap(Effect.either(crypto.hmacSha256Verify(key, message, tag)), (verdict) => (verdict ? Effect.void : Effect.fail(new VerificationFailed({ primitive: "hmac-sha256" }))))
+  hmacSha256Verify: (key, message, tag) => {
+    const verdict = Effect.runSync(Effect.either(crypto.hmacSha256Verify(key, message, tag)))
+    return verdict ? Exit.void : Exit.fail(new VerificationFailed({ primitive: "hmac-sha256" }))
+  }
 })
 
 export { Crypto }

@@ -6,7 +6,7 @@
  * Every mutant must be caught ("killed") on the implementation by random runs alone, and, when it
  * has a model side, in the model; the test suite and the audit check both.
  */
-import { Clock, Effect, Schema } from "effect"
+import { Clock, Effect, Exit, Schema } from "effect"
 import { AttributeRequest, ToService } from "../../../spec/soft-token/messages.ts"
 import { splitAnyFrame } from "../../../spec/codec.ts"
 import type { Machines } from "../../../model/soft-token/system.ts"
@@ -101,7 +101,7 @@ export const mutants: ReadonlyArray<SoftTokenMutant> = [
     flaw: "The service accepts any proof of possession: its signature check cannot fail (the verification's result is tested for truthiness).",
     expectedKilledBy: ["P1.key-confirmation"],
     model: serviceGuards({ popValid: () => true }),
-    impl: { serviceCrypto: (c) => ({ ...c, ecdsaP256Verify: () => Effect.void }) }
+    impl: { serviceCrypto: (c) => ({ ...c, ecdsaP256Verify: () => Exit.void }) }
   },
   {
     name: "no-fingerprint",
@@ -128,7 +128,7 @@ export const mutants: ReadonlyArray<SoftTokenMutant> = [
     expectedKilledBy: ["P1.possession"],
     model: { machines: (m) => ({ ...m, relyingParty: m.relyingParty.provide({ guards: { possessionValid: () => true } }) }) },
     // Only the check of the answer: the token's own ES256 signature (its signing input starts with `ey`) is still verified.
-    impl: { rpCrypto: (c) => ({ ...c, ecdsaP256Verify: (key, message, signature) => (message[0] === 0x65 ? c.ecdsaP256Verify(key, message, signature) : Effect.void) }) }
+    impl: { rpCrypto: (c) => ({ ...c, ecdsaP256Verify: (key, message, signature) => (message[0] === 0x65 ? c.ecdsaP256Verify(key, message, signature) : Exit.void) }) }
   },
   {
     name: "lenient-decoder",
@@ -170,7 +170,7 @@ export const mutants: ReadonlyArray<SoftTokenMutant> = [
     name: "card-proof-unchecked",
     flaw: "The service's check of the chip's signature cannot fail (the verification's result is tested for truthiness), so an edited card read is accepted.",
     expectedKilledBy: ["P1.tampered-input"],
-    impl: { serviceCrypto: (c) => ({ ...c, ed25519Verify: () => Effect.void }) }
+    impl: { serviceCrypto: (c) => ({ ...c, ed25519Verify: () => Exit.void }) }
   },
   {
     name: "nonce-not-consumed",
