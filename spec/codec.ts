@@ -139,20 +139,24 @@ export interface MessageCodec<Tag extends string, F extends Fields> {
   readonly encode: (message: MessageOf<Tag, F>) => Uint8Array
 }
 
-const u16 = (n: number) => new Uint8Array([(n >>> 8) & 0xff, n & 0xff])
-
-const concat = (parts: ReadonlyArray<Uint8Array>): Uint8Array => {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0))
-  let offset = 0
-  for (const p of parts) {
-    out.set(p, offset)
-    offset += p.length
+/** A frame in one allocation, written in place: every message a protocol sends is framed here. */
+const writeFrame = (version: number, code: number, fieldBytes: ReadonlyArray<Uint8Array>): Uint8Array => {
+  let length = 2
+  for (const b of fieldBytes) length += 2 + b.length
+  const out = new Uint8Array(length)
+  out[0] = version
+  out[1] = code
+  let at = 2
+  for (const b of fieldBytes) {
+    out[at] = (b.length >>> 8) & 0xff
+    out[at + 1] = b.length & 0xff
+    out.set(b, at + 2)
+    at += 2 + b.length
   }
   return out
 }
 
-const encodeFrame = (code: number, fieldBytes: ReadonlyArray<Uint8Array>): Uint8Array =>
-  concat([new Uint8Array([WIRE_VERSION, code]), ...fieldBytes.flatMap((b) => [u16(b.length), b])])
+const encodeFrame = (code: number, fieldBytes: ReadonlyArray<Uint8Array>): Uint8Array => writeFrame(WIRE_VERSION, code, fieldBytes)
 
 /** Split a frame into its code and raw fields, refusing anything not exactly well-formed. */
 const splitFrame = (bytes: Uint8Array, fieldCount: number): Either.Either<ReadonlyArray<Uint8Array>, string> => {
@@ -287,5 +291,4 @@ export const splitAnyFrame = (bytes: Uint8Array): { readonly header: Uint8Array;
 }
 
 /** The frame with these header bytes and raw fields (the inverse of `splitAnyFrame`). */
-export const joinAnyFrame = (header: Uint8Array, fields: ReadonlyArray<Uint8Array>): Uint8Array =>
-  concat([header, ...fields.flatMap((b) => [u16(b.length), b])])
+export const joinAnyFrame = (header: Uint8Array, fields: ReadonlyArray<Uint8Array>): Uint8Array => writeFrame(header[0]!, header[1]!, fields)

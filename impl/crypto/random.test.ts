@@ -1,7 +1,8 @@
 /**
  * `SecureRandom` layers: the seeded ChaCha20 (RFC 8439 §2.4) generator replays exactly from its
  * seed, separates seeds, and reads one stream however it is chunked; the system layer returns the
- * lengths asked for, beyond Web Crypto's 64 KiB per-call quota.
+ * lengths asked for, beyond Web Crypto's 64 KiB per-call quota, and serves small draws from its pool
+ * as copies.
  */
 import { assert, describe, it } from "@effect/vitest"
 import { chacha20 } from "@noble/ciphers/chacha.js"
@@ -86,6 +87,21 @@ describe("SecureRandomSystem", () => {
     Effect.gen(function*() {
       const random = yield* SecureRandom
       assert.notStrictEqual(toHex(yield* random.bytes(32)), toHex(yield* random.bytes(32)))
+    }).pipe(Effect.provide(SecureRandomSystem)))
+
+  it.effect("pooled draws across several refills: the lengths asked, all different, each its own buffer", () =>
+    Effect.gen(function*() {
+      const random = yield* SecureRandom
+      const seen = new Set<string>()
+      // 3 × 4 KiB of 24-byte draws, so draws land on both sides of each refill
+      for (let i = 0; i < 512; i++) {
+        const out = yield* random.bytes(24)
+        assert.strictEqual(out.length, 24)
+        // a copy, not a view of the pool: nothing the caller does to it reaches a later draw
+        assert.strictEqual(out.buffer.byteLength, 24)
+        seen.add(toHex(out))
+      }
+      assert.strictEqual(seen.size, 512)
     }).pipe(Effect.provide(SecureRandomSystem)))
 
   it.effect("a negative length is a defect, not a value", () =>

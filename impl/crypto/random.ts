@@ -24,18 +24,45 @@ const drawing = (draw: (length: number) => Uint8Array) => (length: number): Effe
 /** `getRandomValues` refuses more than 65536 bytes per call (Web Crypto §10.1.1). */
 const GET_RANDOM_VALUES_MAX = 65536
 
-export const SecureRandomSystem: Layer.Layer<SecureRandom> = Layer.succeed(
-  SecureRandom,
-  SecureRandom.of({
-    bytes: drawing((length) => {
-      const out = new Uint8Array(length)
-      for (let at = 0; at < length; at += GET_RANDOM_VALUES_MAX) {
-        out.set(randomBytes(Math.min(GET_RANDOM_VALUES_MAX, length - at)), at)
-      }
-      return out
-    })
-  })
-)
+const fromSystem = (length: number): Uint8Array => {
+  const out = new Uint8Array(length)
+  for (let at = 0; at < length; at += GET_RANDOM_VALUES_MAX) {
+    out.set(randomBytes(Math.min(GET_RANDOM_VALUES_MAX, length - at)), at)
+  }
+  return out
+}
+
+/** The pool is refilled this many bytes at a time; draws up to `POOLED_MAX` bytes come from it. */
+const POOL_BYTES = 4096
+const POOLED_MAX = 256
+
+/**
+ * Small draws (nonces, challenges, keys: 16–64 bytes) are served from a pool of system CSPRNG
+ * output refilled 4 KiB at a time. One `getRandomValues` call costs about 5 µs here whatever its
+ * size (node:crypto runs a job per call), which was a tenth of a P5 server authentication; from the
+ * pool a draw is a copy. Each byte is handed out once and zeroed in the pool as it is, so the pool
+ * never holds an output already given away — only the next ones, as any DRBG's state in memory
+ * determines its next outputs (OpenSSL's, under node:crypto, does). A pool per layer instance:
+ * nothing is shared between two of them.
+ */
+const pooled = () => {
+  let pool: Uint8Array = new Uint8Array(0)
+  let at = 0
+  return (length: number): Uint8Array => {
+    if (length > POOLED_MAX) return fromSystem(length)
+    if (pool.length - at < length) {
+      pool.fill(0)
+      pool = fromSystem(POOL_BYTES)
+      at = 0
+    }
+    const out = pool.slice(at, at + length)
+    pool.fill(0, at, at + length)
+    at += length
+    return out
+  }
+}
+
+export const SecureRandomSystem: Layer.Layer<SecureRandom> = Layer.sync(SecureRandom, () => SecureRandom.of({ bytes: drawing(pooled()) }))
 
 /** Domain separation: a seed used elsewhere (e.g. as a fast-check seed) gives an unrelated key. */
 const SEED_DOMAIN = new TextEncoder().encode("authlab/SecureRandomSeeded/v1")

@@ -100,7 +100,11 @@ export const formulas = (crypto: CryptoShape) => {
     /** The authorisation code: HMAC under the current rolling key over the device id, the attempt's nonce and the input. */
     authCode: (key: Uint8Array, attempt: Attempt) => crypto.hmacSha256(key, codeTranscript(attempt)),
 
-    verifyAuthCode: (key: Uint8Array, attempt: Attempt, code: Uint8Array) => verifyMac(key, codeTranscript(attempt), code),
+    /** The check of one code under any key, the transcript built once (the server tries every key it holds). */
+    authCodeChecker: (attempt: Attempt, code: Uint8Array) => {
+      const message = codeTranscript(attempt)
+      return (key: Uint8Array) => verifyMac(key, message, code)
+    },
 
     /** The next rolling key. The device id in `info` keeps two devices' key chains apart even on equal inputs. */
     nextKey: (key: Uint8Array, deviceId: Uint8Array, rollingInput: Uint8Array) => hkdf32(key, rollingInput, transcript(Labels.nextKey, [deviceId])),

@@ -255,7 +255,8 @@ export const makeServer = (options: ServerOptions): Effect.Effect<RollingKeyServ
 
         // (4) the code, under each key the server holds. All are tried every time, so the time
         // taken does not tell the network which key (if any) matched.
-        const matches = (k: Option.Option<StoredKey>) => Option.isSome(k) && Exit.isSuccess(f.verifyAuthCode(Redacted.value(k.value.key), attempt, m.code))
+        const check = f.authCodeChecker(attempt, m.code)
+        const matches = (k: Option.Option<StoredKey>) => Option.isSome(k) && Exit.isSuccess(check(Redacted.value(k.value.key)))
         const underCurrent = matches(Option.some(record.current))
         const underPrevious = matches(record.previous)
         const underRetired = matches(record.retired)
