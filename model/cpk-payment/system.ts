@@ -11,7 +11,8 @@
  * `redirect:payee` / `redirect:amount` (the latest online payment with payee → mallory or
  * amount → 10000), `redirect:settle` (the latest offline payment settled to mallory), `replay:settle`
  * (the latest offline payment QR it saw, submitted for settlement as it is), `forge:online`
- * and `forge:offline` (a payment as zhang signed with mallory's key), `transit` (a payment as zhang
+ * and `forge:offline` (a payment as zhang signed with mallory's key), `underpay:offline` (mallory
+ * paying li as itself, 1 CNY for li's latest offer), `transit` (a payment as zhang
  * in the transit subdomain with zhang's transit key), `collude` (a payment as zhang signed with
  * the key a coalition computes).
  */
@@ -60,6 +61,8 @@ export interface SystemState {
 
 /** The payee's price and currency, and the most each user starts in one exploration. */
 export const PRICE = { amount: "100", currency: "CNY" } as const
+/** What mallory pays for an offer of `PRICE` (`underpay:offline`). */
+export const UNDERPAID = { amount: "1" } as const
 export const MAX_STARTED = 2
 /** The keys the model's coalition uses: the rank of the world's selection space. */
 export const COALITION = collusionBound(WORLD_ROWS, WORLD_COLUMNS)
@@ -220,6 +223,23 @@ export const forgery = (s: SystemState, to: Actor, forge: string): { message: Sy
     const m = { _tag: "OfflinePayment" as const, ...asZhang, payee: "li", offer: policy.freshness === "registry" ? (offer?.nonce ?? null) : null, sep: zhangSep("pay") }
     return { message: signAs(policy, issuedKey(policy, "mallory", "pay"), m), label: "OfflinePayment", state: withNonce }
   }
+  if (to === "payee" && forge === "underpay:offline") {
+    // mallory pays as itself, under its own key and certificate: only the offer's terms are wrong
+    const offer = latest(s, ["OfflineOffer"])
+    if (offer === undefined || offer._tag !== "OfflineOffer") return undefined
+    const m = {
+      _tag: "OfflinePayment" as const,
+      payer: "mallory",
+      payee: offer.payee,
+      ...UNDERPAID,
+      currency: offer.currency,
+      sub: "pay",
+      nonce: x,
+      offer: policy.freshness === "registry" ? offer.nonce : null,
+      sep: policy.separatingKey ? certifiedSep("mallory", "pay") : null
+    }
+    return { message: signAs(policy, issuedKey(policy, "mallory", "pay"), m), label: "OfflinePayment", state: withNonce }
+  }
   return undefined
 }
 
@@ -242,7 +262,8 @@ export const FORGES: ReadonlyArray<readonly [Actor, string]> = [
   ["backend", "forge:online"],
   ["backend", "transit"],
   ["backend", "collude"],
-  ["payee", "forge:offline"]
+  ["payee", "forge:offline"],
+  ["payee", "underpay:offline"]
 ]
 
 /** What decides which moves are enabled; the implementation's world builds the same view from what it has seen. */
@@ -262,6 +283,7 @@ export const enabledMoves = (view: MoveView): Array<Move> => {
   for (const [to, forge] of FORGES) {
     if ((forge === "redirect:payee" || forge === "redirect:amount") && !seen(["PayOnline"])) continue
     if ((forge === "redirect:settle" || forge === "replay:settle") && !seen(["OfflinePayment", "Settle"])) continue
+    if (forge === "underpay:offline" && !seen(["OfflineOffer"])) continue
     if (forge === "collude" && view.colluded) continue
     out.push({ _tag: "Inject", to, forge })
   }

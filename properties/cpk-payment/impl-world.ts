@@ -46,6 +46,8 @@ export const MALFORMED_KINDS = GARBAGE_KINDS
 
 /** The payee's price, and the most each user starts in one run (as in the model). */
 const PRICE = { amount: "100", currency: "CNY" } as const
+/** What mallory pays for li's offer when it pays as itself (`underpay:offline`, as in the model). */
+const UNDERPAID = { amount: "1" } as const
 const MAX_STARTED = 2
 const SERVED = ["pay"]
 const T0 = Date.UTC(2026, 0, 1)
@@ -59,7 +61,8 @@ const FORGES: ReadonlyArray<readonly [Actor, string]> = [
   ["backend", "forge:own-point"],
   ["backend", "transit"],
   ["backend", "collude"],
-  ["payee", "forge:offline"]
+  ["payee", "forge:offline"],
+  ["payee", "underpay:offline"]
 ]
 
 export interface ImplWorldOptions {
@@ -244,7 +247,8 @@ export const makeImplWorld = (options: ImplWorldOptions): World<Observation> => 
     if (m.to === "payee") {
       const before = fingerprint(ok(payeeStore.snapshot))
       const r = run(payee.receive(m.bytes))
-      if (Either.isRight(r)) events.push({ _tag: "Commit", actor: "payee", peer: roleOf(r.right.payer), data: paymentData("offline", r.right) })
+      // What was accepted is read off the delivered bytes, not off the wallet's own account of it.
+      if (Either.isRight(r)) events.push({ _tag: "Commit", actor: "payee", peer: roleOf(String(decodeFor("payee", m.bytes)?.payer)), data: dataOf("payee", m.bytes) ?? "?" })
       else {
         events.push({ _tag: "Reject", actor: "payee", reason: r.left.reason })
         if (fingerprint(ok(payeeStore.snapshot)) !== before) events.push({ _tag: "Signal", actor: "payee", signal: "state-changed-on-reject" })
@@ -380,6 +384,17 @@ export const makeImplWorld = (options: ImplWorldOptions): World<Observation> => 
       const fields = { payer: "zhang", payee: "li", ...PRICE, subdomain: "pay", nonce: freshNonce(), offerNonce, time: timeBytes(T0) }
       return inject("payee", OfflinePayment.encode(OfflinePayment.make({ ...fields, ...certOf(zhangPay), signature: signAs(attacker().mallory, signedBytes.offline(policy, fields)) })), "OfflinePayment")
     }
+    if (to === "payee" && recipe === "underpay:offline") {
+      // mallory pays as itself, under its own key and certificate: only the offer's terms are wrong
+      const m = latest(["OfflineOffer"])
+      const decoded = m === undefined ? undefined : decodePayer(m.bytes)
+      if (decoded === undefined || Either.isLeft(decoded) || decoded.right._tag !== "OfflineOffer") return []
+      const offer = decoded.right
+      const offerNonce = policy.freshness === "registry" ? offer.nonce : new Uint8Array(0)
+      const fields = { payer: "mallory", payee: offer.payee, ...UNDERPAID, currency: offer.currency, subdomain: "pay", nonce: freshNonce(), offerNonce, time: timeBytes(T0) }
+      const mallory = attacker().mallory
+      return inject("payee", OfflinePayment.encode(OfflinePayment.make({ ...fields, ...certOf(mallory), signature: signAs(mallory, signedBytes.offline(policy, fields)) })), "OfflinePayment")
+    }
     return []
   }
 
@@ -431,6 +446,7 @@ export const makeImplWorld = (options: ImplWorldOptions): World<Observation> => 
     for (const [to, recipe] of FORGES) {
       if ((recipe === "redirect:payee" || recipe === "redirect:amount") && !has(["PayOnline"])) continue
       if ((recipe === "redirect:settle" || recipe === "replay:settle") && !has(["OfflinePayment", "Settle"])) continue
+      if (recipe === "underpay:offline" && !has(["OfflineOffer"])) continue
       if (recipe === "collude" && colluded) continue
       if (recipe === "forge:own-point" && !policy.separatingKey) continue
       out.push({ _tag: "Inject", to, forge: recipe })

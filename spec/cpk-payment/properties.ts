@@ -152,6 +152,41 @@ export const offlineReplay: SecurityProperty = {
   }
 }
 
+export const offerTerms: SecurityProperty = {
+  id: "P4.offer-terms",
+  protocol: "cpk-payment",
+  kind: "binding",
+  statement:
+    "The payee accepts an offline payment only in answer to an offer it made and has not been paid for yet, and only for that offer's amount and currency.",
+  expected: { claimed: "fails", hardened: "holds" },
+  judgedIn: ["model", "impl"],
+  weakness:
+    "The seed's payee verifies the payer's signature and nothing ties the payment to the payee's offer: a payer (the attacker is a registered user too) answers an offer of 100 CNY with a payment of 1 CNY signed under its own key, and the payee's wallet accepts it.",
+  check: (trace) => {
+    // The payee's offers not yet paid for, in the order made; a payment consumes the first one
+    // with its amount and currency (which offer it names is the payee's own bookkeeping).
+    const open: Array<PaymentData> = []
+    for (let at = 0; at < trace.length; at++) {
+      const e = trace[at]!
+      if (e._tag === "Running" && e.actor === "payee") {
+        const d = parseData(e.data)
+        if (d?.kind === "offer") open.push(d)
+      } else if (e._tag === "Commit" && e.actor === "payee") {
+        const d = parseData(e.data)
+        if (d?.kind !== "offline") continue
+        const i = open.findIndex((o) => o.fields.payee === d.fields.payee && o.fields.amount === d.fields.amount && o.fields.cur === d.fields.cur)
+        if (i >= 0) {
+          open.splice(i, 1)
+          continue
+        }
+        const asked = open.length === 0 ? "none" : open.map((o) => `${o.fields.amount} ${o.fields.cur}`).join(", ")
+        return violation(at, `the payee accepted ${d.fields.payer}'s payment ${d.fields.n} of ${d.fields.amount} ${d.fields.cur}, which answers no open offer of its (open offers: ${asked})`)
+      }
+    }
+    return undefined
+  }
+}
+
 export const subdomainSeparation: SecurityProperty = {
   id: "P4.subdomain-separation",
   protocol: "cpk-payment",
@@ -230,6 +265,7 @@ export const properties: ReadonlyArray<SecurityProperty> = [
   noRedirection,
   onlineReplay,
   offlineReplay,
+  offerTerms,
   subdomainSeparation,
   linearCollusion,
   liveness,

@@ -9,14 +9,14 @@
 import { Effect, Schema } from "effect"
 import { enqueueActions } from "xstate"
 import { transcript } from "../../../spec/codec.ts"
-import { Labels, ToBackend } from "../../../spec/cpk-payment/messages.ts"
+import { Labels, ToBackend, ToPayee } from "../../../spec/cpk-payment/messages.ts"
 import { SUBDOMAINS } from "../../../spec/cpk-payment/variants.ts"
 import { decodePoint, type PairIndex, pointBytes } from "../../../impl/cpk-payment/cpk.ts"
 import { type Directory, type DirectoryOptions, makeDirectory, type Verify, verifyWith } from "../../../impl/cpk-payment/keys.ts"
 import type { SignedBytes } from "../../../impl/cpk-payment/signed.ts"
 import { type BackendOptions, usedKey } from "../../../impl/cpk-payment/backend.ts"
 import type { WalletOptions } from "../../../impl/cpk-payment/wallet.ts"
-import type { BackendState, PayeeState, Store } from "../../../impl/cpk-payment/store.ts"
+import type { BackendState, OpenOffer, PayeeState, Store } from "../../../impl/cpk-payment/store.ts"
 import type { Machines } from "../../../model/cpk-payment/system.ts"
 import { checkSigned, paymentData } from "../../../model/cpk-payment/terms.ts"
 import { verdict } from "../../../model/cpk-payment/backend.machine.ts"
@@ -70,6 +70,35 @@ const forgetUsed = (kind: "online" | "settle") => (before: BackendState, after: 
 }
 
 const strictBackend = Schema.decodeUnknown(ToBackend)
+const strictPayee = Schema.decodeUnknown(ToPayee)
+
+const hex = (b: Uint8Array) => Buffer.from(b).toString("hex")
+
+/**
+ * The payee's wallet with its offer check comparing the payment with itself: the decoder notes
+ * the offer a payment names and its terms, and the store shows the check that offer with the
+ * payment's own amount and currency (every offer still open keeps its real terms afterwards).
+ * The wallet's code runs as shipped; only what its check reads is the payment's.
+ */
+const offerTermsUnchecked = (real: PayeeParts): PayeeParts => {
+  let paying: { readonly offer: string; readonly terms: OpenOffer } | undefined
+  return {
+    ...real,
+    decodePayee: (bytes) =>
+      Effect.tap(strictPayee(bytes), (m) => Effect.sync(() => void (paying = { offer: hex(m.offerNonce), terms: { amount: m.amount, currency: m.currency } }))),
+    store: {
+      snapshot: real.store.snapshot,
+      transact: <A>(f: (state: PayeeState) => readonly [A, PayeeState]) =>
+        real.store.transact((state) => {
+          const p = paying
+          paying = undefined
+          if (p === undefined || !state.offers.has(p.offer)) return f(state)
+          const [a, next] = f({ ...state, offers: new Map(state.offers).set(p.offer, p.terms) })
+          return [a, { ...next, offers: new Map([...next.offers].map(([k, v]) => [k, state.offers.get(k) ?? v])) }] as const
+        })
+    }
+  }
+}
 
 /** The hardened transcripts with the currency left out (signer and verifier alike). */
 const withoutCurrency: SignedBytes = {
@@ -149,6 +178,31 @@ export const mutants: ReadonlyArray<CpkMutant> = [
         store: rewriting(real.store, (before, after) => (after.payments.length > before.payments.length ? { ...after, offers: before.offers } : after))
       })
     }
+  },
+  {
+    name: "offer-terms-unchecked",
+    flaw: "The payee accepts a payment for an open offer of its own without comparing the payment's amount and currency with the offer's.",
+    expectedKilledBy: ["P4.offer-terms"],
+    model: {
+      payee: {
+        guards: {
+          invalid: ({ context, event }) => {
+            if (event.type !== "msg.OfflinePayment") return false
+            const m = event.message
+            return m.payee !== context.id || checkSigned(context.policy, "pay", m.payer, m) !== undefined || (m.offer === null || context.offers[m.offer] === undefined)
+          }
+        },
+        actions: {
+          refuse: enqueueActions(({ context, event, enqueue }) => {
+            if (event.type !== "msg.OfflinePayment") return
+            const m = event.message
+            const r = m.sub !== "pay" ? "wrong-subdomain" : m.payee !== context.id ? "wrong-payee" : checkSigned(context.policy, "pay", m.payer, m) ?? "unknown-offer"
+            enqueue({ type: "fact", params: { event: { _tag: "Reject", actor: "payee", reason: r } } } as never)
+          })
+        }
+      }
+    },
+    impl: { payee: offerTermsUnchecked }
   },
   {
     name: "every-subdomain-served",
