@@ -80,6 +80,12 @@ export interface SystemState {
   readonly flooded: number
   /** How often the attacker has typed an OTP at its own computer (twice is enough to test single use). */
   readonly attackerTyped: number
+  /**
+   * Clock ticks so far, counted here as the implementation's world counts them, not read off the
+   * service's clock: a service whose clock stands still (a mutant) must not make the tick a move
+   * the model offers forever where the implementation stops.
+   */
+  readonly ticks: number
   /** Relying-party connections on which the attacker presents a token that is not its device's own. */
   readonly forging: Readonly<Record<string, SymToken>>
   /**
@@ -114,6 +120,7 @@ export const initialState = (policy: Policy, deployment: Deployment, machines: M
   attackerOtp: null,
   flooded: 0,
   attackerTyped: 0,
+  ticks: 0,
   forging: {},
   presented: [],
   fresh: 0,
@@ -404,7 +411,7 @@ export const step = (s: SystemState, move: Move): { state: SystemState; events: 
       return undefined
     case "Timeout": {
       const [service] = transition(s.machines.service, s.service, { type: "clock.tick" })
-      return { state: { ...s, service }, events: [{ _tag: "Tick", actor: "clock" }] }
+      return { state: { ...s, service, ticks: s.ticks + 1 }, events: [{ _tag: "Tick", actor: "clock" }] }
     }
     default:
       return undefined
@@ -474,7 +481,7 @@ export const moveView = (s: SystemState): MoveView => ({
   otpOutstanding: Object.values(s.service.context.sessions).some((r) => r.otp !== null),
   guessable: Object.values(s.service.context.sessions).some((r) => r.otp !== null && r.wrong < GUESS_BURST),
   presented: s.presented,
-  ticks: s.service.context.now,
+  ticks: s.ticks,
   flooded: s.flooded > 0
 })
 
@@ -531,7 +538,7 @@ export const stateKey = (s: SystemState): string =>
     snapshotId(s.idAlice),
     snapshotId(s.idMallory),
     snapshotId(s.rp),
-    intern(JSON.stringify([s.conns, s.phished, s.attackerOtp, s.flooded, s.attackerTyped, s.forging, s.presented, s.fresh]))
+    intern(JSON.stringify([s.conns, s.phished, s.attackerOtp, s.flooded, s.attackerTyped, s.ticks, s.forging, s.presented, s.fresh]))
   ])
 
 /** What the conformance driver compares with the implementation after every step. */

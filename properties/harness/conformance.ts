@@ -1,7 +1,8 @@
 /**
  * Step-wise conformance, for every protocol alike: one attacker schedule runs on the symbolic
  * model and on the implementation, and after every move the two worlds' observations (what each
- * participant holds) and verdict facts must be equal; after the schedule, the fault-free
+ * participant holds) and verdict facts must be equal, and every move the model's attacker has
+ * must be one the implementation's has too; after the schedule, the fault-free
  * continuation must give the same verdicts. A disagreement is a finding in itself: the
  * implementation does something the specification does not (or the model is wrong).
  *
@@ -52,10 +53,16 @@ export const lockstep = <O>(
   if (first !== undefined) return { disagreement: first, steps }
   const count = "moves" in schedule ? schedule.moves.length : schedule.choices.length
   for (let k = 0; k < count; k++) {
+    // The implementation's attacker must be at least the model's: every move the model offers
+    // here, the implementation world offers too (it has more: bytes, races). A move it lacks is a
+    // hole in what the implementation checks try, whatever the observations say.
+    const enabled = model.moves()
+    const offered = new Set(impl.moves().map(encodeMove))
+    const missing = enabled.map(encodeMove).filter((m) => !offered.has(m))
+    if (missing.length > 0) return { disagreement: { moves: [...done], what: "the moves offered (every model move must be an implementation move)", model: missing.join(" "), impl: "not offered" }, steps }
     let move: Move
     if ("moves" in schedule) move = schedule.moves[k]!
     else {
-      const enabled = model.moves()
       if (enabled.length === 0) break
       move = pickMove(enabled, schedule.choices[k]!, schedule.swarm)
     }
