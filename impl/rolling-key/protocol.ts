@@ -121,8 +121,6 @@ export const formulas = (crypto: CryptoShape) => {
   }
 }
 
-export type Formulas = ReturnType<typeof formulas>
-
 // The same formulas over the `Crypto` in context, for the harness (the attacker's own computations
 // and the mutants), where a context lookup per call costs nothing that matters.
 export const authCode = (key: Uint8Array, attempt: Attempt) => Effect.flatMap(Crypto, (c) => formulas(c).authCode(key, attempt))
