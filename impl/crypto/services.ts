@@ -13,7 +13,7 @@
  * A primitive is computed when its method is called and returns its `Exit` (see `compute` in
  * bytes.ts), so a call costs what the library call costs and a caller may read the result at
  * once, without a fiber (the protocols' hot paths do). A primitive depends on its inputs alone, so
- * that is the result running it later would give; a decorator (a mutant, a test) must compute
+ * that is the result running it later would give; a decorator of a layer must compute
  * its result the same way (`Exit.flatMap`, `Exit.void`).
  */
 import { Context, Data, type Effect, type Exit } from "effect"

@@ -121,8 +121,8 @@ export const formulas = (crypto: CryptoShape) => {
   }
 }
 
-// The same formulas over the `Crypto` in context, for the harness (the attacker's own computations
-// and the mutants), where a context lookup per call costs nothing that matters.
+// The same formulas over the `Crypto` in context, for code that computes them now and then (a
+// test harness building its own messages), where a context lookup per call costs nothing.
 export const authCode = (key: Uint8Array, attempt: Attempt) => Effect.flatMap(Crypto, (c) => formulas(c).authCode(key, attempt))
 export const nextKey = (key: Uint8Array, deviceId: Uint8Array, rollingInput: Uint8Array) =>
   Effect.flatMap(Crypto, (c) => formulas(c).nextKey(key, deviceId, rollingInput))
