@@ -21,6 +21,7 @@
 import { Context, Effect, Either, Layer, Schema } from "effect"
 import type { Move } from "../../spec/attacker.ts"
 import { OfflinePayment, PayOnline, Settle, ToBackend, ToPayee, ToPayer } from "../../spec/cpk-payment/messages.ts"
+import { parseData } from "../../spec/cpk-payment/properties.ts"
 import { type Policy, SUBDOMAINS, WORLD_COLUMNS, WORLD_ROWS } from "../../spec/cpk-payment/variants.ts"
 import type { Actor, Trace, TraceEvent } from "../../spec/trace.ts"
 import { steppedClock } from "../../impl/clock.ts"
@@ -247,8 +248,9 @@ export const makeImplWorld = (options: ImplWorldOptions): World<Observation> => 
     if (m.to === "payee") {
       const before = fingerprint(ok(payeeStore.snapshot))
       const r = run(payee.receive(m.bytes))
-      // What was accepted is read off the delivered bytes, not off the wallet's own account of it.
-      if (Either.isRight(r)) events.push({ _tag: "Commit", actor: "payee", peer: roleOf(String(decodeFor("payee", m.bytes)?.payer)), data: dataOf("payee", m.bytes) ?? "?" })
+      // What was accepted is read off the delivered bytes (`data`, decoded once above), not off
+      // the wallet's own account of it.
+      if (Either.isRight(r)) events.push({ _tag: "Commit", actor: "payee", peer: roleOf(parseData(data)?.fields.payer ?? "?"), data: data ?? "?" })
       else {
         events.push({ _tag: "Reject", actor: "payee", reason: r.left.reason })
         if (fingerprint(ok(payeeStore.snapshot)) !== before) events.push({ _tag: "Signal", actor: "payee", signal: "state-changed-on-reject" })
