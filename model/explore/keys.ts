@@ -21,13 +21,15 @@ interface KeySpace {
   readonly ids: Map<string, number>
   readonly byObject: WeakMap<object, number>
   readonly bySnapshot: WeakMap<object, number>
+  /** Parts up to a renaming of fresh names (`namedPart`), by object. */
+  readonly named: WeakMap<object, NamedPart>
   readonly memos: MemoTree
 }
 
 /** Memo tables by a chain of owner objects (`memoOf(a, b)` is a's table for b). */
 type MemoTree = WeakMap<object, { memo?: Map<string, unknown>; readonly within: MemoTree }>
 
-const emptySpace = (): KeySpace => ({ ids: new Map(), byObject: new WeakMap(), bySnapshot: new WeakMap(), memos: new WeakMap() })
+const emptySpace = (): KeySpace => ({ ids: new Map(), byObject: new WeakMap(), bySnapshot: new WeakMap(), named: new WeakMap(), memos: new WeakMap() })
 
 let space = emptySpace()
 
@@ -109,11 +111,14 @@ interface SnapshotLike {
 export const snapshotId = (snapshot: SnapshotLike): number => {
   let id = space.bySnapshot.get(snapshot)
   if (id === undefined) {
-    id = intern(JSON.stringify([snapshot.value, snapshot.context, snapshot.status, snapshot.historyValue ?? null], functionsByIdentity))
+    id = intern(snapshotJson(snapshot))
     space.bySnapshot.set(snapshot, id)
   }
   return id
 }
+
+const snapshotJson = (snapshot: SnapshotLike): string =>
+  JSON.stringify([snapshot.value, snapshot.context, snapshot.status, snapshot.historyValue ?? null], functionsByIdentity)
 
 /** A key made of parts' ids (kept by the explorer's seen-set, so not interned here). */
 export const keyOf = (parts: ReadonlyArray<number>): string => parts.join(",")
@@ -127,3 +132,96 @@ export const networkId = <M extends { readonly from: string; readonly to: string
   network: ReadonlyArray<M>,
   extra: (m: M) => string = () => ""
 ): number => intern(network.map((m) => `${m.from}>${m.to}:${termId(m.message)}${extra(m)}`).join(","))
+
+/**
+ * Keys up to a symmetry: fresh names and the order of messages.
+ *
+ * A system whose fresh values are the names `n<number>` (with an optional one-letter suffix:
+ * `n3e`), and whose machines and properties only ever compare them for equality, behaves the same
+ * from two states that differ by a one-to-one renaming of those names: every future of one is a
+ * future of the other with the names renamed, and no property can tell them apart. Likewise for
+ * two orders of the same messages on the network, where nothing reads the order. A key that
+ * forgets both merges such states (P5: ./README.md measures it and says why it is sound there).
+ *
+ * A part is kept as its shape — its JSON with each fresh name's number masked — and the masked
+ * numbers in order. From the shape and the names the JSON is rebuilt exactly, so two parts share
+ * a shape and names only if they are equal; `symmetricKey` renames the names of all parts
+ * together, by first appearance, so two states share a key only if one is the other renamed (and
+ * its unordered messages permuted): a key never merges states that differ otherwise.
+ */
+export interface NamedPart {
+  /** The interned JSON with every fresh name's number replaced by a NUL (which JSON escapes, so never holds). */
+  readonly shape: number
+  /** The fresh names' numbers, in order of appearance in the JSON. */
+  readonly names: ReadonlyArray<number>
+}
+
+/** A fresh name's number: `n12` in `"n12"`, `"n12e"`, `"K0(dh(n12e,n3s))"`. */
+const FRESH_NAME = /\bn(\d+)(?=[a-z]?\b)/g
+
+const partOfJson = (json: string): NamedPart => {
+  const names: Array<number> = []
+  const masked = json.replace(FRESH_NAME, (_match, digits: string) => {
+    names.push(Number(digits))
+    return "n\u0000"
+  })
+  return { shape: intern(masked), names }
+}
+
+/**
+ * The part of an immutable value (`json` is how it is written, e.g. a message's ready-made
+ * content string), remembered per object like `termId`.
+ */
+export const namedPart = (value: object, json: () => string = () => JSON.stringify(value)): NamedPart => {
+  let part = space.named.get(value)
+  if (part === undefined) {
+    part = partOfJson(json())
+    space.named.set(value, part)
+  }
+  return part
+}
+
+/** The part of a participant snapshot (what `snapshotId` reads). */
+export const snapshotPart = (snapshot: SnapshotLike): NamedPart => namedPart(snapshot, () => snapshotJson(snapshot))
+
+/**
+ * A state's key up to a renaming of fresh names: `fixed` parts in place (or plain numbers),
+ * `ordered` parts in their order (those whose order the system reads), `unordered` parts as a
+ * multiset (sorted by shape, then by the names already renamed; among parts still equal their
+ * order stays, which may miss a merge but never makes a wrong one). Names are renamed by first
+ * appearance across all parts in that order.
+ */
+export const symmetricKey = (fixed: ReadonlyArray<NamedPart | number>, ordered: ReadonlyArray<NamedPart>, unordered: ReadonlyArray<NamedPart>): string => {
+  const renamed = new Map<number, number>()
+  let out = ""
+  const write = (part: NamedPart | number) => {
+    if (typeof part === "number") {
+      out += `#${part},`
+      return
+    }
+    out += part.shape
+    for (const name of part.names) {
+      let canonical = renamed.get(name)
+      if (canonical === undefined) renamed.set(name, (canonical = renamed.size))
+      out += `.${canonical}`
+    }
+    out += ","
+  }
+  for (const p of fixed) write(p)
+  out += "|"
+  for (const p of ordered) write(p)
+  out += "|"
+  // Equal shapes are ordered by the names the parts before them already renamed, so that states
+  // that differ only in the order of such parts still meet; a name not renamed yet sorts last.
+  const rank = (name: number) => renamed.get(name) ?? Number.MAX_SAFE_INTEGER
+  const byShapeThenNames = (a: NamedPart, b: NamedPart): number => {
+    if (a.shape !== b.shape) return a.shape - b.shape
+    for (let i = 0; i < a.names.length && i < b.names.length; i++) {
+      const d = rank(a.names[i]!) - rank(b.names[i]!)
+      if (d !== 0) return d
+    }
+    return 0
+  }
+  for (const p of [...unordered].sort(byShapeThenNames)) write(p)
+  return out
+}

@@ -13,7 +13,7 @@
  * codes it computed (`Inject{code}`) and grants with a valid proof (`Inject{grant:keyed}`).
  */
 import { initialTransition, type SnapshotFrom } from "xstate"
-import { intern, keyOf, memoOf, snapshotId, termId } from "../explore/keys.ts"
+import { intern, keyOf, memoOf, type NamedPart, namedPart, snapshotId, snapshotPart, symmetricKey, termId } from "../explore/keys.ts"
 import { transition } from "../explore/transition.ts"
 import type { Move } from "../../spec/attacker.ts"
 import type { Policy } from "../../spec/rolling-key/variants.ts"
@@ -542,11 +542,54 @@ const honestAfterRestartNow = (restarted: SystemState): Array<TraceEvent> => {
 
 
 /**
- * A canonical key of everything that determines the future, from the ids of its parts
- * (model/explore/keys.ts). The policy is fixed per exploration; the server's id covers its whole
- * snapshot, a client's id its snapshot (its role is fixed by the slot it is in).
+ * The key the explorer merges states on: everything that determines the future, up to a renaming
+ * of fresh names and the order of the messages whose order no step reads (model/explore/keys.ts
+ * `symmetricKey`; ../explore/README.md says why that is sound for P5 and what it saves).
+ *
+ * What the steps read of the network's order is kept: which challenge is the latest (the
+ * attacker's code is made over it), which request of the device and of the clone is the latest
+ * (a keyed grant answers it), and the order of the grants (the attacker learns successor keys in
+ * that order, and its newest key is the first learned among keys of equal epoch). Whether a
+ * message was delivered matters only inside TLS (deliverable once).
  */
-export const stateKey = (s: SystemState): string =>
+export const stateKey = (s: SystemState): string => {
+  const grants: Array<NamedPart> = []
+  const others: Array<NamedPart> = []
+  let challenge: NamedPart | -1 = -1
+  let clientRequest: NamedPart | -1 = -1
+  let cloneRequest: NamedPart | -1 = -1
+  for (const m of s.network) {
+    const part = messagePart(m)
+    if (m.message._tag === "AuthGranted") grants.push(part)
+    else others.push(part)
+    if (m.message._tag === "AuthChallenge") challenge = part
+    else if (m.message._tag === "AuthRequest" && m.from === "client") clientRequest = part
+    else if (m.message._tag === "AuthRequest" && m.from === "clone") cloneRequest = part
+  }
+  return symmetricKey(
+    [
+      snapshotPart(s.client),
+      s.clone === null ? -1 : snapshotPart(s.clone),
+      snapshotPart(s.server),
+      s.fresh,
+      s.attackerRequests,
+      namedPart(s.attackerKeys),
+      challenge,
+      clientRequest,
+      cloneRequest
+    ],
+    grants,
+    others
+  )
+}
+
+const messagePart = (m: NetMessage): NamedPart => namedPart(m, () => (m.tls && m.delivered ? `delivered:${m.content}` : m.content))
+
+/**
+ * The key of the state itself, names and order included: what `stateKey` would be without the
+ * symmetry (properties/rolling-key/symmetry.test.ts explores with both and compares).
+ */
+export const concreteStateKey = (s: SystemState): string =>
   keyOf([
     snapshotId(s.client),
     s.clone === null ? -1 : snapshotId(s.clone),
@@ -554,7 +597,6 @@ export const stateKey = (s: SystemState): string =>
     s.fresh,
     s.attackerRequests,
     termId(s.attackerKeys),
-    // Whether a message was delivered matters only inside TLS (deliverable once).
     ...s.network.map((m) => (m.tls && m.delivered ? -1 - intern(m.content) : intern(m.content)))
   ])
 
