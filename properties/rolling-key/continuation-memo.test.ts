@@ -12,18 +12,12 @@ import { explore } from "../../model/explore/explorer.ts"
 import { continuationKey, continuationNow, step, type SystemState } from "../../model/rolling-key/system.ts"
 import { pastSummary } from "../../spec/rolling-key/properties.ts"
 import { rollingKey } from "./definition.ts"
+import { modelProperties, modelSubjects } from "./model-subjects.ts"
 
 const DEPTH = 5
-const modelProperties = rollingKey.properties.filter((p) => p.judgedIn.includes("model"))
-
-const subjects = [
-  { name: "claimed", policy: rollingKey.policies.claimed, flaw: undefined },
-  { name: "hardened", policy: rollingKey.policies.hardened, flaw: undefined },
-  ...rollingKey.mutants.filter((m) => m.model !== undefined).map((m) => ({ name: `mutant ${m.name}`, policy: rollingKey.policies.hardened, flaw: m.model }))
-]
 
 /** Every judged state's key (and, for the control, the key without the refusals) with its continuation computed afresh. */
-const continuationsByKey = (policy: (typeof subjects)[number]["policy"], flaw: unknown) => {
+const continuationsByKey = (policy: (typeof modelSubjects)[number]["policy"], flaw: unknown) => {
   const system = rollingKey.model.system(policy, flaw as never)
   const byKey = new Map<string, Set<string>>()
   const byCoarseKey = new Map<string, Set<string>>()
@@ -52,7 +46,7 @@ const continuationsByKey = (policy: (typeof subjects)[number]["policy"], flaw: u
 }
 
 describe(`P5 continuation memo: its key determines the continuation (depth ${DEPTH})`, () => {
-  it.each(subjects)("$name", ({ policy, flaw }) => {
+  it.each(modelSubjects)("$name", ({ policy, flaw }) => {
     const r = continuationsByKey(policy, flaw)
     expect(r.keys).toBeGreaterThan(100)
     expect(r.differingFromFresh).toBe(0)

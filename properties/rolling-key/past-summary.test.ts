@@ -20,9 +20,9 @@ import { pastSummary, usesCopiedKey } from "../../spec/rolling-key/properties.ts
 import type { Trace } from "../../spec/trace.ts"
 import { canonicalJson } from "../harness/conformance.ts"
 import { rollingKey } from "./definition.ts"
+import { modelProperties, modelSubjects } from "./model-subjects.ts"
 
 const DEPTH = 5
-const modelProperties = rollingKey.properties.filter((p) => p.judgedIn.includes("model"))
 
 /** The whole ordered history, as before the summary: what the summary must never judge differently from. */
 const fullHistory = (events: Trace): string => {
@@ -31,14 +31,8 @@ const fullHistory = (events: Trace): string => {
   return out
 }
 
-const subjects = [
-  { name: "claimed", policy: rollingKey.policies.claimed, flaw: undefined },
-  { name: "hardened", policy: rollingKey.policies.hardened, flaw: undefined },
-  ...rollingKey.mutants.filter((m) => m.model !== undefined).map((m) => ({ name: `mutant ${m.name}`, policy: rollingKey.policies.hardened, flaw: m.model }))
-]
-
 describe(`P5 path summary: same verdicts as the full history (depth ${DEPTH})`, () => {
-  it.each(subjects)("$name", ({ policy, flaw }) => {
+  it.each(modelSubjects)("$name", ({ policy, flaw }) => {
     const system = rollingKey.model.system(policy, flaw as never)
     const withCover = { ...system, cover: (s: Parameters<typeof system.observe>[0]) => canonicalJson(system.observe(s)) }
     const verdicts = (r: ReturnType<typeof explore>) => [...r.violations].map(([id, v]) => `${id}@${v.depth}`).sort()

@@ -20,16 +20,10 @@ import { pastSummary } from "../../spec/rolling-key/properties.ts"
 import type { Trace } from "../../spec/trace.ts"
 import { canonicalJson } from "../harness/conformance.ts"
 import { rollingKey } from "./definition.ts"
+import { modelProperties, modelSubjects } from "./model-subjects.ts"
 
 /** Merged states are compared this deep (each one's successors: a step further); verdicts one deeper. */
 const DEPTH = 4
-const modelProperties = rollingKey.properties.filter((p) => p.judgedIn.includes("model"))
-
-const subjects = [
-  { name: "claimed", policy: rollingKey.policies.claimed, flaw: undefined },
-  { name: "hardened", policy: rollingKey.policies.hardened, flaw: undefined },
-  ...rollingKey.mutants.filter((m) => m.model !== undefined).map((m) => ({ name: `mutant ${m.name}`, policy: rollingKey.policies.hardened, flaw: m.model }))
-]
 
 /**
  * Events as the properties can read them: no message numbers, every fresh name alike, and no
@@ -47,7 +41,7 @@ const blotted = (events: Trace): string =>
 const shapes = (key: string): string => key.replace(/(\d)(\.\d+)+/g, "$1")
 
 describe("P5 symmetric state key", () => {
-  it.each(subjects)("$name: merged states have the same futures", ({ policy, flaw }) => {
+  it.each(modelSubjects)("$name: merged states have the same futures", ({ policy, flaw }) => {
     const system = rollingKey.model.system(policy, flaw as never)
     const futures = (s: SystemState) => ({
       successors: system.moves(s).flatMap((m) => {
@@ -71,7 +65,7 @@ describe("P5 symmetric state key", () => {
     expect(compared).toBeGreaterThan(0)
   })
 
-  it.each(subjects)("$name: same verdicts and observations as the concrete key", ({ policy, flaw }) => {
+  it.each(modelSubjects)("$name: same verdicts and observations as the concrete key", ({ policy, flaw }) => {
     const system = rollingKey.model.system(policy, flaw as never)
     const withCover = { ...system, cover: (s: SystemState) => canonicalJson(system.observe(s)) }
     const verdicts = (r: ReturnType<typeof explore>) => [...r.violations].map(([id, v]) => `${id}@${v.depth}`).sort()
