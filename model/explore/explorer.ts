@@ -224,7 +224,6 @@ export const explore = <S>(
   // The steps out of one node are judged one after the other (BFS expands a node's moves
   // together): its trace is built once for all of them.
   let tracedParent = -1
-  let continuationLength = 0
   let parentTrace: ReadonlyArray<TraceEvent> = []
   const judge = (step: Step, future: { readonly stateKey: string; readonly state: S } | undefined) => {
     if (violations.size === properties.length) return
@@ -232,14 +231,13 @@ export const explore = <S>(
     else if (step.parent !== tracedParent) parentTrace = traceOf(nodes, step.parent, initialTraces)
     tracedParent = step.parent
     const continuation = future === undefined ? [] : continuationOf(future.stateKey, future.state)
-    continuationLength = continuation.length
     const full = [...parentTrace, ...step.events, ...continuation]
     for (const p of properties) {
       if (violations.has(p.id)) continue
       const v = p.check(full)
       if (v !== undefined) {
         const path = step.parent < 0 ? [] : [...pathOf(nodes, step.parent), step.move!]
-        violations.set(p.id, { start: step.start, path, ...reported(p, full, step, future, v), depth: step.depth })
+        violations.set(p.id, { start: step.start, path, ...reported(p, full.slice(0, full.length - continuation.length), future, v), depth: step.depth })
       }
     }
   }
@@ -250,9 +248,9 @@ export const explore = <S>(
    * the same, but the reported trace must be this path's own, so it is computed afresh — and
    * judged again, which checks the symmetry on every counterexample it reports.
    */
-  const reported = (p: SecurityProperty, full: Trace, step: Step, future: { readonly state: S } | undefined, found: Violation): { trace: Trace; violation: Violation } => {
-    if (future === undefined) return { trace: full, violation: found }
-    const own = [...full.slice(0, full.length - continuationLength), ...system.continuation(future.state)]
+  const reported = (p: SecurityProperty, path: Trace, future: { readonly state: S } | undefined, found: Violation): { trace: Trace; violation: Violation } => {
+    if (future === undefined) return { trace: path, violation: found }
+    const own = [...path, ...system.continuation(future.state)]
     const v = p.check(own)
     if (v === undefined) throw new Error(`${p.id}: the continuation of a state merged with this one breaks it and its own does not: the state key merges states the property tells apart`)
     return { trace: own, violation: v }
