@@ -10,11 +10,14 @@
  *   replay). A key without the server's snapshot fails here (tried); one without the marks of the
  *   latest challenge and requests does not at this depth (tried), so those rest on the argument
  *   in model/explore/README.md;
+ * - the names: every number the key masks is below the fresh counter, and the names on the wire
+ *   are exactly the names used (what makes the next fresh name fresh in both merged states);
  * - by the verdicts: explored with either key, the same properties break at the same (shortest)
  *   depth and the same participant observations are covered, the symmetric one in fewer states.
  */
 import { describe, expect, it } from "vitest"
 import { explore } from "../../model/explore/explorer.ts"
+import { namedPart, snapshotPart } from "../../model/explore/keys.ts"
 import { concreteStateKey, type SystemState } from "../../model/rolling-key/system.ts"
 import { pastSummary } from "../../spec/rolling-key/properties.ts"
 import type { Trace } from "../../spec/trace.ts"
@@ -63,6 +66,22 @@ describe("P5 symmetric state key", () => {
       return concreteStateKey(s)
     } }, [], { depth: DEPTH })
     expect(compared).toBeGreaterThan(0)
+  })
+
+  // What the soundness argument assumes of the names (model/explore/README.md): the key masks
+  // only fresh names, and the fresh counter counts the names used, each still on the wire.
+  it.each(modelSubjects)("$name: the key masks only fresh names, and every name used is on the wire", ({ policy, flaw }) => {
+    const system = rollingKey.model.system(policy, flaw as never)
+    let states = 0
+    explore({ ...system, key: (s: SystemState) => {
+      states++
+      const held = [snapshotPart(s.client), ...(s.clone === null ? [] : [snapshotPart(s.clone)]), snapshotPart(s.server), namedPart(s.attackerKeys)]
+      const onWire = new Set(s.network.flatMap((m) => namedPart({ m }, () => m.content).names))
+      for (const name of [...held.flatMap((p) => p.names), ...onWire]) expect(name).toBeLessThan(s.fresh)
+      expect(onWire.size).toBe(s.fresh)
+      return system.key(s)
+    } }, [], { depth: DEPTH })
+    expect(states).toBeGreaterThan(100)
   })
 
   it.each(modelSubjects)("$name: same verdicts and observations as the concrete key", ({ policy, flaw }) => {
