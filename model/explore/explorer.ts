@@ -24,7 +24,7 @@ import { getHeapStatistics } from "node:v8"
 import type { Move } from "../../spec/attacker.ts"
 import type { SecurityProperty, Violation } from "../../spec/property.ts"
 import type { Trace, TraceEvent } from "../../spec/trace.ts"
-import { intern, newKeySpace } from "./keys.ts"
+import { newKeySpace } from "./keys.ts"
 
 export interface ExplorableSystem<S> {
   /** Named starting states (e.g. `fresh`: nobody registered; `registered`: after an honest setup). */
@@ -113,6 +113,9 @@ export interface ExploreResult {
 /** Continuations kept per generation (see `continuationOf`): a few hundred bytes each. */
 const CONTINUATIONS_PER_GENERATION = 100_000
 
+/** History ids per state in a packed situation id (`situation`). */
+const HISTORY_IDS = 2 ** 24
+
 /** How often (in states) the memory guard and the progress report run. */
 const CHECK_EVERY = 4096
 
@@ -133,9 +136,10 @@ interface Node<S> {
   readonly events: Trace
   readonly depth: number
   readonly start: string
-  /** The id of the path's history: `historyKey` of every step so far as a chain of interned ids, or the interned `summary`. */
+  /** The id of the path's history: `historyKey` of every step so far as a chain of ids, or the `summary`'s id. */
   readonly history: number
-  readonly stateKey: string
+  /** The id of the state's key (`ExplorableSystem.key`), in this exploration. */
+  readonly stateId: number
 }
 
 const traceOf = <S>(nodes: ReadonlyArray<Node<S>>, index: number, initial: ReadonlyMap<string, Trace>): Array<TraceEvent> => {
@@ -166,24 +170,50 @@ export const explore = <S>(
   const summary = options.summary
   const uncovered = summary === undefined ? [] : properties.filter((p) => !summary.covers.includes(p.id)).map((p) => p.id)
   if (uncovered.length > 0) throw new Error(`the path summary does not say what ${uncovered.join(", ")} read(s) of the past: merging on it would be unsound`)
+  // Histories and state keys get ids of their own (small, dense), so that a node's dedup key is
+  // one number: the long state key is hashed once, when its id is looked up.
+  const histories = new Map<string, number>()
   /** The summaries by id (a summary is folded from its parent's). */
   const summaries: Array<string> = []
-  const summaryId = (text: string): number => {
-    const id = intern(text)
-    summaries[id] = text
+  const historyId = (text: string): number => {
+    let id = histories.get(text)
+    if (id === undefined) {
+      id = histories.size
+      histories.set(text, id)
+      summaries[id] = text
+    }
     return id
   }
   /** The history id after `events`, from the parent's. */
   const historyAfter = (parent: number, events: Trace): number => {
-    if (summary !== undefined) return summaryId(summary.next(summaries[parent]!, events))
+    if (summary !== undefined) return historyId(summary.next(summaries[parent]!, events))
     const part = historyKey(events)
     // Equal histories get equal ids: a history is its parent's id and this step's part.
-    return part === "" ? parent : intern(`${parent};${part}`)
+    return part === "" ? parent : historyId(`${parent};${part}`)
+  }
+  const stateIds = new Map<string, number>()
+  const stateIdOf = (key: string): number => {
+    let id = stateIds.get(key)
+    if (id === undefined) {
+      id = stateIds.size
+      stateIds.set(key, id)
+    }
+    return id
+  }
+  const startIndex = new Map(system.initial.map((init, i) => [init.name, i]))
+  /**
+   * A node's dedup key: its start, state id and history id packed into one exact integer (below
+   * 2^53 while there are fewer than 2^24 histories and 2^29 / starts states, far beyond what fits
+   * in memory; checked, so a packing can never merge two situations).
+   */
+  const situation = (start: string, stateId: number, history: number): number => {
+    if (history >= HISTORY_IDS || stateId * startIndex.size >= 2 ** 53 / HISTORY_IDS) throw new Error("explorer: too many states or histories for a situation id")
+    return (stateId * startIndex.size + startIndex.get(start)!) * HISTORY_IDS + history
   }
   const maxStates = options.maxStates ?? Number.POSITIVE_INFINITY
   const initialTraces = new Map(system.initial.map((i) => [i.name, i.trace]))
   const nodes: Array<Node<S>> = []
-  const seen = new Set<string>()
+  const seen = new Set<number>()
   const violations = new Map<string, FoundViolation>()
   let transitions = 0
   let exhaustive = true
@@ -194,21 +224,21 @@ export const explore = <S>(
   // Bounded in two generations: when the young one is full it becomes the old one, and a hit
   // there moves back, so the states the frontier keeps meeting stay (a clear-all cache thrashed
   // at depth 8 of P5, where the distinct states are several times the bound).
-  let young = new Map<string, Trace>()
-  let old = new Map<string, Trace>()
-  const continuationOf = (stateKey: string, state: S): Trace => {
-    let c = young.get(stateKey)
+  let young = new Map<number, Trace>()
+  let old = new Map<number, Trace>()
+  const continuationOf = (stateId: number, state: S): Trace => {
+    let c = young.get(stateId)
     if (c !== undefined) return c
-    c = old.get(stateKey) ?? system.continuation(state)
+    c = old.get(stateId) ?? system.continuation(state)
     if (young.size >= CONTINUATIONS_PER_GENERATION) {
       old = young
       young = new Map()
     }
-    young.set(stateKey, c)
+    young.set(stateId, c)
     return c
   }
 
-  type Step = Omit<Node<S>, "history" | "stateKey" | "state">
+  type Step = Omit<Node<S>, "history" | "stateId" | "state">
 
   /**
    * Judge every step, also one that ends where an earlier path already was: the two paths agree on
@@ -225,13 +255,13 @@ export const explore = <S>(
   // together): its trace is built once for all of them.
   let tracedParent = -1
   let parentTrace: ReadonlyArray<TraceEvent> = []
-  const judge = (step: Step, future: { readonly stateKey: string; readonly state: S } | undefined) => {
+  const judge = (step: Step, future: { readonly stateId: number; readonly state: S } | undefined) => {
     if (violations.size === properties.length) return
     if (step.parent < 0) parentTrace = initialTraces.get(step.start) ?? []
     else if (step.parent !== tracedParent) parentTrace = traceOf(nodes, step.parent, initialTraces)
     tracedParent = step.parent
-    const continuation = future === undefined ? [] : continuationOf(future.stateKey, future.state)
-    const full = [...parentTrace, ...step.events, ...continuation]
+    const continuation = future === undefined ? [] : continuationOf(future.stateId, future.state)
+    const full = parentTrace.concat(step.events, continuation)
     for (const p of properties) {
       if (violations.has(p.id)) continue
       const v = p.check(full)
@@ -257,16 +287,16 @@ export const explore = <S>(
   }
 
   const admit = (step: Step, state: S, parentHistory: number): boolean => {
-    const stateKey = system.key(state)
+    const stateId = stateIdOf(system.key(state))
     const history = historyAfter(parentHistory, step.events)
-    const k = `${step.start}|${stateKey}|${history}`
+    const k = situation(step.start, stateId, history)
     if (seen.has(k)) {
-      judge(step, summary === undefined ? { stateKey, state } : undefined)
+      judge(step, summary === undefined ? { stateId, state } : undefined)
       return false
     }
-    judge(step, { stateKey, state })
+    judge(step, { stateId, state })
     seen.add(k)
-    nodes.push({ ...step, state, history, stateKey })
+    nodes.push({ parent: step.parent, move: step.move, events: step.events, depth: step.depth, start: step.start, state, history, stateId })
     if (system.cover !== undefined) {
       const c = `${step.start}|${system.cover(state)}`
       if (!covered.has(c)) {
@@ -278,7 +308,7 @@ export const explore = <S>(
   }
 
   for (const init of system.initial)
-    admit({ parent: -1, move: undefined, events: [], depth: 0, start: init.name }, init.state, summary === undefined ? intern(historyKey(init.trace)) : summaryId(summary.initial(init.trace)))
+    admit({ parent: -1, move: undefined, events: [], depth: 0, start: init.name }, init.state, historyId(summary === undefined ? historyKey(init.trace) : summary.initial(init.trace)))
 
   // BFS: nodes[] doubles as the queue; `head` walks it.
   const maxHeap = options.maxHeapBytes ?? Math.floor(getHeapStatistics().heap_size_limit * 0.75)

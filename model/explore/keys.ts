@@ -192,7 +192,8 @@ export const snapshotPart = (snapshot: SnapshotLike): NamedPart => namedPart(sna
  * appearance across all parts in that order.
  */
 export const symmetricKey = (fixed: ReadonlyArray<NamedPart | number>, ordered: ReadonlyArray<NamedPart>, unordered: ReadonlyArray<NamedPart>): string => {
-  const renamed = new Map<number, number>()
+  // The renaming, as an array indexed by name (names are a system's fresh counter values: small
+  // integers); `renamedNames` lists what to clear afterwards. A key is a hot path of the explorer.
   let out = ""
   const write = (part: NamedPart | number) => {
     if (typeof part === "number") {
@@ -201,27 +202,40 @@ export const symmetricKey = (fixed: ReadonlyArray<NamedPart | number>, ordered: 
     }
     out += part.shape
     for (const name of part.names) {
-      let canonical = renamed.get(name)
-      if (canonical === undefined) renamed.set(name, (canonical = renamed.size))
+      let canonical = renaming[name]
+      if (canonical === undefined) {
+        renaming[name] = canonical = renamedNames.length
+        renamedNames.push(name)
+      }
       out += `.${canonical}`
     }
     out += ","
   }
-  for (const p of fixed) write(p)
-  out += "|"
-  for (const p of ordered) write(p)
-  out += "|"
-  // Equal shapes are ordered by the names the parts before them already renamed, so that states
-  // that differ only in the order of such parts still meet; a name not renamed yet sorts last.
-  const rank = (name: number) => renamed.get(name) ?? Number.MAX_SAFE_INTEGER
-  const byShapeThenNames = (a: NamedPart, b: NamedPart): number => {
-    if (a.shape !== b.shape) return a.shape - b.shape
-    for (let i = 0; i < a.names.length && i < b.names.length; i++) {
-      const d = rank(a.names[i]!) - rank(b.names[i]!)
-      if (d !== 0) return d
-    }
-    return 0
+  try {
+    for (const p of fixed) write(p)
+    out += "|"
+    for (const p of ordered) write(p)
+    out += "|"
+    for (const p of unordered.length < 2 ? unordered : [...unordered].sort(byShapeThenNames)) write(p)
+    return out
+  } finally {
+    for (const name of renamedNames) renaming[name] = undefined
+    renamedNames.length = 0
   }
-  for (const p of [...unordered].sort(byShapeThenNames)) write(p)
-  return out
+}
+
+/** `symmetricKey`'s renaming in progress (one key at a time: the explorer is single-threaded per isolate). */
+const renaming: Array<number | undefined> = []
+const renamedNames: Array<number> = []
+
+// Equal shapes are ordered by the names the parts before them already renamed, so that states
+// that differ only in the order of such parts still meet; a name not renamed yet sorts last.
+const rank = (name: number) => renaming[name] ?? Number.MAX_SAFE_INTEGER
+const byShapeThenNames = (a: NamedPart, b: NamedPart): number => {
+  if (a.shape !== b.shape) return a.shape - b.shape
+  for (let i = 0; i < a.names.length && i < b.names.length; i++) {
+    const d = rank(a.names[i]!) - rank(b.names[i]!)
+    if (d !== 0) return d
+  }
+  return 0
 }

@@ -38,7 +38,29 @@ export interface NetMessage {
   readonly content: string
 }
 
-const netMessage = (m: Omit<NetMessage, "content">): NetMessage => ({ ...m, content: JSON.stringify([m.from, m.to, m.data, m.message]) })
+/**
+ * A message on the wire, made once per body object, route and flags: the memoised transitions
+ * hand out the same body objects again, so equal messages are one object and what is computed of
+ * one (its content, its part of a state key) is computed once.
+ */
+const netMessage = (m: Omit<NetMessage, "content">): NetMessage => {
+  let byRoute = onWire.get(m.message)
+  if (byRoute === undefined) onWire.set(m.message, (byRoute = new Map()))
+  // NUL cannot occur in an actor or a request name; `\u0001` stands for "no request name".
+  const route = `${m.from}\u0000${m.to}\u0000${m.data ?? "\u0001"}\u0000${m.tls}\u0000${m.delivered}`
+  let made = byRoute.get(route)
+  if (made === undefined) byRoute.set(route, (made = { ...m, content: JSON.stringify([m.from, m.to, m.data, m.message]) }))
+  return made
+}
+const onWire = new WeakMap<SymMessage, Map<string, NetMessage>>()
+
+/** The message once delivered (made once per message, like `netMessage`). */
+const deliveredOnce = (m: NetMessage): NetMessage => {
+  let d = delivered.get(m)
+  if (d === undefined) delivered.set(m, (d = { ...m, delivered: true }))
+  return d
+}
+const delivered = new WeakMap<NetMessage, NetMessage>()
 
 /**
  * The participant machines a system runs: the shipped ones, or (for a mutant) the same machines
@@ -195,7 +217,7 @@ const deliver = (s: SystemState, ref: number, to: Actor | undefined): { state: S
     how: m.delivered ? "replay" : "first",
     ...(m.data === undefined ? {} : { data: m.data })
   }
-  const marked: SystemState = m.delivered ? s : { ...s, network: s.network.map((n, i) => (i === ref ? { ...n, delivered: true } : n)) }
+  const marked: SystemState = m.delivered ? s : { ...s, network: s.network.map((n, i) => (i === ref ? deliveredOnce(n) : n)) }
   if (target === "server") {
     const event = serverEvent(m.message, freshName(s))
     if (event === undefined) return undefined
