@@ -59,12 +59,13 @@ export interface ModelSide<Policy, State, Observation, ModelFlaw> {
    */
   readonly system: (policy: Policy, flaw: ModelFlaw | undefined) => ExplorableSystem<State> & { readonly observe: (s: State) => Observation }
   /**
-   * The protocol's bound: its hardened variant is explored this deep by default (`AUTHLAB_DEPTH`
-   * is 10) and never deeper, whatever `--depth` asks (reported as the depth used); claimed and the
-   * mutants go to `guideDepth`. Chosen so that the cheapest attack we know fits, within the
-   * audit's time budget.
+   * How deep its hardened variant is explored when `--depth` (`AUTHLAB_DEPTH`) does not say:
+   * chosen so that the cheapest attack we know fits, within the audit's time budget. A `--depth`
+   * goes as deep as it asks (`maxStates` and the explorer's memory guard end a search too large,
+   * reported as not exhaustive); claimed and the mutants go to `guideDepth` (never deeper than this
+   * default, nor than a `--depth` below it).
    */
-  readonly maxDepth?: number
+  readonly defaultDepth?: number
   /** A cap on states kept, so a large `--depth` cannot exhaust memory (reported as not exhaustive). */
   readonly maxStates?: number
   /** The history the properties read beyond the state (default: agreement, secrecy, signal facts). */

@@ -108,7 +108,8 @@ export interface Mutant {
 
 /** What an exploration is asked for: its bound, and who hears how far it is. */
 export interface ExploreRequest {
-  readonly depth: number
+  /** Absent: the protocol's own default bound. */
+  readonly depth?: number
   readonly onProgress?: (p: { readonly depth: number; readonly states: number; readonly statesPerSecond: number }) => void
 }
 
@@ -125,7 +126,9 @@ export interface ProtocolSuite {
    * checks are guided by: the deep one then shares no work with them, and a parallel audit runs it
    * as a unit of its own (cli/parallel/pool.ts). Absent: never.
    */
-  readonly exploresBeyondGuidance?: (subject: Subject, depth: number) => boolean
+  readonly exploresBeyondGuidance?: (subject: Subject, depth: number | undefined) => boolean
+  /** The depth `subject` is explored to when `depth` is asked for (absent: the protocol's default). */
+  readonly depthOf: (subject: Subject, depth: number | undefined) => number
   /** fast-check runs of the implementation under faults, for one property. */
   readonly checkImpl: (subject: Subject, property: SecurityProperty, options: ImplOptions) => Effect.Effect<ImplJudgement>
   /** Step-wise conformance of the model and the implementation of `subject`. */

@@ -46,8 +46,10 @@ const options = {
     Options.withDescription("fast-check replay path of one failing run (needs exactly one check selected).")
   ),
   depth: Options.integer("depth").pipe(
-    Options.withDefault(config.depth),
-    Options.withDescription(`Bound of the model exploration, in attacker moves (default ${config.depth}: AUTHLAB_DEPTH, else 10; each protocol stops at its own bound). The length of random implementation runs is AUTHLAB_STEPS (now ${config.steps}).`)
+    Options.optional,
+    Options.withDescription(
+      `Bound of the model exploration of the hardened variants, in attacker moves (default ${config.depth ?? "AUTHLAB_DEPTH, else each protocol's own bound: see the report's explorations"}; claimed and the mutants go to the protocol's guide depth, or less). A search too large for memory stops, reported as not exhaustive. The length of random implementation runs is AUTHLAB_STEPS (now ${config.steps}).`
+    )
   ),
   out: Options.text("out").pipe(Options.withDefault(DEFAULT_OUT), Options.withDescription(`Directory for audit.json and audit.md (default ${DEFAULT_OUT}).`)),
   noMutants: Options.boolean("no-mutants").pipe(Options.withDescription("Skip the mutants (faster; a partial audit).")),
@@ -92,13 +94,13 @@ const SHARD_PATTERN = /^(\d+)\/(\d+)$/
 const PATH_PATTERN = /^\d+(?::\d+)*$/
 
 /** Every flag and environment value checked before any work: one line per problem. */
-const usageProblems = (o: { readonly runs: number; readonly depth: number; readonly workers: number; readonly seed: number; readonly path: Option.Option<string> }): Array<string> => {
+const usageProblems = (o: { readonly runs: number; readonly depth: Option.Option<number>; readonly workers: number; readonly seed: number; readonly path: Option.Option<string> }): Array<string> => {
   const problems = [...config.configProblems]
   const range = (name: string, value: number, max: number) => {
     if (!Number.isSafeInteger(value) || value < 1 || value > max) problems.push(`--${name} must be an integer from 1 to ${max}, got ${value}`)
   }
   range("runs", o.runs, config.LIMITS.runs)
-  range("depth", o.depth, config.LIMITS.depth)
+  if (Option.isSome(o.depth)) range("depth", o.depth.value, config.LIMITS.depth)
   range("workers", o.workers, config.LIMITS.workers)
   if (!Number.isSafeInteger(o.seed)) problems.push(`--seed must be an integer, got ${o.seed}`)
   if (Option.isSome(o.path) && !PATH_PATTERN.test(o.path.value)) problems.push(`--path must be a fast-check replay path such as 3:0:1 (numbers and colons), got ${JSON.stringify(o.path.value)}`)
@@ -136,7 +138,7 @@ export const auditCommand = (suites: ReadonlyArray<ProtocolSuite>, invocation: s
         properties: o.property,
         runs: o.runs,
         seed: o.seed,
-        depth: o.depth,
+        ...Option.match(o.depth, { onNone: () => (config.depth === undefined ? {} : { depth: config.depth }), onSome: (depth) => ({ depth }) }),
         ...(Option.isSome(o.path) ? { path: o.path.value } : {}),
         mutants: !o.noMutants,
         worlds: [...(o.noModel ? [] : ["model" as const]), ...(o.noImpl ? [] : ["impl" as const])],

@@ -139,7 +139,7 @@ export const answeringFrom = (
       explore: (subject, options) => {
         const r = resultsFor(subject).find((x) => x.exploreError !== undefined || x.outcome !== undefined)
         if (r?.exploreError !== undefined) throw new Error(r.exploreError)
-        if (r?.outcome === undefined || r.outcome.depth > options.depth) return suite.explore(subject, options)
+        if (r?.outcome === undefined || (options.depth !== undefined && r.outcome.depth > options.depth)) return suite.explore(subject, options)
         return { ...r.outcome, judgements: new Map(r.outcome.judgements) } satisfies ModelOutcome
       },
       checkImpl: (subject, property, options) => {

@@ -15,7 +15,8 @@ export interface UnitRequest {
   readonly impl: ReadonlyArray<string>
   /** Run step-wise conformance. */
   readonly conformance: boolean
-  readonly depth: number
+  /** Absent: each protocol's own default bound. */
+  readonly depth?: number
   readonly runs: number
   readonly seed: number
   /** A replay path (one check selected). */

@@ -173,7 +173,7 @@ export const renderMarkdown = (report: AuditReport, suites: ReadonlyArray<Protoc
     "",
     `**${headline(report)}**`,
     "",
-    `Seed ${report.seed} · ${count(report.runs)} implementation runs per check · model explored to depth ${report.depth} at most (each protocol to its own bound, mutants to its guide depth: see the explorations)${report.path !== undefined ? ` · replay path ${code(report.path)}` : ""} · ` +
+    `Seed ${report.seed} · ${count(report.runs)} implementation runs per check · model's hardened variants explored ${report.depth === undefined ? "to each protocol's own bound" : `to depth ${report.depth}`} (claimed and the mutants to the protocol's guide depth: see the explorations)${report.path !== undefined ? ` · replay path ${code(report.path)}` : ""} · ` +
       `Node ${report.node} · ${m.cpu} (${m.cores} cores, ${m.memoryGiB} GiB, ${m.platform} ${m.arch}) · ${report.generatedAt}`,
     "",
     "The implementation checks run on the node:crypto layer of `impl/crypto`; the differential and Wycheproof tests (`npm test`) hold it to the same outputs and refusals as the noble layer.",

@@ -68,7 +68,8 @@ export interface AuditOptions {
   readonly properties?: ReadonlyArray<string>
   readonly runs: number
   readonly seed: number
-  readonly depth: number
+  /** The model's bound for the hardened variants; absent: each protocol's own default. */
+  readonly depth?: number
   /** fast-check replay path: needs exactly one property and one subject. */
   readonly path?: string
   /** Judge the mutants when no subject is named (default set). */
@@ -114,7 +115,7 @@ const known = (names: Iterable<string>): string => [...names].join(", ") || "(no
 export const planAudit = (suites: ReadonlyArray<ProtocolSuite>, options: AuditOptions) =>
   Effect.gen(function* () {
     if (suites.length === 0) return yield* fail("no protocol suites are registered (cli/suites.ts): nothing to audit")
-    for (const [name, value] of [["runs", options.runs], ["depth", options.depth]] as const) {
+    for (const [name, value] of [["runs", options.runs], ["depth", options.depth ?? 1]] as const) {
       if (!Number.isSafeInteger(value) || value < 1) return yield* fail(`--${name} must be a positive integer, got ${value}`)
     }
     if (!Number.isSafeInteger(options.seed)) return yield* fail(`--seed must be an integer, got ${options.seed}`)

@@ -146,7 +146,8 @@ export interface AuditReport {
   readonly machine: { readonly cpu: string; readonly cores: number; readonly platform: string; readonly arch: string; readonly memoryGiB: number }
   readonly seed: number
   readonly runs: number
-  readonly depth: number
+  /** The `--depth` asked for; absent: each protocol's own default (the explorations say which). */
+  readonly depth?: number
   readonly path?: string
   readonly selection: {
     readonly protocols: ReadonlyArray<ProtocolName>

@@ -96,7 +96,7 @@ export const runAudit = (
           progress({ _tag: "ExploreStart", protocol, subject: name, done, total })
           const t0 = now()
           // A throw in the explorer is a defect; sandbox exposes it so one bad suite does not end the audit.
-          const result = yield* Effect.sync(() => suite.explore(subject, { depth: options.depth })).pipe(Effect.sandbox, Effect.either)
+          const result = yield* Effect.sync(() => suite.explore(subject, options.depth === undefined ? {} : { depth: options.depth })).pipe(Effect.sandbox, Effect.either)
           if (result._tag === "Left") exploreError = describeCause(result.left)
           else outcome = result.right
           const wall = now() - t0
@@ -113,7 +113,7 @@ export const runAudit = (
                 // The suite's own figure when it is larger: judgements may have been computed ahead, in a worker.
                 millis: Math.max(wall, outcome.millis)
               }
-            : { protocol, subject: name, states: 0, transitions: 0, depth: options.depth, exhaustive: false, statesPerSecond: 0, millis: wall, error: exploreError }
+            : { protocol, subject: name, states: 0, transitions: 0, depth: suite.depthOf(subject, options.depth), exhaustive: false, statesPerSecond: 0, millis: wall, error: exploreError }
           explorations.push(exploration)
           done++
           progress({ _tag: "ExploreDone", exploration, done, total })
@@ -142,7 +142,7 @@ export const runAudit = (
         const rank = new Map([...order.first, ...order.unlessKilled].map((id, i) => [id, i]))
         const byRank = (a: string, b: string) => (rank.get(a) ?? -1) - (rank.get(b) ?? -1)
         for (const property of [...properties].sort((a, b) => byRank(a.id, b.id))) {
-          const report = (cx: Counterexample | undefined, world: WorldName, fallback: { seed: number; depth: number; runs: number }): CounterexampleReport | undefined =>
+          const report = (cx: Counterexample | undefined, world: WorldName, fallback: { seed: number; depth?: number; runs: number }): CounterexampleReport | undefined =>
             cx && {
               world,
               steps: cx.steps,
@@ -165,7 +165,7 @@ export const runAudit = (
             }
 
           // Model world.
-          let model: AuditCheck["model"] = { verdict: "n/a", states: 0, depth: options.depth }
+          let model: AuditCheck["model"] = { verdict: "n/a", states: 0, depth: suite.depthOf(subject, options.depth) }
           if (exploreModel && property.judgedIn.includes("model")) {
             const judgement = outcome?.judgements.get(property.id)
             if (judgement !== undefined) {
@@ -179,7 +179,7 @@ export const runAudit = (
               }
             } else {
               const error = exploreError ?? `the explorer returned no judgement for ${property.id}`
-              model = { verdict: "error", states: outcome?.states ?? 0, depth: options.depth, error }
+              model = { verdict: "error", states: outcome?.states ?? 0, depth: outcome?.depth ?? suite.depthOf(subject, options.depth), error }
               if (exploreError === undefined)
                 findings.push({ kind: "check-error", severity: "error", protocol, subject: name, ...where, property: property.id, world: "model", message: error })
             }
@@ -209,7 +209,7 @@ export const runAudit = (
             done++
             if (result._tag === "Right") {
               const j: ImplJudgement = result.right
-              const counterexample = report(j.counterexample, "impl", { seed: j.seed, depth: options.depth, runs: options.runs })
+              const counterexample = report(j.counterexample, "impl", { seed: j.seed, runs: options.runs })
               impl = {
                 verdict: j.verdict,
                 runs: j.runs,
@@ -344,7 +344,7 @@ export const runAudit = (
       machine: machineInfo(),
       seed: options.seed,
       runs: options.runs,
-      depth: options.depth,
+      ...(options.depth === undefined ? {} : { depth: options.depth }),
       ...(options.path !== undefined ? { path: options.path } : {}),
       selection: {
         protocols,

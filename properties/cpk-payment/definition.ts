@@ -18,8 +18,8 @@ import { makeImplWorld } from "./impl-world.ts"
 import { serve } from "./serve.ts"
 import { type CpkImplFlaw, type CpkModelFlaw, mutants } from "./mutants/index.ts"
 
-/** The deepest the P4 model is explored (each honest move is a whole exchange). */
-export const MAX_MODEL_DEPTH = 4
+/** How deep the P4 model is explored unless `--depth` says (each honest move is a whole exchange). */
+export const DEFAULT_MODEL_DEPTH = 4
 
 const machinesOf = (flaw: CpkModelFlaw | undefined): system.Machines =>
   flaw === undefined
@@ -47,7 +47,7 @@ export const cpkPayment: ProtocolDefinition<Policy, system.SystemState, system.O
       const machines = machinesOf(flaw)
       return composedSystem(system, [{ name: "enrolled", ...system.enrolledState(policy, machines) }])
     },
-    maxDepth: MAX_MODEL_DEPTH,
+    defaultDepth: DEFAULT_MODEL_DEPTH,
     guideDepth: 4,
     machines: [
       { participant: "kmc", machine: kmcMachine },

@@ -1,9 +1,9 @@
 /**
  * Sizes of the property checks, read once from the environment so CI and a developer can turn
  * them up or down without editing tests: `AUTHLAB_RUNS` (fast-check runs per check, default
- * 100), `AUTHLAB_DEPTH` (attacker moves the symbolic explorer goes to, exhaustively, default 10: each
- * protocol stops at its own bound, `maxDepth` of its definition, and explores its mutants to its
- * guide depth),
+ * 100), `AUTHLAB_DEPTH` (attacker moves the symbolic explorer takes the hardened variants to,
+ * exhaustively; unset: each protocol's own `defaultDepth`; the mutants and claimed go to the
+ * protocol's guide depth, or less),
  * `AUTHLAB_STEPS` (attacker moves in one random run of the implementation, default 12) and
  * `AUTHLAB_WORKERS` (audit worker threads, default one per core) and `AUTHLAB_FUZZ` (inputs per
  * message type in the canonical-decoding fuzz, default 10,000).
@@ -38,8 +38,11 @@ const integerIn = (name: string, fallback: number, max: number): number => {
 /** fast-check `numRuns` for each property. */
 export const runs: number = integerIn("AUTHLAB_RUNS", 100, LIMITS.runs)
 
-/** Exhaustive exploration bound (attacker moves; a move may be a whole honest exchange). */
-export const depth: number = integerIn("AUTHLAB_DEPTH", 10, LIMITS.depth)
+/**
+ * Exhaustive exploration bound (attacker moves; a move may be a whole honest exchange), or
+ * `undefined`: each protocol's own default (its definition's `defaultDepth`).
+ */
+export const depth: number | undefined = process.env.AUTHLAB_DEPTH === undefined || process.env.AUTHLAB_DEPTH.trim() === "" ? undefined : integerIn("AUTHLAB_DEPTH", 1, LIMITS.depth)
 
 /** Maximum attacker moves in one random implementation run. */
 export const DEFAULT_STEPS = 12

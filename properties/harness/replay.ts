@@ -24,7 +24,8 @@ export const replayCommand = (args: {
   readonly property: string
   /** `both` for conformance, which runs the two worlds side by side. */
   readonly world: WorldName | "both"
-  readonly depth: number
+  /** The model's bound; absent: the protocol's default (a model counterexample always has its depth). */
+  readonly depth?: number
   readonly runs: number
   readonly seed: number
   readonly path?: string
@@ -32,7 +33,7 @@ export const replayCommand = (args: {
 }): string => {
   const words = ["--protocol", args.protocol, ...subjectFlags(args.subject), "--property", args.property]
   // A violation of the start state is found at depth 0; exploring to depth 1 judges the start first.
-  if (args.world === "model") words.push("--depth", String(Math.max(1, args.depth)), "--no-impl")
+  if (args.world === "model") words.push(...(args.depth === undefined ? [] : ["--depth", String(Math.max(1, args.depth))]), "--no-impl")
   else {
     words.push("--seed", String(args.seed))
     if (args.path !== undefined) words.push("--path", args.path)

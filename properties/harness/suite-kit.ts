@@ -138,9 +138,12 @@ export const makeSuite = (def: ProtocolDefinition): Suite => {
   // The hardened variant goes to the protocol's bound: a hardened verdict is only as deep as its
   // search. A mutant needs one property broken and claimed's findings are shortest
   // counterexamples, both found within the guide depth, which is what they are explored to.
-  const depthUsed = (subject: Subject, depth: number): number =>
-    Math.min(depth, def.model.maxDepth ?? depth, subject.kind === "variant" && subject.variant === "hardened" ? depth : guideDepth)
-  const explored = (subject: Subject, depth: number, onProgress?: ExploreRequest["onProgress"]): ExploreResult => {
+  const depthUsed = (subject: Subject, depth: number | undefined): number => {
+    const defaultDepth = def.model.defaultDepth ?? guideDepth
+    const bound = depth ?? defaultDepth
+    return subject.kind === "variant" && subject.variant === "hardened" ? bound : Math.min(bound, guideDepth, defaultDepth)
+  }
+  const explored = (subject: Subject, depth: number | undefined, onProgress?: ExploreRequest["onProgress"]): ExploreResult => {
     const used = depthUsed(subject, depth)
     const key = `${JSON.stringify(subject)}@${used}`
     let r = explorations.get(key)
@@ -299,6 +302,7 @@ export const makeSuite = (def: ProtocolDefinition): Suite => {
     honestRun,
     explore,
     exploresBeyondGuidance: (subject, depth) => depthUsed(subject, depth) > depthUsed(subject, guideDepth),
+    depthOf: depthUsed,
     checkImpl: (subject, property, options) => Effect.sync(() => checkImplNow(subject, property, options)),
     checkImplNow,
     conform: (subject, options) => Effect.sync(() => conform(subject, options)),

@@ -37,7 +37,8 @@ export const suiteTests = (def: ProtocolDefinition): void => {
     // The tests explore both variants to the guide depth (CI's budget); the audit takes hardened
     // to the protocol's bound (P5: depth 8, 600,000 nodes — minutes on a loaded 2-core machine).
     beforeAll(() => {
-      outcome = suite.explore(subject, { depth: Math.min(config.depth, def.model.guideDepth ?? GUIDE_DEPTH) })
+      const guide = def.model.guideDepth ?? GUIDE_DEPTH
+      outcome = suite.explore(subject, { depth: Math.min(config.depth ?? guide, guide) })
     })
 
     it("explores a non-trivial state space exhaustively", () => {
@@ -71,7 +72,7 @@ export const suiteTests = (def: ProtocolDefinition): void => {
 
     const modelCases = cases.filter(([mutant, propertyId]) => def.mutants.find((m) => m.name === mutant)!.model !== undefined && modelProperties.some((p) => p.id === propertyId))
     it.each(modelCases)("%s is killed by %s in the model", (mutant, propertyId) => {
-      const j = suite.explore({ kind: "mutant", mutant }, { depth: config.depth }).judgements.get(propertyId)
+      const j = suite.explore({ kind: "mutant", mutant }, config.depth === undefined ? {} : { depth: config.depth }).judgements.get(propertyId)
       expect(j?.verdict, `${mutant} survived ${propertyId} in the model`).toBe("fails")
     })
 

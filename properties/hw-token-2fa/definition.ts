@@ -4,7 +4,7 @@
  * the real services (impl/hw-token-2fa) on real crypto, as its own attacker.
  *
  * Bound: each P3 move is a macro (a whole refresh hand-shake, an honest exchange), and the
- * model is explored to at most `MAX_MODEL_DEPTH` moves whatever the depth asked for — depth 5 is
+ * model is explored to `DEFAULT_MODEL_DEPTH` moves unless `--depth` asks otherwise — depth 5 is
  * ~18k states per subject, depth 6 would be ~10× more. The outcome reports the depth used.
  */
 import { AccessGranted, AccessRequest, Denied, LoginRequest, RefreshBegin, RefreshPrompt, RefreshRequest, TokenGrant } from "../../spec/hw-token-2fa/messages.ts"
@@ -21,8 +21,8 @@ import { makeImplWorld } from "./impl-world.ts"
 import { serve } from "./serve.ts"
 import { type HwToken2faImplFlaw, type HwToken2faModelFlaw, mutants } from "./mutants/index.ts"
 
-/** The deepest the P3 model is explored (see the module doc). */
-export const MAX_MODEL_DEPTH = 5
+/** How deep the P3 model is explored unless `--depth` says (see the module doc). */
+export const DEFAULT_MODEL_DEPTH = 5
 
 /** The machines with a mutant's overrides applied. */
 const machinesOf = (flaw: HwToken2faModelFlaw | undefined): system.Machines =>
@@ -51,7 +51,7 @@ export const hwToken2fa: ProtocolDefinition<Policy, system.SystemState, system.O
       const machines = machinesOf(flaw)
       return composedSystem(system, [{ name: "logged-in", ...system.loggedInState(policy, machines) }])
     },
-    maxDepth: MAX_MODEL_DEPTH,
+    defaultDepth: DEFAULT_MODEL_DEPTH,
     guideDepth: 4,
     machines: [
       { participant: "device", machine: deviceMachine },

@@ -20,7 +20,7 @@ import { makeServe } from "./serve.ts"
  * depth 8: 67,524 states for the hardened model with the symmetric state key (about 20 s here).
  * Depth 9 is 284,775 states and 85-113 s, more than the audit's budget beside everything else.
  */
-const MAX_MODEL_DEPTH = 8
+const DEFAULT_MODEL_DEPTH = 8
 
 /** Beyond this many nodes the audit says the search was cut short. */
 const MAX_STATES = 1_000_000
@@ -66,7 +66,7 @@ export const rollingKey: ProtocolDefinition<Policy, system.SystemState, system.O
           { name: "registered", ...system.registeredState(p, machines) }
         ], (s) => system.moves(s, { clone: true }))
     },
-    maxDepth: MAX_MODEL_DEPTH,
+    defaultDepth: DEFAULT_MODEL_DEPTH,
     maxStates: MAX_STATES,
     summary: pastSummary,
     machines: [

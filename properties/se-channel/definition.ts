@@ -22,7 +22,7 @@ import { serve } from "./serve.ts"
  * one honest move), and the hardened exploration to 3 is exhaustive in about a second (SPEC.md
  * §Model bound; depth 4 was checked exhaustively too: 6,492 states, every property holding).
  */
-export const MAX_MODEL_DEPTH = 3
+export const DEFAULT_MODEL_DEPTH = 3
 
 const machinesOf = (flaw: SeChannelModelFlaw | undefined): system.Machines =>
   flaw === undefined
@@ -48,8 +48,8 @@ export const seChannel: ProtocolDefinition<Policy, system.SystemState, system.Ob
   starts: [{ name: "fresh", description: "the SE personalised and paired with the user's browser, bank and evil certified, no page opened" }],
   model: {
     system: (policy, flaw) => composedSystem(system, [{ name: "fresh", ...system.freshState(policy, machinesOf(flaw)) }]),
-    maxDepth: MAX_MODEL_DEPTH,
-    guideDepth: MAX_MODEL_DEPTH,
+    defaultDepth: DEFAULT_MODEL_DEPTH,
+    guideDepth: DEFAULT_MODEL_DEPTH,
     machines: [
       { participant: "browser", machine: browserMachine },
       { participant: "se", machine: seMachine },

@@ -69,7 +69,7 @@ export const softToken: ProtocolDefinition<Policy, system.SystemState, system.Ob
     guideDepth: 4,
     // Depth 6 costs about five times depth 5 (26 000 states on hardened, 44 000 on claimed), over the
     // test suite's budget; every counterexample is at most 4 moves deep.
-    maxDepth: 5,
+    defaultDepth: 5,
     machines: [
       { participant: "device", machine: deviceMachine },
       { participant: "secure element", machine: secureElementMachine },

@@ -23,7 +23,7 @@ import { serve } from "./serve.ts"
  * phish) and a replay into the attacker's session 3; 4 keeps every hardened refusal of those within
  * reach and the exploration near 10 s (5 costs ~50 s for 24k states).
  */
-export const MAX_MODEL_DEPTH = 4
+export const DEFAULT_MODEL_DEPTH = 4
 
 const machinesOf = (flaw: SplitLoginModelFlaw | undefined): system.Machines =>
   flaw === undefined
@@ -48,7 +48,7 @@ export const splitLogin: ProtocolDefinition<Policy, system.SystemState, system.O
   starts: [{ name: "registered", description: "alice registered with the server (password hash or OPAQUE record), no session open" }],
   model: {
     system: (policy, flaw) => composedSystem(system, [{ name: "registered", ...system.registeredState(policy, machinesOf(flaw)) }]),
-    maxDepth: MAX_MODEL_DEPTH,
+    defaultDepth: DEFAULT_MODEL_DEPTH,
     // the implementation checks replay one path to every observation the model reaches at this
     // depth: 3 reaches every kind of session state (opened, challenged, logged in, released,
     // phished) at a third of depth 4's paths, each a real OPAQUE run

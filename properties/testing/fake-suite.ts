@@ -30,6 +30,9 @@ export interface FakeSuite extends ProtocolSuite {
   readonly calls: Array<string>
 }
 
+/** The fake protocol's own bound, when the audit asks for none. */
+const FAKE_DEFAULT_DEPTH = 5
+
 const subjectKey = (s: Subject): string => (s.kind === "variant" ? s.variant : `mutant:${s.mutant}`)
 
 /** Does this subject's server accept a replayed request? */
@@ -180,7 +183,8 @@ export const makeFakeSuite = (switches: FakeSuiteSwitches = {}): FakeSuite => {
       { participant: "server", machine: serverMachine }
     ],
     honestRun: (_variant: Variant) => honest,
-    explore: (subject, { depth }): ModelOutcome => {
+    depthOf: (_subject, depth) => depth ?? FAKE_DEFAULT_DEPTH,
+    explore: (subject, { depth = FAKE_DEFAULT_DEPTH }): ModelOutcome => {
       calls.push(`explore ${subjectKey(subject)} ${depth}`)
       const judgements = new Map<string, ModelJudgement>()
       const states = 7 * depth
