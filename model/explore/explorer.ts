@@ -24,7 +24,7 @@ import { getHeapStatistics } from "node:v8"
 import type { Move } from "../../spec/attacker.ts"
 import type { SecurityProperty, Violation } from "../../spec/property.ts"
 import type { Trace, TraceEvent } from "../../spec/trace.ts"
-import { newKeySpace } from "./keys.ts"
+import { flatten, newKeySpace } from "./keys.ts"
 
 export interface ExplorableSystem<S> {
   /** Named starting states (e.g. `fresh`: nobody registered; `registered`: after an honest setup). */
@@ -175,7 +175,8 @@ export const explore = <S>(
   const histories = new Map<string, number>()
   /** The summaries by id (a summary is folded from its parent's). */
   const summaries: Array<string> = []
-  const historyId = (text: string): number => {
+  const historyId = (built: string): number => {
+    const text = flatten(built)
     let id = histories.get(text)
     if (id === undefined) {
       id = histories.size
@@ -192,7 +193,8 @@ export const explore = <S>(
     return part === "" ? parent : historyId(`${parent};${part}`)
   }
   const stateIds = new Map<string, number>()
-  const stateIdOf = (key: string): number => {
+  const stateIdOf = (built: string): number => {
+    const key = flatten(built)
     let id = stateIds.get(key)
     if (id === undefined) {
       id = stateIds.size

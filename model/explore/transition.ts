@@ -14,7 +14,7 @@
  * returned the input snapshot itself, a hit returns the caller's snapshot.
  */
 import { type AnyActorScope, type AnyStateMachine, createActor, type EventFromLogic, type SnapshotFrom, type transition as xstateTransition } from "xstate"
-import { memoOf, snapshotId, termId } from "./keys.ts"
+import { flatten, memoOf, snapshotId, termId } from "./keys.ts"
 
 /**
  * An event's key: its fields, with object fields (messages, terms) by content id. The objects are
@@ -68,7 +68,7 @@ export const transition = <M extends AnyStateMachine>(
   event: EventFromLogic<M>
 ): ReturnType<typeof xstateTransition<M>> => {
   const memo = memoOf<Memo>(machine)
-  const key = `${snapshotId(snapshot as never)}|${eventKey(event)}`
+  const key = flatten(`${snapshotId(snapshot as never)}|${eventKey(event)}`)
   let hit = memo.get(key)
   if (hit === undefined) {
     const { scope, collected } = scopeOf(machine)
