@@ -1,7 +1,8 @@
 /**
  * The P5 continuation (faults stop: the device restarts and logs in once) is memoised on a key
  * much smaller than the state (`continuationKey` in model/rolling-key/system.ts): the
- * participants, counters, the attacker's knowledge, the network's length and its refusals. Here,
+ * participants, counters, the attacker's knowledge, the network's length and its refusals, up to
+ * a renaming of fresh names. Here,
  * on every P5 model subject, every state the explorer judges gets its continuation computed
  * afresh too, and every two states that share a key must have the same continuation event for
  * event. The control shows the check can fail: a key without the refusals merges states whose
@@ -33,10 +34,10 @@ const continuationsByKey = (policy: (typeof modelSubjects)[number]["policy"], fl
       const used = system.continuation(s)
       const fresh = continuationNow(s)
       if (JSON.stringify(used) !== JSON.stringify(fresh)) memoised++
-      const key = continuationKey(step(s, { _tag: "Crash", actor: "client" })!.state)
-      // The first seven parts: participants, counters, attacker's knowledge, network length.
-      record(byKey, key, JSON.stringify(fresh))
-      record(byCoarseKey, key.split(",").slice(0, 7).join(","), JSON.stringify(fresh))
+      const restarted = step(s, { _tag: "Crash", actor: "client" })!.state
+      record(byKey, continuationKey(restarted), JSON.stringify(fresh))
+      // Participants, counters, attacker's knowledge and network length only.
+      record(byCoarseKey, continuationKey(restarted, { refusals: false }), JSON.stringify(fresh))
       return used
     }
   }
