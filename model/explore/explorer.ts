@@ -318,15 +318,23 @@ export const explore = <S>(
    * "nothing broken" is remembered, since a property found broken is not judged again. Most steps
    * of P5 end in a situation already seen, and most of those repeat a pair.
    */
-  const passed = new Set<string>()
+  const passed = new Set<number>()
+  /** Ids of the steps' events (as JSON): far fewer than the pairs, so a pair is two small numbers. */
+  const eventIds = new Map<string, number>()
   const judgeSeen = (step: Step, parentHistory: number) => {
     if (step.parent < 0) return judge(step, undefined)
-    const pair = flatten(`${parentHistory}|${JSON.stringify(step.events)}`)
+    const json = JSON.stringify(step.events)
+    let events = eventIds.get(json)
+    if (events === undefined) eventIds.set(json, (events = eventIds.size))
+    const pair = events * HISTORY_IDS + parentHistory
     if (passed.has(pair)) return
     const broken = violations.size
     judge(step, undefined)
     if (violations.size !== broken) return
-    if (passed.size >= PASSED_PAIRS) passed.clear()
+    if (passed.size >= PASSED_PAIRS) {
+      passed.clear()
+      eventIds.clear()
+    }
     passed.add(pair)
   }
 
@@ -341,7 +349,8 @@ export const explore = <S>(
     }
     judge(step, { stateId, state })
     seen.add(k)
-    nodes.push({ parent: step.parent, move: step.move, events: step.events, depth: step.depth, start: step.start, state, history, stateId })
+    // A node at the bound is never expanded: its state is not kept (most nodes are on the last level).
+    nodes.push({ parent: step.parent, move: step.move, events: step.events, depth: step.depth, start: step.start, state: step.depth < options.depth ? state : undefined, history, stateId })
     if (system.cover !== undefined) {
       const c = `${step.start}|${system.cover(state)}`
       if (!covered.has(c)) {
@@ -361,9 +370,9 @@ export const explore = <S>(
   let nextCheck = CHECK_EVERY
   for (let head = 0; head < nodes.length; head++) {
     const node = nodes[head]!
+    if (node.depth >= options.depth) continue
     const state = node.state!
     node.state = undefined
-    if (node.depth >= options.depth) continue
     if (nodes.length >= maxStates) {
       exhaustive = false
       stopped = `state cap of ${maxStates} states reached at depth ${node.depth}`

@@ -229,7 +229,8 @@ export const symmetricKey = (fixed: ReadonlyArray<NamedPart | number>, ordered: 
     for (const p of ordered) write(p)
     out += "|"
     for (const p of unordered.length < 2 ? unordered : [...unordered].sort(byShapeThenNames)) write(p)
-    return out
+    // Flat: a key is kept (in a seen-set, a memo), and kept as a tree of its pieces it costs 5×.
+    return flatten(out)
   } finally {
     for (const name of renamedNames) renaming[name] = undefined
     renamedNames.length = 0
