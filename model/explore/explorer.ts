@@ -165,6 +165,21 @@ const sameFields = (a: unknown, b: unknown): boolean => {
   return true
 }
 
+/** Ids for strings, 0, 1, 2… in order of first sight, in a table of its own; `onNew` hears of each new one. */
+const denseIds = (onNew?: (text: string, id: number) => void) => {
+  const ids = new Map<string, number>()
+  return (built: string): number => {
+    const text = flatten(built)
+    let id = ids.get(text)
+    if (id === undefined) {
+      id = ids.size
+      ids.set(text, id)
+      onNew?.(text, id)
+    }
+    return id
+  }
+}
+
 const traceOf = <S>(nodes: ReadonlyArray<Node<S>>, index: number, initial: ReadonlyMap<string, Trace>): Array<TraceEvent> => {
   const parts: Array<Trace> = []
   let i = index
@@ -195,19 +210,11 @@ export const explore = <S>(
   if (uncovered.length > 0) throw new Error(`the path summary does not say what ${uncovered.join(", ")} read(s) of the past: merging on it would be unsound`)
   // Histories and state keys get ids of their own (small, dense), so that a node's dedup key is
   // one number: the long state key is hashed once, when its id is looked up.
-  const histories = new Map<string, number>()
-  /** The summaries by id (a summary is folded from its parent's). */
+  /** The summaries (or history texts) by id: a summary is folded from its parent's. */
   const summaries: Array<string> = []
-  const historyId = (built: string): number => {
-    const text = flatten(built)
-    let id = histories.get(text)
-    if (id === undefined) {
-      id = histories.size
-      histories.set(text, id)
-      summaries[id] = text
-    }
-    return id
-  }
+  const historyId = denseIds((text, id) => {
+    summaries[id] = text
+  })
   /** The history id after `events`, from the parent's. */
   const historyAfter = (parent: number, events: Trace): number => {
     if (summary !== undefined) return historyId(summary.next(summaries[parent]!, events))
@@ -215,16 +222,7 @@ export const explore = <S>(
     // Equal histories get equal ids: a history is its parent's id and this step's part.
     return part === "" ? parent : historyId(`${parent};${part}`)
   }
-  const stateIds = new Map<string, number>()
-  const stateIdOf = (built: string): number => {
-    const key = flatten(built)
-    let id = stateIds.get(key)
-    if (id === undefined) {
-      id = stateIds.size
-      stateIds.set(key, id)
-    }
-    return id
-  }
+  const stateIdOf = denseIds()
   const startIndex = new Map(system.initial.map((init, i) => [init.name, i]))
   /**
    * A node's dedup key: its start, state id and history id packed into one exact integer (below
