@@ -112,6 +112,8 @@ export const requireHkdfLength = (length: number): InputCheck => {
 export type Aead = "aes-gcm" | "chacha20-poly1305"
 
 const AEAD_NAME: Readonly<Record<Aead, string>> = { "aes-gcm": "AES-GCM", "chacha20-poly1305": "ChaCha20-Poly1305" }
+/** The nonce's label in an error, made once (not on every seal: the checks run on every call). */
+const AEAD_NONCE_LABEL: Readonly<Record<Aead, string>> = { "aes-gcm": "AES-GCM nonce", "chacha20-poly1305": "ChaCha20-Poly1305 nonce" }
 
 /**
  * 96-bit nonces only. SP 800-38D §5.2.1.1 lets GCM take other IV lengths, but those are hashed
@@ -136,7 +138,7 @@ const requireAeadKey = (aead: Aead, key: Uint8Array): InputCheck =>
 
 /** The checks before sealing: key, then nonce. */
 export const requireAeadSeal = (aead: Aead, key: Uint8Array, nonce: Uint8Array): InputCheck =>
-  requireAeadKey(aead, key) ?? requireLength(`${AEAD_NAME[aead]} nonce`, nonce, AEAD_NONCE_LENGTH)
+  requireAeadKey(aead, key) ?? requireLength(AEAD_NONCE_LABEL[aead], nonce, AEAD_NONCE_LENGTH)
 
 /** The checks before opening: key, nonce, then a sealed input long enough to hold the tag. */
 export const requireAeadOpen = (

@@ -23,7 +23,7 @@ import { makeServe } from "./serve.ts"
 const DEFAULT_MODEL_DEPTH = 8
 
 /** Beyond this many nodes the audit says the search was cut short. */
-const MAX_STATES = 1_000_000
+const MAX_STATES = 4_000_000
 
 /** A mutant is the hardened policy, possibly with claimed's value of a real switch, under its own name. */
 const flawedPolicy = (policy: Policy, change: Partial<Policy> | undefined, flawed: boolean): Policy => (flawed ? { ...policy, ...change, name: `${policy.name}+flaw` } : policy)
