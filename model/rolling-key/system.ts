@@ -112,8 +112,12 @@ type Action = { readonly type: string; readonly params?: unknown }
 const clientOf = (s: SystemState, actor: Actor): ClientSnapshot | null =>
   actor === "client" ? s.client : actor === "clone" ? s.clone : null
 
+// A step that changes nothing returns the very state it was given (most moves change nothing:
+// a replay refused, a crash with nothing in memory), so `step` and the explorer see it at once.
 const withClient = (s: SystemState, actor: Actor, snap: ClientSnapshot): SystemState =>
-  actor === "clone" ? { ...s, clone: snap } : { ...s, client: snap }
+  actor === "clone" ? (snap === s.clone ? s : { ...s, clone: snap }) : snap === s.client ? s : { ...s, client: snap }
+
+const withServer = (s: SystemState, server: ServerSnapshot): SystemState => (server === s.server ? s : { ...s, server })
 
 /** Interpret a participant's emitted actions: sends go on the network, facts into the trace. */
 const interpret = (
@@ -146,7 +150,7 @@ const interpret = (
       }
     }
   }
-  return { state: { ...s, network }, events }
+  return { state: network === s.network ? s : { ...s, network }, events }
 }
 
 const freshName = (s: SystemState) => `n${s.fresh}`
@@ -219,7 +223,7 @@ const deliver = (s: SystemState, ref: number, to: Actor | undefined): { state: S
     const event = serverEvent(m.message, freshName(s))
     if (event === undefined) return undefined
     const [server, actions] = transition(s.machines.server, s.server, event)
-    const out = interpret({ ...marked, server }, "server", m.from, actions as ReadonlyArray<Action>, { ref, ...(m.data === undefined ? {} : { data: m.data }) })
+    const out = interpret(withServer(marked, server), "server", m.from, actions as ReadonlyArray<Action>, { ref, ...(m.data === undefined ? {} : { data: m.data }) })
     return { state: settleFresh(s, out.state), events: [deliverEvent, ...out.events] }
   }
   const snap = clientOf(s, target)
@@ -389,6 +393,9 @@ const deduceNow = (s: SystemState): { readonly known: SystemState["attackerKeys"
 export const step = (s: SystemState, move: Move): { state: SystemState; events: Trace } | undefined => {
   const r = stepOnly(s, move)
   if (r === undefined) return undefined
+  // Every state a step returns is closed under what the attacker can deduce: one unchanged has
+  // nothing new to deduce.
+  if (r.state === s) return r
   const d = deduce(r.state)
   return d.events.length === 0 ? r : { state: d.state, events: [...r.events, ...d.events] }
 }
@@ -402,7 +409,7 @@ const stepOnly = (s: SystemState, move: Move): { state: SystemState; events: Tra
     case "Deliver":
       return deliver(s, move.ref, move.to)
     case "Crash": {
-      if (move.actor === "server") return { state: { ...s, server: transition(s.machines.server, s.server, { type: "fault.crash" })[0] }, events: [{ _tag: "Crash", actor: "server" }] }
+      if (move.actor === "server") return { state: withServer(s, transition(s.machines.server, s.server, { type: "fault.crash" })[0]), events: [{ _tag: "Crash", actor: "server" }] }
       const snap = clientOf(s, move.actor)
       if (snap === null) return undefined
       return { state: withClient(s, move.actor, transition(s.machines.client, snap, { type: "fault.crash" })[0]), events: [{ _tag: "Crash", actor: move.actor }] }
