@@ -17,8 +17,8 @@ import { makeServe } from "./serve.ts"
 
 /**
  * The depth-8 attack below (a replayed challenge after a timeout) must fit, so P5 is explored to
- * depth 8 by default: 67,524 states for the hardened model with the symmetric state key (11 s
- * alone here, 19 s in the audit beside the other worker). Depth 9 is 284,775 states and 50 s,
+ * depth 8 by default: 67,524 states for the hardened model with the symmetric state key (9–10 s
+ * alone here, 14 s in the audit beside the other worker). Depth 9 is 284,775 states and 45 s,
  * depth 10 1,197,477 states and 5 minutes (`--depth 10`; every property holds), more than the
  * audit's budget beside everything else.
  */
