@@ -89,3 +89,19 @@ it("runs an exploration deeper than its checks' guidance as a unit of its own, f
   const keySecrecy = suite.properties.find((p) => p.id === "P5.key-secrecy")!
   expect(Effect.runSync(suite.checkImpl(hardened, keySecrecy, { runs: 3, seed: 1 }))).toEqual(judgement)
 })
+
+it("a protocol's depth is a default, not a cap: --depth takes the hardened variant as deep as it asks, never claimed or a mutant past the default", () => {
+  const p5 = suites.find((s) => s.protocol === "rolling-key")!
+  const hardened = { kind: "variant", variant: "hardened" } as const
+  const claimed = { kind: "variant", variant: "claimed" } as const
+  const mutant = { kind: "mutant", mutant: p5.mutants[0]!.name } as const
+  expect([p5.depthOf(hardened, undefined), p5.depthOf(hardened, 10), p5.depthOf(hardened, 3)]).toEqual([9, 10, 3])
+  expect([p5.depthOf(claimed, undefined), p5.depthOf(claimed, 10), p5.depthOf(mutant, 10), p5.depthOf(mutant, 4)]).toEqual([6, 6, 6, 4])
+  // P2a's default (3) is below the guide depth: claimed and the mutants stay at it, whatever --depth says
+  const p2a = suites.find((s) => s.protocol === "se-channel")!
+  expect([p2a.depthOf(hardened, undefined), p2a.depthOf(hardened, 5), p2a.depthOf(claimed, 10)]).toEqual([3, 5, 3])
+  // and the deep default exploration of P5 hardened is a unit of its own
+  const units = Effect.runSync(unitsOf(suites, { protocols: ["rolling-key"], variants: ["hardened"], runs: 1, seed: 1, mutants: false }))
+  expect(units.map((u) => u.depth)).toEqual([undefined, undefined])
+  expect(units).toHaveLength(2)
+})

@@ -35,7 +35,7 @@ export const suiteTests = (def: ProtocolDefinition): void => {
     // event loop within 60 s (its RPC timeout), and collection does not yield between describes.
     let outcome: ModelOutcome
     // The tests explore both variants to the guide depth (CI's budget); the audit takes hardened
-    // to the protocol's bound (P5: depth 8, 600,000 nodes — minutes on a loaded 2-core machine).
+    // to the protocol's default depth (P5: depth 9, 284,775 nodes — a minute beside the other worker).
     beforeAll(() => {
       const guide = def.model.guideDepth ?? GUIDE_DEPTH
       outcome = suite.explore(subject, { depth: Math.min(config.depth ?? guide, guide) })
