@@ -5,7 +5,7 @@
  * not.
  */
 import { describe, expect, it } from "vitest"
-import { namedPart, newKeySpace, symmetricKey } from "./keys.ts"
+import { keyShapes, namedPart, newKeySpace, symmetricKey } from "./keys.ts"
 
 const key = (fixed: ReadonlyArray<unknown>, ordered: ReadonlyArray<unknown>, unordered: ReadonlyArray<unknown>): string =>
   symmetricKey(fixed.map((v) => (typeof v === "number" ? v : namedPart({ v }))), ordered.map((v) => namedPart({ v })), unordered.map((v) => namedPart({ v })))
@@ -38,5 +38,26 @@ describe("symmetricKey", () => {
   it("leaves words that are not fresh names alone", () => {
     expect(key([{ request: "clone1@k0" }], [], [])).not.toBe(key([{ request: "clone2@k0" }], [], []))
     expect(key([{ text: "n#" }], [], [])).not.toBe(key([{ text: "n1" }], [], []))
+  })
+
+  it("writes numbers so that no two sequences share a key (varints, signed, large)", () => {
+    // In decimal without separators these would run together; the varint code is prefix-free.
+    expect(key([1, 23], [], [])).not.toBe(key([12, 3], [], []))
+    expect(key([-1], [], [])).not.toBe(key([1], [], []))
+    expect(key([127], [], [])).not.toBe(key([128], [], []))
+    expect(key([2 ** 40], [], [])).not.toBe(key([2 ** 40 + 1], [], []))
+    expect(key([0, 0], [], [])).not.toBe(key([0], [], [0 as never]))
+    expect(() => key([0.5], [], [])).toThrow(RangeError)
+    // One byte per character: V8 keeps such a string at one byte a character.
+    expect([...key([2 ** 40, -5, { v: "n1" }], [], [])].every((c) => c.charCodeAt(0) < 256)).toBe(true)
+  })
+
+  it("reads back as its parts' shapes without the names (keyShapes)", () => {
+    const renamed = key([{ holds: "K0(dh(n7e,n1s))", nonce: "n0" }, 3], ["grant n9g"], [{ begin: "n0" }, { challenge: "n2", for: "n0" }])
+    expect(keyShapes(renamed)).toBe(keyShapes(base))
+    expect(keyShapes(base)).toMatch(/^\d+,#3,\|,\d+,\|,\d+,\d+$/)
+    expect(keyShapes(key([-1, 2 ** 40], [], []))).toBe("#-1,#1099511627776,|,|")
+    expect(keyShapes(key([{ holds: "n1" }], [], []))).not.toBe(keyShapes(key([{ held: "n1" }], [], [])))
+    expect(() => keyShapes(base.slice(0, -1) + String.fromCharCode(0x80))).toThrow(RangeError)
   })
 })
