@@ -132,8 +132,13 @@ export const snapshotId = (snapshot: SnapshotLike): number => {
 const snapshotJson = (snapshot: SnapshotLike): string =>
   JSON.stringify([snapshot.value, snapshot.context, snapshot.status, snapshot.historyValue ?? null], functionsByIdentity)
 
-/** A key made of parts' ids (kept by the explorer's seen-set, so not interned here). */
-export const keyOf = (parts: ReadonlyArray<number>): string => parts.join(",")
+/** A key made of parts' ids (kept by the explorer's seen-set, so not interned here), written as bytes (`KeyWriter`). */
+export const keyOf = (parts: ReadonlyArray<number>): string => {
+  key.start()
+  key.uint(parts.length)
+  for (const p of parts) key.int(p)
+  return key.text()
+}
 
 
 /**
