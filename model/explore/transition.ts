@@ -14,16 +14,18 @@
  * returned the input snapshot itself, a hit returns the caller's snapshot.
  */
 import { type AnyActorScope, type AnyStateMachine, createActor, type EventFromLogic, type SnapshotFrom, type transition as xstateTransition } from "xstate"
-import { flatten, memoOf, snapshotId, termId } from "./keys.ts"
+import { intern, keyOf, memoOf, snapshotId, termId } from "./keys.ts"
 
 /**
- * An event's key: its fields, with object fields (messages, terms) by content id. The objects are
- * shared with the network the event came from, so each is serialised once, not per delivery.
+ * The memo's key of a snapshot and an event: the snapshot's content id, then each of the event's
+ * fields as (name id, value id), objects (messages, terms) by content id — written as bytes
+ * (`keyOf`). The objects are shared with the network the event came from, so each is serialised
+ * once, not per delivery.
  */
-const eventKey = (event: object): string => {
-  let out = ""
-  for (const [name, value] of Object.entries(event)) out += `${name}=${typeof value === "object" && value !== null ? `#${termId(value)}` : JSON.stringify(value)};`
-  return out
+const memoKey = (snapshot: unknown, event: object): string => {
+  const ids = [snapshotId(snapshot as never)]
+  for (const name in event) ids.push(intern(name), termId((event as Record<string, unknown>)[name]))
+  return keyOf(ids)
 }
 
 /**
@@ -68,7 +70,7 @@ export const transition = <M extends AnyStateMachine>(
   event: EventFromLogic<M>
 ): ReturnType<typeof xstateTransition<M>> => {
   const memo = memoOf<Memo>(machine)
-  const key = flatten(`${snapshotId(snapshot as never)}|${eventKey(event)}`)
+  const key = memoKey(snapshot, event)
   let hit = memo.get(key)
   if (hit === undefined) {
     const { scope, collected } = scopeOf(machine)
