@@ -24,7 +24,7 @@ import { getHeapStatistics } from "node:v8"
 import type { Move } from "../../spec/attacker.ts"
 import type { SecurityProperty, Violation } from "../../spec/property.ts"
 import type { Trace, TraceEvent } from "../../spec/trace.ts"
-import { flatten, newKeySpace } from "./keys.ts"
+import { flatten, keyOf, newKeySpace } from "./keys.ts"
 
 export interface ExplorableSystem<S> {
   /** Named starting states (e.g. `fresh`: nobody registered; `registered`: after an honest setup). */
@@ -180,6 +180,30 @@ const denseIds = (onNew?: (text: string, id: number) => void) => {
   }
 }
 
+/**
+ * A step's events as a short key: per event its fields' count, then each field's name and value as
+ * ids (strings through `textIds`, integers as themselves, anything else by its JSON), written as
+ * bytes (`keyOf`). Exact, like the JSON it replaces, and a third of its cost: the events' strings
+ * are a few dozen names met again and again. (A field holding `undefined` counts here and not in
+ * JSON: a finer key, which can only judge more.)
+ */
+const eventsKey = (events: Trace, textId: (text: string) => number): string => {
+  const ids: Array<number> = [events.length]
+  for (const e of events) {
+    const at = ids.length
+    ids.push(0)
+    for (const name in e) {
+      const value = (e as unknown as Record<string, unknown>)[name]
+      ids[at]!++
+      ids.push(textId(name))
+      if (typeof value === "string") ids.push(0, textId(value))
+      else if (typeof value === "number" && Number.isSafeInteger(value)) ids.push(1, value)
+      else ids.push(2, textId(JSON.stringify(value) ?? "undefined"))
+    }
+  }
+  return keyOf(ids)
+}
+
 const traceOf = <S>(nodes: ReadonlyArray<Node<S>>, index: number, initial: ReadonlyMap<string, Trace>): Array<TraceEvent> => {
   const parts: Array<Trace> = []
   let i = index
@@ -317,13 +341,15 @@ export const explore = <S>(
    * of P5 end in a situation already seen, and most of those repeat a pair.
    */
   const passed = new Set<number>()
-  /** Ids of the steps' events (as JSON): far fewer than the pairs, so a pair is two small numbers. */
+  /** Ids of the steps' events (`eventsKey`): far fewer than the pairs, so a pair is two small numbers. */
   const eventIds = new Map<string, number>()
+  /** The events' strings (names, actors, labels, request names): a few hundred in a whole exploration. */
+  const textId = denseIds()
   const judgeSeen = (step: Step, parentHistory: number) => {
     if (step.parent < 0) return judge(step, undefined)
-    const json = JSON.stringify(step.events)
-    let events = eventIds.get(json)
-    if (events === undefined) eventIds.set(json, (events = eventIds.size))
+    const key = eventsKey(step.events, textId)
+    let events = eventIds.get(key)
+    if (events === undefined) eventIds.set(key, (events = eventIds.size))
     const pair = events * HISTORY_IDS + parentHistory
     if (passed.has(pair)) return
     const broken = violations.size
