@@ -10,7 +10,10 @@
  * Sound because the ids are an injective function of the content: two parts get the same id iff
  * their canonical JSON is equal (the interning table is exact, not a hash), and the parts are
  * never mutated (the machines and systems build new objects; XState snapshots are immutable).
+ * The list is written as bytes (`KeyWriter`), which Node's latin1 decoding turns into a short
+ * one-byte string.
  */
+import { Buffer } from "node:buffer"
 
 /**
  * One table of ids and everything keyed by them (./transition.ts keeps its memo here too). The
