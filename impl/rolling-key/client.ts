@@ -26,6 +26,7 @@ import {
 } from "../../spec/rolling-key/messages.ts"
 import type { Policy } from "../../spec/rolling-key/variants.ts"
 import { constantTimeEqual } from "../crypto/bytes.ts"
+import { exclusively } from "../exclusive.ts"
 import { Crypto, SecureRandom } from "../crypto/services.ts"
 import { erase, formulas } from "./protocol.ts"
 import { type ClientRecord, type ClientStore, ClientStoreService } from "./store.ts"
@@ -98,7 +99,7 @@ export const makeClient = (options: {
     const record = yield* Ref.make<Option.Option<ClientRecord>>(yield* store.load)
     const pending = yield* Ref.make<Pending>({ _tag: "idle" })
     // One input at a time: each call reads and writes state as a unit.
-    const lock = yield* Effect.makeSemaphore(1)
+    const locked = exclusively(yield* Effect.makeSemaphore(1))
 
     const save = (r: ClientRecord) => Effect.zipRight(store.save(r), Ref.set(record, Option.some(r)))
 
@@ -265,8 +266,6 @@ export const makeClient = (options: {
           : "unregistered"
       return { phase, epoch: Option.getOrNull(Option.map(held, (h) => h.epoch)) } satisfies ClientObservation
     }).pipe(Effect.withSpan("RollingKeyClient.observe"))
-
-    const locked = <A, E>(self: Effect.Effect<A, E>) => lock.withPermits(1)(self)
 
     return {
       register: (username, password) => locked(register(username, password)),

@@ -31,6 +31,7 @@ import {
 } from "../../spec/rolling-key/messages.ts"
 import type { Policy } from "../../spec/rolling-key/variants.ts"
 import { constantTimeEqual } from "../crypto/bytes.ts"
+import { exclusively } from "../exclusive.ts"
 import { Crypto, SecureRandom } from "../crypto/services.ts"
 import { erase, formulas } from "./protocol.ts"
 import { type ServerDeviceRecord, type ServerStore, ServerStoreService, type StoredKey, toHex } from "./store.ts"
@@ -142,7 +143,7 @@ export const makeServer = (options: ServerOptions): Effect.Effect<RollingKeyServ
      */
     const pendingRegistrations = new Map<string, string>()
 
-    const lock = yield* Effect.makeSemaphore(1)
+    const oneAtATime = exclusively(yield* Effect.makeSemaphore(1))
 
     const checkCredentials = Effect.fn("RollingKeyServer.checkCredentials")(function*(username: string, password: string) {
       const known = verifiers.get(username)
@@ -335,8 +336,8 @@ export const makeServer = (options: ServerOptions): Effect.Effect<RollingKeyServ
 
     return {
       // One input at a time: check-then-store must not interleave with another input's.
-      receive: (bytes) => lock.withPermits(1)(receive(bytes)),
-      observe: lock.withPermits(1)(observe)
+      receive: (bytes) => oneAtATime(receive(bytes)),
+      observe: oneAtATime(observe)
     } satisfies RollingKeyServer
   })
 
