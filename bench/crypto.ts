@@ -1,9 +1,11 @@
 /**
  * Cost of the crypto primitives the protocols use, each through four implementations:
  *
- * - `our noble`: the `Crypto` service from `CryptoNoble` (impl/crypto/noble.ts), run with
- *   `Effect.runSync` — the cost of the layer (its input checks, and returning an `Exit`, which
- *   `runSync` takes without a fiber) on top of noble;
+ * - `our noble`: the `Crypto` service from `CryptoNoble` (impl/crypto/noble.ts), its returned
+ *   `Exit` read as the protocols read it (`Exit.isSuccess` and the value: impl/rolling-key/server.ts
+ *   checks a code that way) — the cost of the layer (its input checks, computing into an `Exit`)
+ *   on top of noble. Before 2026-12-03 each call was wrapped in `Effect.runSync`, which no protocol
+ *   does per primitive: ~0.3 µs a call, 4–6 % of an HMAC, measured apart (README);
  * - `raw noble`: the same `@noble/curves` / `@noble/hashes` / `@noble/ciphers` call, with the same
  *   options;
  * - `our node`: the `Crypto` service from `CryptoNode` (impl/crypto/node.ts), run the same way;
@@ -90,14 +92,16 @@ const b64u = (bytes: Uint8Array) => Buffer.from(bytes).toString("base64url")
 /** The service a layer provides, resolved once — a program holds it the same way. */
 export const serviceOf = (layer: Layer.Layer<Crypto>): CryptoShape => Effect.runSync(Effect.provide(Crypto, layer))
 
-/**
- * Run an Effect that must complete synchronously and succeed. `runSync` would throw on an async
- * boundary anyway; this only turns both failures into a readable message.
- */
-const runChecked = <A, E>(label: string, effect: Effect.Effect<A, E>): A => {
-  const exit = Effect.runSyncExit(effect)
+/** A layer's `Exit` that must be a success, with a readable message when it is not (the untimed fixture check). */
+const runChecked = <A, E>(label: string, exit: Exit.Exit<A, E>): A => {
   if (Exit.isFailure(exit)) throw new Error(`${label}: ${Cause.pretty(exit.cause)}`)
   return exit.value
+}
+
+/** The value of a layer's `Exit`, as a protocol takes it (a failure cannot happen on checked fixtures; it throws). */
+const valueOf = <A, E>(exit: Exit.Exit<A, E>): A => {
+  if (Exit.isSuccess(exit)) return exit.value
+  throw new Error("crypto bench: a checked fixture failed")
 }
 
 interface Fixtures {
@@ -211,7 +215,7 @@ export const buildFixtures = (): Fixtures => {
 /** The four calls of one operation, all doing the same work on the same inputs. */
 interface Row {
   readonly operation: string
-  readonly ours: (c: CryptoShape) => Effect.Effect<unknown, unknown>
+  readonly ours: (c: CryptoShape) => Exit.Exit<unknown, unknown>
   readonly rawNoble: () => unknown
   readonly rawNode: () => unknown
 }
@@ -319,9 +323,9 @@ const hex = (v: unknown) =>
   : String(v)
 
 /**
- * Run every case once, untimed, and check it does the intended work: verifications accept,
+ * Run every case once, untimed, and check it does the intended work: verifications accept, and
  * deterministic outputs agree across the four implementations (randomised ECDSA-by-OpenSSL
- * signatures are only checked for length), and our layers complete synchronously.
+ * signatures are only checked for length).
  */
 const checkRow = (row: Row, noble: CryptoShape, node: CryptoShape): void => {
   const outs = [
@@ -352,17 +356,22 @@ export const cryptoCases = (): Array<Case> => {
   const noble = serviceOf(CryptoNoble)
   const node = serviceOf(CryptoNode)
   const cases: Array<Case> = []
-  for (const row of rows(f)) {
+  // Each service gets closures of its own (`rows` builds new ones per call): one call site shared
+  // by the noble and the node service would see two shapes of service and dispatch polymorphically,
+  // which no protocol does (a participant holds one service) and which the raw baselines escape.
+  const forNode = rows(f)
+  rows(f).forEach((row, i) => {
     checkRow(row, noble, node)
-    // the Effect values are built inside the call, as a caller would build them; only the
-    // service lookup is hoisted
-    const ours = row.ours
+    // each call computes inside the timed loop, as a caller's would, and returns its Exit; only
+    // the service lookup is hoisted
+    const oursNoble = row.ours
+    const oursNode = forNode[i]!.ours
     cases.push(
-      { group: GROUP, operation: row.operation, implementation: Impl.ourNoble, fn: () => Effect.runSync(ours(noble)) },
+      { group: GROUP, operation: row.operation, implementation: Impl.ourNoble, fn: () => valueOf(oursNoble(noble)) },
       { group: GROUP, operation: row.operation, implementation: Impl.rawNoble, fn: row.rawNoble },
-      { group: GROUP, operation: row.operation, implementation: Impl.ourNode, fn: () => Effect.runSync(ours(node)) },
+      { group: GROUP, operation: row.operation, implementation: Impl.ourNode, fn: () => valueOf(oursNode(node)) },
       { group: GROUP, operation: row.operation, implementation: Impl.rawNode, fn: row.rawNode }
     )
-  }
+  })
   return cases
 }
