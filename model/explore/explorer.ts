@@ -182,7 +182,7 @@ const denseIds = (onNew?: (text: string, id: number) => void) => {
 
 /**
  * A step's events as a short key: per event its fields' count, then each field's name and value as
- * ids (strings through `textIds`, integers as themselves, anything else by its JSON), written as
+ * ids (strings through `textId`, integers below 2^51 as themselves, anything else by its JSON), written as
  * bytes (`keyOf`). Exact, like the JSON it replaces, and a third of its cost: the events' strings
  * are a few dozen names met again and again. (A field holding `undefined` counts here and not in
  * JSON: a finer key, which can only judge more.)
@@ -197,7 +197,7 @@ const eventsKey = (events: Trace, textId: (text: string) => number): string => {
       ids[at]!++
       ids.push(textId(name))
       if (typeof value === "string") ids.push(0, textId(value))
-      else if (typeof value === "number" && Number.isSafeInteger(value)) ids.push(1, value)
+      else if (typeof value === "number" && Number.isSafeInteger(value) && Math.abs(value) <= 2 ** 51) ids.push(1, value)
       else ids.push(2, textId(JSON.stringify(value) ?? "undefined"))
     }
   }
