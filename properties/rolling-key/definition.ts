@@ -18,9 +18,9 @@ import { makeServe } from "./serve.ts"
 /**
  * The depth-8 attack below (a replayed challenge after a timeout) must fit, with room: P5 is
  * explored to depth 9 by default, 284,775 states for the hardened model with the symmetric state
- * key (45 s alone here, 59 s in the audit beside the other worker; the whole audit then takes
- * 1 min 24 s). Depth 10 is 1,197,477 states and 4½ minutes (`--depth 10`; every property holds),
- * more than the audit's budget beside everything else.
+ * key (23.6 s alone here, 37 s in the audit beside the other worker, at the machine's usual speed;
+ * the whole audit then takes about 1 min). Depth 10 is 1,197,477 states and 2¾–4 minutes alone
+ * (`--depth 10`; every property holds), more than the audit's budget beside everything else.
  */
 const DEFAULT_MODEL_DEPTH = 9
 
