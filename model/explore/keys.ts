@@ -295,6 +295,7 @@ class KeyWriter {
     return this.bytes.toString("latin1", 0, this.length)
   }
 }
+/** The one writer: a key is written start to `text()` with no other key in between (nothing a key's writer calls builds one; one isolate, one explorer). */
 const key = new KeyWriter()
 
 /**
