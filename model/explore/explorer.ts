@@ -24,7 +24,7 @@ import { getHeapStatistics } from "node:v8"
 import type { Move } from "../../spec/attacker.ts"
 import type { SecurityProperty, Violation } from "../../spec/property.ts"
 import type { Trace, TraceEvent } from "../../spec/trace.ts"
-import { flatten, keyOf, newKeySpace } from "./keys.ts"
+import { flatten, keyOf, newKeySpace, pushFields } from "./keys.ts"
 
 export interface ExplorableSystem<S> {
   /** Named starting states (e.g. `fresh`: nobody registered; `registered`: after an honest setup). */
@@ -181,26 +181,14 @@ const denseIds = (onNew?: (text: string, id: number) => void) => {
 }
 
 /**
- * A step's events as a short key: per event its fields' count, then each field's name and value as
- * ids (strings through `textId`, integers below 2^51 as themselves, anything else by its JSON), written as
+ * A step's events as a short key: their count, then each event's fields (`pushFields`), written as
  * bytes (`keyOf`). Exact, like the JSON it replaces, and a third of its cost: the events' strings
  * are a few dozen names met again and again. (A field holding `undefined` counts here and not in
  * JSON: a finer key, which can only judge more.)
  */
-const eventsKey = (events: Trace, textId: (text: string) => number): string => {
+const eventsKey = (events: Trace): string => {
   const ids: Array<number> = [events.length]
-  for (const e of events) {
-    const at = ids.length
-    ids.push(0)
-    for (const name in e) {
-      const value = (e as unknown as Record<string, unknown>)[name]
-      ids[at]!++
-      ids.push(textId(name))
-      if (typeof value === "string") ids.push(0, textId(value))
-      else if (typeof value === "number" && Number.isSafeInteger(value) && Math.abs(value) <= 2 ** 51) ids.push(1, value)
-      else ids.push(2, textId(JSON.stringify(value) ?? "undefined"))
-    }
-  }
+  for (const e of events) pushFields(ids, e)
   return keyOf(ids)
 }
 
@@ -343,11 +331,9 @@ export const explore = <S>(
   const passed = new Set<number>()
   /** Ids of the steps' events (`eventsKey`): far fewer than the pairs, so a pair is two small numbers. */
   const eventIds = new Map<string, number>()
-  /** The events' strings (names, actors, labels, request names): a few hundred in a whole exploration. */
-  const textId = denseIds()
   const judgeSeen = (step: Step, parentHistory: number) => {
     if (step.parent < 0) return judge(step, undefined)
-    const key = eventsKey(step.events, textId)
+    const key = eventsKey(step.events)
     let events = eventIds.get(key)
     if (events === undefined) eventIds.set(key, (events = eventIds.size))
     const pair = events * HISTORY_IDS + parentHistory

@@ -5,7 +5,7 @@
  * not.
  */
 import { describe, expect, it } from "vitest"
-import { keyShapes, namedPart, newKeySpace, symmetricKey } from "./keys.ts"
+import { keyOf, keyShapes, namedPart, newKeySpace, pushFields, symmetricKey } from "./keys.ts"
 
 const key = (fixed: ReadonlyArray<unknown>, ordered: ReadonlyArray<unknown>, unordered: ReadonlyArray<unknown>): string =>
   symmetricKey(fixed.map((v) => (typeof v === "number" ? v : namedPart({ v }))), ordered.map((v) => namedPart({ v })), unordered.map((v) => namedPart({ v })))
@@ -59,5 +59,21 @@ describe("symmetricKey", () => {
     expect(keyShapes(key([-1, 2 ** 40], [], []))).toBe("#-1,#1099511627776,|,|")
     expect(keyShapes(key([{ holds: "n1" }], [], []))).not.toBe(keyShapes(key([{ held: "n1" }], [], [])))
     expect(() => keyShapes(base.slice(0, -1) + String.fromCharCode(0x80))).toThrow(RangeError)
+  })
+})
+
+describe("pushFields", () => {
+  const fields = (...values: ReadonlyArray<object>): string => {
+    const ids: Array<number> = []
+    for (const v of values) pushFields(ids, v)
+    return keyOf(ids)
+  }
+  it("keys records by their fields' names and values, objects by content", () => {
+    newKeySpace()
+    expect(fields({ type: "msg", message: { a: [1] } })).toBe(fields({ type: "msg", message: { a: [1] } }))
+    expect(fields({ ref: "5" })).not.toBe(fields({ ref: 5 }))
+    expect(fields({ a: "x", b: "y" })).not.toBe(fields({ a: "y", b: "x" }))
+    expect(fields({ a: "x" }, { b: "y" })).not.toBe(fields({ a: "x", b: "y" }))
+    expect(fields({ message: { a: [1] } })).not.toBe(fields({ message: { a: [2] } }))
   })
 })

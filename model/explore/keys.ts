@@ -135,6 +135,22 @@ export const snapshotId = (snapshot: SnapshotLike): number => {
 const snapshotJson = (snapshot: SnapshotLike): string =>
   JSON.stringify([snapshot.value, snapshot.context, snapshot.status, snapshot.historyValue ?? null], functionsByIdentity)
 
+/**
+ * Push an object's fields onto a key's ids: their count, then each field's name and value as ids
+ * (a string by its interned text, any other value by `termId`; parity keeps the two apart, so
+ * `"5"` and `5` differ). For the flat records the explorer keys often — an XState event, a trace
+ * event — without writing their JSON.
+ */
+export const pushFields = (ids: Array<number>, value: object): void => {
+  const at = ids.length
+  ids.push(0)
+  for (const name in value) {
+    const field = (value as Record<string, unknown>)[name]
+    ids[at]!++
+    ids.push(intern(name), typeof field === "string" ? 2 * intern(field) : 2 * termId(field) + 1)
+  }
+}
+
 /** A key made of parts' ids (kept by the explorer's seen-set, so not interned here), written as bytes (`KeyWriter`). */
 export const keyOf = (parts: ReadonlyArray<number>): string => {
   key.start()

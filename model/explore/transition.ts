@@ -14,17 +14,16 @@
  * returned the input snapshot itself, a hit returns the caller's snapshot.
  */
 import { type AnyActorScope, type AnyStateMachine, createActor, type EventFromLogic, type SnapshotFrom, type transition as xstateTransition } from "xstate"
-import { intern, keyOf, memoOf, snapshotId, termId } from "./keys.ts"
+import { keyOf, memoOf, pushFields, snapshotId } from "./keys.ts"
 
 /**
- * The memo's key of a snapshot and an event: the snapshot's content id, then each of the event's
- * fields as (name id, value id), objects (messages, terms) by content id — written as bytes
- * (`keyOf`). The objects are shared with the network the event came from, so each is serialised
- * once, not per delivery.
+ * The memo's key of a snapshot and an event: the snapshot's content id, then the event's fields
+ * (`pushFields`: objects such as messages by content id), written as bytes (`keyOf`). The objects
+ * are shared with the network the event came from, so each is serialised once, not per delivery.
  */
 const memoKey = (snapshot: unknown, event: object): string => {
   const ids = [snapshotId(snapshot as never)]
-  for (const name in event) ids.push(intern(name), termId((event as Record<string, unknown>)[name]))
+  pushFields(ids, event)
   return keyOf(ids)
 }
 
