@@ -17,9 +17,10 @@
  * The baselines are the same primitive calls made directly on the raw library, in a loop that
  * also rolls its key, on inputs of the same lengths (transcripts built once, outside the loop):
  *
- *   round:  2 × 32 random bytes, 6 × HMAC-SHA256 (client code; server tries 3 stored keys;
- *           server proof; client checks proof), 2 × HKDF-SHA256 (server and client roll)
- *   server: 2 × 32 random bytes, 4 × HMAC-SHA256, 1 × HKDF-SHA256
+ *   round:  3 × 32 random bytes (client nonce, challenge, rolling input), 6 × HMAC-SHA256
+ *           (client code; server tries 3 stored keys; server proof; client checks proof),
+ *           2 × HKDF-SHA256 (server and client roll)
+ *   server: 2 × 32 random bytes (challenge, rolling input), 4 × HMAC-SHA256, 1 × HKDF-SHA256
  *
  * so each ratio reads "protocol (decode, checks, store, Effect) on top of the crypto it needs".
  */
@@ -53,8 +54,8 @@ export const Op = {
 export const Impl = {
   authlabNoble: "authlab, noble layer",
   authlabNode: "authlab, node layer",
-  rawNobleRound: "raw noble: 6 HMAC + 2 HKDF + 64 random bytes",
-  rawNodeRound: "raw node: 6 HMAC + 2 HKDF + 64 random bytes",
+  rawNobleRound: "raw noble: 6 HMAC + 2 HKDF + 96 random bytes",
+  rawNodeRound: "raw node: 6 HMAC + 2 HKDF + 96 random bytes",
   rawNobleServer: "raw noble: 4 HMAC + 1 HKDF + 64 random bytes",
   rawNodeServer: "raw node: 4 HMAC + 1 HKDF + 64 random bytes"
 } as const
@@ -184,7 +185,7 @@ const rawLoop = (raw: RawCrypto, serverOnly: boolean) => {
   const fixedCode = raw.mac(keys[0], f.codeMessage)
   return () => {
     const [current, previous, retired] = keys
-    raw.random(NONCE_BYTES) // the client nonce
+    if (!serverOnly) raw.random(NONCE_BYTES) // the client nonce (the client's draw, not the server's)
     raw.random(NONCE_BYTES) // the challenge
     // client: the code (server-only: a code made outside the count, like the client's)
     const code = serverOnly ? fixedCode : raw.mac(current, f.codeMessage)
