@@ -4,7 +4,7 @@
  * a test that fails on a busy machine tests the machine.
  */
 import { assert, describe, it } from "@effect/vitest"
-import { attachRatios, budgetMs, DEFAULT_MS, type Figure, measure, measureCases, measureManual, pairedRatio, withRatio } from "./measure.ts"
+import { attachRatios, budgetMs, DEFAULT_MS, type Figure, measure, measureCases, measureManual, pairedRatio, pairedRatioInterval, withRatio } from "./measure.ts"
 
 const figure = (implementation: string, opsPerSec: number, operation = "op", batchRates: ReadonlyArray<number> = []): Figure => ({
   group: "test",
@@ -52,6 +52,20 @@ describe("measure", () => {
     for (const f of figures) assert.isAtLeast(f.batches, 8)
   })
 
+  it("draws each round's order afresh, so no implementation always follows the same one", () => {
+    // who ran just before each batch of "a", recorded over the rounds
+    let last = ""
+    const before = new Set<string>()
+    const named = (name: string) => () => {
+      if (name === "a") before.add(last)
+      last = name
+      return name
+    }
+    measureCases(["a", "b", "c", "d"].map((name) => ({ group: "g", operation: "order", implementation: name, fn: named(name) })), { ms: 20 })
+    // with a rotation (a b c d, b c d a, …) "a" would follow only "d" and "c"; in ~100 random rounds it follows each
+    assert.isTrue(["b", "c", "d"].every((x) => before.has(x)), `a followed only ${[...before].join(", ")}`)
+  })
+
   it("takes the budget from the option, else AUTHLAB_BENCH_MS, else the default", () => {
     const saved = process.env["AUTHLAB_BENCH_MS"]
     try {
@@ -90,6 +104,27 @@ describe("ratios", () => {
     assert.strictEqual(pairedRatio([2, 4, 6, 8], [1, 1, 1, 1]), 5)
     assert.strictEqual(pairedRatio([3, 3, 3, 99], [1, 1, 1]), 3)
     assert.isUndefined(pairedRatio([1, 2], [1, 2, 3]))
+  })
+
+  it("brackets the median with the order statistics at n/2 ∓ 1.96·√n/2, and needs 10 rounds", () => {
+    // 100 rounds whose ratios are 0.01, 0.02, …, 1.00 (given out of order): ranks 40 and 61
+    const base = Array.from({ length: 100 }, () => 1)
+    const rates = Array.from({ length: 100 }, (_, i) => ((i * 37) % 100) / 100 + 0.01)
+    const [low, high] = pairedRatioInterval(rates, base)!
+    assert.closeTo(low, 0.4, 1e-12)
+    assert.closeTo(high, 0.61, 1e-12)
+    const median = pairedRatio(rates, base)!
+    assert.isTrue(low <= median && median <= high)
+    // equal rounds: a point
+    assert.deepStrictEqual(pairedRatioInterval(Array(25).fill(3), Array(25).fill(4)), [0.75, 0.75])
+    assert.isUndefined(pairedRatioInterval(Array(9).fill(1), Array(9).fill(1)))
+  })
+
+  it("attaches the interval with the ratio", () => {
+    const ours = figure("ours", 50, "op", Array(20).fill(50))
+    const raw = figure("raw", 100, "op", Array(20).fill(100))
+    assert.deepStrictEqual(withRatio([ours, raw], ours, "raw").ratioInterval, [0.5, 0.5])
+    assert.isUndefined(withRatio([ours, raw], figure("few", 50, "op", [50, 50, 50]), "raw").ratioInterval)
   })
 
   it("leaves a baseline without a ratio and refuses a baseline that was not measured", () => {

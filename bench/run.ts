@@ -87,16 +87,18 @@ export const toMarkdown = (r: Omit<BenchResult, "markdown">): string => {
       `; whole run ${(r.elapsedMs / 1000).toFixed(1)} s. Clock: ${r.clock}` +
       (r.clock === "cpu" ? " (CPU time of the process; multi-threaded and manually timed figures by the wall clock, see the clock column)." : "."),
     "",
-    "Ratio = the median, over the rounds of interleaved batches of this run, of this figure's batch rate ÷ its baseline's in the same round " +
-      "(< 1: slower than the baseline); ratio of means = ops/s ÷ the baseline's ops/s, which a preempted batch skews on a loaded machine.",
+    "Ratio = the median, over the rounds of interleaved batches of this run (each round in a random order), of this figure's batch rate ÷ " +
+      "its baseline's in the same round (< 1: slower than the baseline), with its 95 % confidence interval from the rounds' order statistics; " +
+      "ratio of means = ops/s ÷ the baseline's ops/s, which a preempted batch skews on a loaded machine.",
     "",
-    "| operation | implementation | ops/s | ± % | ratio to baseline | ratio of means | baseline | clock |",
-    "|---|---|--:|--:|--:|--:|---|---|"
+    "| operation | implementation | ops/s | ± % | ratio to baseline | 95 % interval | ratio of means | baseline | clock |",
+    "|---|---|--:|--:|--:|--:|--:|---|---|"
   ]
   for (const f of r.figures) {
     lines.push(
       `| ${cell(f.operation)} | ${cell(f.implementation)} | ${formatOps(f.opsPerSec)} | ${f.marginPct.toFixed(1)} | ` +
-        `${f.ratio === undefined ? "—" : formatRatio(f.ratio)} | ${f.ratioOfMeans === undefined ? "—" : formatRatio(f.ratioOfMeans)} | ` +
+        `${f.ratio === undefined ? "—" : formatRatio(f.ratio)} | ${f.ratioInterval === undefined ? "—" : f.ratioInterval.map(formatRatio).join(" – ")} | ` +
+        `${f.ratioOfMeans === undefined ? "—" : formatRatio(f.ratioOfMeans)} | ` +
         `${f.baseline === undefined ? "—" : cell(f.baseline)} | ${f.clock ?? "wall"} |`
     )
   }
