@@ -61,8 +61,9 @@ describe("measure", () => {
       last = name
       return name
     }
-    measureCases(["a", "b", "c", "d"].map((name) => ({ group: "g", operation: "order", implementation: name, fn: named(name) })), { ms: 20 })
-    // with a rotation (a b c d, b c d a, …) "a" would follow only "d" and "c"; in ~100 random rounds it follows each
+    measureCases(["a", "b", "c", "d"].map((name) => ({ group: "g", operation: "order", implementation: name, fn: named(name) })), { ms: 20, minBatches: 60 })
+    // with a rotation (a b c d, b c d a, …) "a" would follow only "d" and "c"; in ≥ 60 random rounds it
+    // misses one of b, c, d with probability 3 × (3/4)^60 < 10^-7
     assert.isTrue(["b", "c", "d"].every((x) => before.has(x)), `a followed only ${[...before].join(", ")}`)
   })
 
