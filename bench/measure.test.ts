@@ -67,6 +67,23 @@ describe("measure", () => {
     assert.isTrue(["b", "c", "d"].every((x) => before.has(x)), `a followed only ${[...before].join(", ")}`)
   })
 
+  it("measures each family in rounds of its own, one family after the other, and says which", () => {
+    const calls: Array<string> = []
+    const named = (name: string) => () => calls.push(name)
+    const figures = measureCases(
+      [
+        { group: "g", operation: "op", implementation: "x1", family: "x", fn: named("x") },
+        { group: "g", operation: "op", implementation: "y1", family: "y", fn: named("y") },
+        { group: "g", operation: "op", implementation: "x2", family: "x", fn: named("x") }
+      ],
+      { ms: 10 }
+    )
+    // in the given order, each with its family
+    assert.deepStrictEqual(figures.map((f) => [f.implementation, f.family]), [["x1", "x"], ["y1", "y"], ["x2", "x"]])
+    // family x first (it appears first), then y: no x call after the first y call
+    assert.strictEqual(calls.lastIndexOf("x"), calls.indexOf("y") - 1)
+  })
+
   it("takes the budget from the option, else AUTHLAB_BENCH_MS, else the default", () => {
     const saved = process.env["AUTHLAB_BENCH_MS"]
     try {
@@ -126,6 +143,20 @@ describe("ratios", () => {
     const raw = figure("raw", 100, "op", Array(20).fill(100))
     assert.deepStrictEqual(withRatio([ours, raw], ours, "raw").ratioInterval, [0.5, 0.5])
     assert.isUndefined(withRatio([ours, raw], figure("few", 50, "op", [50, 50, 50]), "raw").ratioInterval)
+  })
+
+  it("pairs rounds only within a family: across families it takes the ratio of means, with no interval", () => {
+    const rates = (r: number) => Array(20).fill(r)
+    const ours = { ...figure("ours", 50, "op", rates(50)), family: "a" }
+    const sameFamily = { ...figure("raw", 100, "op", rates(100)), family: "a" }
+    const otherFamily = { ...figure("raw", 80, "op", rates(100)), family: "b" }
+    const paired = withRatio([ours, sameFamily], ours, "raw")
+    assert.strictEqual(paired.ratio, 0.5)
+    assert.deepStrictEqual(paired.ratioInterval, [0.5, 0.5])
+    // rates of 100 a round, but measured at another time: only the means compare
+    const across = withRatio([ours, otherFamily], ours, "raw")
+    assert.strictEqual(across.ratio, 50 / 80)
+    assert.isUndefined(across.ratioInterval)
   })
 
   it("leaves a baseline without a ratio and refuses a baseline that was not measured", () => {

@@ -270,12 +270,15 @@ export interface Figure extends Measurement {
   readonly implementation: string
   /** What its time was read from (see `Clock`); ops/s by `cpu` are calls per CPU-second. */
   readonly clock?: Clock
+  /** The family whose rounds it was measured in (`CaseName.family`), when it had one. */
+  readonly family?: string
   /** The implementation this figure is compared against, for the same operation; absent for a baseline itself. */
   readonly baseline?: string
   /**
    * This figure against its baseline, measured in the same run (< 1: slower than the baseline):
    * the median, over the rounds of interleaved batches, of this figure's batch rate ÷ the
-   * baseline's batch rate in the same round (see `pairedRatio`).
+   * baseline's batch rate in the same round (see `pairedRatio`); the ratio of means when the two
+   * were measured in different families' rounds, which cannot be paired.
    */
   readonly ratio?: number
   /**
@@ -298,6 +301,17 @@ interface CaseName {
   readonly warmupMs?: number
   /** `true` when the case runs work on other threads: it is timed by the wall clock whatever the clock asked. */
   readonly multiThreaded?: boolean
+  /**
+   * The cases of one operation that share their rounds (`measureCases`): the same family, the
+   * same rounds; the families one after the other. Give the cases built on one library one family
+   * when another library's garbage would be collected in their batches: with node:crypto's cases
+   * in the rounds, young-generation collections took 9–31 ms, 8–26 ms of it node's callbacks
+   * (`--trace-gc`), against 0.3–1 ms in noble's rounds alone, and landed on whichever batch
+   * allocated next. Measured 2026-12-04 on the crypto figures at 1 s each: in shared rounds the
+   * intervals of our noble layer's ratios were ±5–30 % on the fast primitives; in rounds of their
+   * own, ±1–3 % on ten of the twelve. Default: one family for all.
+   */
+  readonly family?: string
 }
 
 /** One unit of work, timed whole; or, with `manual`, returning the nanoseconds to count (see `measureManual`). */
@@ -317,16 +331,21 @@ export const clockFor = (cases: ReadonlyArray<Case>, asked: Clock): Clock =>
 /**
  * Measure cases side by side (`measureBatches`) into figures, in the given order; give it every
  * implementation of one operation so their ratios are taken over the same period, on one clock.
+ * Cases of different `family` values are measured family after family, each family in rounds of
+ * its own (in order of first appearance), and their figures say which family they were in.
  */
 export const measureCases = (cases: ReadonlyArray<Case>, options: MeasureOptions & { readonly clock?: Clock } = {}): Array<Figure> => {
   const clock = clockFor(cases, options.clock ?? "wall")
-  return measureBatches(cases.map((c) => timedOf(c, clock)), options).map((m, i) => ({
-    group: cases[i]!.group,
-    operation: cases[i]!.operation,
-    implementation: cases[i]!.implementation,
-    clock,
-    ...m
-  }))
+  const figures: Array<Figure | undefined> = cases.map(() => undefined)
+  for (const family of new Set(cases.map((c) => c.family))) {
+    const members = cases.flatMap((c, i) => (c.family === family ? [i] : []))
+    const measured = measureBatches(members.map((i) => timedOf(cases[i]!, clock)), options)
+    members.forEach((i, k) => {
+      const c = cases[i]!
+      figures[i] = { group: c.group, operation: c.operation, implementation: c.implementation, clock, ...(family === undefined ? {} : { family }), ...measured[k]! }
+    })
+  }
+  return figures.map((f) => f!)
 }
 
 /**
@@ -339,11 +358,13 @@ export const withRatio = (figures: ReadonlyArray<Figure>, figure: Figure, baseli
     throw new Error(`no baseline "${baseline}" measured for "${figure.operation}"`)
   }
   const ratioOfMeans = figure.opsPerSec / base.opsPerSec
-  const interval = pairedRatioInterval(figure.batchRates, base.batchRates)
+  // rounds pair only within one family: another family's round i ran at another time
+  const paired = figure.family === base.family
+  const interval = paired ? pairedRatioInterval(figure.batchRates, base.batchRates) : undefined
   return {
     ...figure,
     baseline,
-    ratio: pairedRatio(figure.batchRates, base.batchRates) ?? ratioOfMeans,
+    ratio: (paired ? pairedRatio(figure.batchRates, base.batchRates) : undefined) ?? ratioOfMeans,
     ...(interval === undefined ? {} : { ratioInterval: interval }),
     ratioOfMeans
   }

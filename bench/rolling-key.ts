@@ -222,15 +222,16 @@ export const rollingKeyCases = (): Array<Case> => {
   const nobleForServer = ready(CryptoNoble)
   const nodeForServer = ready(CryptoNode)
   const w = PROTOCOL_WARMUP_MS
+  // each layer with its raw library, in rounds of their own (`family`, measure.ts)
   return [
-    { group: GROUP, operation: Op.round, implementation: Impl.authlabNoble, warmupMs: w, fn: () => loginRound(noble) },
-    { group: GROUP, operation: Op.round, implementation: Impl.rawNobleRound, fn: rawLoop(rawNoble, false) },
-    { group: GROUP, operation: Op.round, implementation: Impl.authlabNode, warmupMs: w, fn: () => loginRound(node) },
-    { group: GROUP, operation: Op.round, implementation: Impl.rawNodeRound, fn: rawLoop(rawNode, false) },
-    { group: GROUP, operation: Op.server, implementation: Impl.authlabNoble, warmupMs: w, manual: true, fn: () => loginRound(nobleForServer) },
-    { group: GROUP, operation: Op.server, implementation: Impl.rawNobleServer, fn: rawLoop(rawNoble, true) },
-    { group: GROUP, operation: Op.server, implementation: Impl.authlabNode, warmupMs: w, manual: true, fn: () => loginRound(nodeForServer) },
-    { group: GROUP, operation: Op.server, implementation: Impl.rawNodeServer, fn: rawLoop(rawNode, true) }
+    { group: GROUP, operation: Op.round, implementation: Impl.authlabNoble, family: "noble", warmupMs: w, fn: () => loginRound(noble) },
+    { group: GROUP, operation: Op.round, implementation: Impl.rawNobleRound, family: "noble", fn: rawLoop(rawNoble, false) },
+    { group: GROUP, operation: Op.round, implementation: Impl.authlabNode, family: "node", warmupMs: w, fn: () => loginRound(node) },
+    { group: GROUP, operation: Op.round, implementation: Impl.rawNodeRound, family: "node", fn: rawLoop(rawNode, false) },
+    { group: GROUP, operation: Op.server, implementation: Impl.authlabNoble, family: "noble", warmupMs: w, manual: true, fn: () => loginRound(nobleForServer) },
+    { group: GROUP, operation: Op.server, implementation: Impl.rawNobleServer, family: "noble", fn: rawLoop(rawNoble, true) },
+    { group: GROUP, operation: Op.server, implementation: Impl.authlabNode, family: "node", warmupMs: w, manual: true, fn: () => loginRound(nodeForServer) },
+    { group: GROUP, operation: Op.server, implementation: Impl.rawNodeServer, family: "node", fn: rawLoop(rawNode, true) }
   ]
 }
 
