@@ -179,10 +179,10 @@ const summarize = (r: Runner): Measurement => {
 }
 
 /**
- * Batches per figure the calibration aims at: the budget over this is a batch's length (4 ms at
+ * Batches per figure the calibration aims at: the budget over this is a batch's length (10 ms at
  * 1 s a figure). Many short rounds rather than a few long ones, because the ratio is a median over
- * rounds (`pairedRatio`): measured on the noble layer against raw noble at 1 s a figure, 25
- * rounds put the fast primitives anywhere in 0.77–1.10×, 100 in 0.98–1.02×.
+ * rounds (`pairedRatio`), whose interval narrows as 1/√rounds: with 25 rounds the medians of our
+ * noble layer's fast primitives against raw noble scattered over 0.77–1.10× from run to run.
  */
 const ROUNDS = 100
 
