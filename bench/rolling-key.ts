@@ -29,9 +29,9 @@ import { hkdf } from "@noble/hashes/hkdf.js"
 import { hmac } from "@noble/hashes/hmac.js"
 import { sha256 } from "@noble/hashes/sha2.js"
 import { randomBytes as nobleRandomBytes } from "@noble/hashes/utils.js"
-import { Effect, Layer, Redacted } from "effect"
+import { Effect, Either, Layer, Option, Redacted, Schema } from "effect"
 import { transcript } from "../spec/codec.ts"
-import { DEVICE_ID_BYTES, KEY_BYTES, Labels, NONCE_BYTES } from "../spec/rolling-key/messages.ts"
+import { DEVICE_ID_BYTES, KEY_BYTES, Labels, NONCE_BYTES, ToServer } from "../spec/rolling-key/messages.ts"
 import { hardened } from "../spec/rolling-key/variants.ts"
 import { constantTimeEqual } from "../impl/crypto/bytes.ts"
 import { CryptoNoble } from "../impl/crypto/noble.ts"
@@ -40,7 +40,8 @@ import { SecureRandomSystem } from "../impl/crypto/random.ts"
 import type { Crypto, SecureRandom } from "../impl/crypto/services.ts"
 import { makeClient, type RollingKeyClient } from "../impl/rolling-key/client.ts"
 import { makeServer, type RollingKeyServer } from "../impl/rolling-key/server.ts"
-import { makeInMemoryClientStore, makeInMemoryServerStore } from "../impl/rolling-key/store.ts"
+import { exclusively } from "../impl/exclusive.ts"
+import { makeInMemoryClientStore, makeInMemoryServerStore, type ServerDeviceRecord } from "../impl/rolling-key/store.ts"
 import { type Baselines, type Case, consume } from "./measure.ts"
 import type { BenchSuite } from "./run.ts"
 
@@ -48,7 +49,11 @@ export const GROUP = "rolling-key"
 
 export const Op = {
   round: "P5 hardened login round (begin → challenge → request → grant → roll), client + server",
-  server: "P5 hardened server authentication (AuthBegin + AuthRequest: verify, rotate, store)"
+  server: "P5 hardened server authentication (AuthBegin + AuthRequest: verify, rotate, store)",
+  // the server's plumbing around its crypto, piece by piece (`serverPartCases`)
+  decode: "P5 server part: decode an AuthRequest at the edge (strict ToServer schema)",
+  store: "P5 server part: in-memory store get + put of a device record (3 keys, a challenge)",
+  permit: "P5 server part: the one-at-a-time permit around a trivial step"
 } as const
 
 export const Impl = {
@@ -57,7 +62,11 @@ export const Impl = {
   rawNobleRound: "raw noble: 6 HMAC + 2 HKDF + 96 random bytes",
   rawNodeRound: "raw node: 6 HMAC + 2 HKDF + 96 random bytes",
   rawNobleServer: "raw noble: 4 HMAC + 1 HKDF + 64 random bytes",
-  rawNodeServer: "raw node: 4 HMAC + 1 HKDF + 64 random bytes"
+  rawNodeServer: "raw node: 4 HMAC + 1 HKDF + 64 random bytes",
+  toServer: "Schema.decodeUnknownEither(ToServer)",
+  memoryStore: "makeInMemoryServerStore, runSync each",
+  exclusively: "runSync(exclusively(permit)(Effect.sync(noop)))",
+  runSync: "runSync(Effect.sync(noop))"
 } as const
 
 /** Our stack over the raw crypto it needs, per backend and operation; raw noble over raw node for context. */
@@ -72,6 +81,8 @@ export const rollingKeyBaselines: Baselines = (f) => {
       return Impl.rawNodeRound
     case Impl.rawNobleServer:
       return Impl.rawNodeServer
+    case Impl.exclusively:
+      return Impl.runSync
     default:
       return undefined
   }
@@ -214,6 +225,48 @@ const rawLoop = (raw: RawCrypto, serverOnly: boolean) => {
  */
 const PROTOCOL_WARMUP_MS = 1000
 
+/**
+ * What a server authentication spends around its crypto, piece by piece, on the inputs a login
+ * round really carries: the edge's decoding of an AuthRequest (a real one, taken from a round of
+ * registered participants), a store read and write of a steady-state device record (current,
+ * previous and retired keys, an outstanding challenge), and the one-at-a-time permit around a
+ * trivial step against the same step without it. A server authentication does each of these
+ * twice (AuthBegin, AuthRequest); the figures are what bench/README.md's account of the
+ * `Op.server` gap rests on.
+ */
+const serverPartCases = (): Array<Case> => {
+  const { client, server } = ready(CryptoNode)
+  const challenge = Effect.runSync(server.receive(Effect.runSync(client.beginAuth)))
+  const request = Effect.runSync(client.receive(challenge.reply!)).sends[0]!
+  const decode = Schema.decodeUnknownEither(ToServer)
+  const decoded = decode(request)
+  if (Either.isLeft(decoded) || decoded.right._tag !== "AuthRequest") throw new Error("P5 bench set-up: the round's request does not decode as an AuthRequest")
+
+  const store = makeInMemoryServerStore()
+  const key = (fill: number, epoch: number) => ({ key: Redacted.make(new Uint8Array(KEY_BYTES).fill(fill)), epoch })
+  const record: ServerDeviceRecord = {
+    deviceId: decoded.right.deviceId,
+    username: USERNAME,
+    current: key(3, 5),
+    previous: Option.some(key(4, 4)),
+    retired: Option.some(key(5, 3)),
+    challenge: Option.some({ challenge: new Uint8Array(NONCE_BYTES).fill(6), clientNonce: new Uint8Array(NONCE_BYTES).fill(7) })
+  }
+  Effect.runSync(store.put(record))
+  const getAndPut = Effect.flatMap(store.get(record.deviceId), (found) =>
+    Option.isSome(found) ? store.put(found.value) : Effect.dieMessage("P5 bench: the stored record is gone"))
+
+  // a step that needs the runtime (`Effect.void` is a completed Exit: `runSync` returns it at once)
+  const step = Effect.sync(() => undefined)
+  const permitted = exclusively(Effect.runSync(Effect.makeSemaphore(1)))(step)
+  return [
+    { group: GROUP, operation: Op.decode, implementation: Impl.toServer, fn: () => decode(request) },
+    { group: GROUP, operation: Op.store, implementation: Impl.memoryStore, fn: () => Effect.runSync(getAndPut) },
+    { group: GROUP, operation: Op.permit, implementation: Impl.exclusively, fn: () => Effect.runSync(permitted) },
+    { group: GROUP, operation: Op.permit, implementation: Impl.runSync, fn: () => Effect.runSync(step) }
+  ]
+}
+
 /** The rolling-key cases, participants registered and brought to the steady state. */
 export const rollingKeyCases = (): Array<Case> => {
   const noble = ready(CryptoNoble)
@@ -231,7 +284,8 @@ export const rollingKeyCases = (): Array<Case> => {
     { group: GROUP, operation: Op.server, implementation: Impl.authlabNoble, family: "noble", warmupMs: w, manual: true, fn: () => loginRound(nobleForServer) },
     { group: GROUP, operation: Op.server, implementation: Impl.rawNobleServer, family: "noble", fn: rawLoop(rawNoble, true) },
     { group: GROUP, operation: Op.server, implementation: Impl.authlabNode, family: "node", warmupMs: w, manual: true, fn: () => loginRound(nodeForServer) },
-    { group: GROUP, operation: Op.server, implementation: Impl.rawNodeServer, family: "node", fn: rawLoop(rawNode, true) }
+    { group: GROUP, operation: Op.server, implementation: Impl.rawNodeServer, family: "node", fn: rawLoop(rawNode, true) },
+    ...serverPartCases()
   ]
 }
 
