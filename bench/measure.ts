@@ -12,8 +12,13 @@
  * No dependency: `process.hrtime.bigint()` is a monotonic nanosecond clock.
  */
 
-/** Default time budget per figure, in ms; `AUTHLAB_BENCH_MS` overrides it. */
-export const DEFAULT_MS = 300
+/**
+ * Default time budget per figure, in ms; `AUTHLAB_BENCH_MS` overrides it. 1 s gives a figure
+ * ~100 rounds of 10 ms (`ROUNDS`). At 300 ms (3 ms batches) two runs of 2026-12-04 put our noble
+ * ChaCha20-Poly1305 sealing at 0.78× (0.68–0.87×) and 1.20× (0.95–1.54×) of raw noble; at 1 s,
+ * 0.96–0.99× over four runs. A whole run takes ~3 min instead of ~1.5.
+ */
+export const DEFAULT_MS = 1000
 
 /** The budget per figure: the explicit option, else `AUTHLAB_BENCH_MS`, else `DEFAULT_MS`. */
 export const budgetMs = (ms?: number): number => {
@@ -394,7 +399,9 @@ const roundRatios = (rates: ReadonlyArray<number>, baseRates: ReadonlyArray<numb
  * approximation to the binomial count of ratios below it), whatever the rounds' distribution —
  * which on a shared machine is far from normal (a round that met a collection runs at half
  * speed). Undefined below 10 rounds, where the approximation does not hold. So "ours ≥ 0.95× raw"
- * is shown when the interval's low end is, and disproved when its high end is below.
+ * is shown when the interval's low end is, and disproved when its high end is below — as far as
+ * the rounds are independent: collections that come every few rounds tie neighbouring rounds
+ * together, and then the interval is too narrow (bench/README.md gives a case).
  */
 export const pairedRatioInterval = (rates: ReadonlyArray<number>, baseRates: ReadonlyArray<number>): readonly [number, number] | undefined => {
   const ratios = roundRatios(rates, baseRates)

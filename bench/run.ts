@@ -17,7 +17,7 @@ import { effectBaselines, effectCases } from "./effect.ts"
 import { attachRatios, type Baselines, budgetMs, type Case, type Clock, clockFromEnv, type Figure, measureCases, sinkSize } from "./measure.ts"
 
 export interface BenchOptions {
-  /** Time budget per figure in ms (default `AUTHLAB_BENCH_MS`, else 300). */
+  /** Time budget per figure in ms (default `AUTHLAB_BENCH_MS`, else `DEFAULT_MS`: 1000). */
   readonly ms?: number
   /** What figures are timed by (default `AUTHLAB_BENCH_CLOCK`, else `wall`; see `Clock` in measure.ts). */
   readonly clock?: Clock

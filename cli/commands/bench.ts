@@ -10,7 +10,7 @@ import { Output } from "../output.ts"
 export const benchCommand = Command.make(
   "bench",
   {
-    ms: Options.integer("ms").pipe(Options.optional, Options.withDescription("Time budget per figure, in ms (default AUTHLAB_BENCH_MS, else 300).")),
+    ms: Options.integer("ms").pipe(Options.optional, Options.withDescription("Time budget per figure, in ms (default AUTHLAB_BENCH_MS, else 1000).")),
     only: Options.text("only").pipe(Options.optional, Options.withDescription("Only the figures whose group or operation contains this, e.g. hmac, rolling-key."))
   },
   ({ ms, only }) =>
