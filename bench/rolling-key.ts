@@ -30,7 +30,7 @@ import { hmac } from "@noble/hashes/hmac.js"
 import { sha256 } from "@noble/hashes/sha2.js"
 import { randomBytes as nobleRandomBytes } from "@noble/hashes/utils.js"
 import { Effect, Either, Layer, Option, Redacted, Schema } from "effect"
-import { transcript } from "../spec/codec.ts"
+import { splitAnyFrame, transcript } from "../spec/codec.ts"
 import { DEVICE_ID_BYTES, KEY_BYTES, Labels, NONCE_BYTES, ToServer } from "../spec/rolling-key/messages.ts"
 import { hardened } from "../spec/rolling-key/variants.ts"
 import { constantTimeEqual } from "../impl/crypto/bytes.ts"
@@ -41,7 +41,7 @@ import type { Crypto, SecureRandom } from "../impl/crypto/services.ts"
 import { makeClient, type RollingKeyClient } from "../impl/rolling-key/client.ts"
 import { makeServer, type RollingKeyServer } from "../impl/rolling-key/server.ts"
 import { exclusively } from "../impl/exclusive.ts"
-import { makeInMemoryClientStore, makeInMemoryServerStore, type ServerDeviceRecord } from "../impl/rolling-key/store.ts"
+import { makeInMemoryClientStore, makeInMemoryServerStore, type ServerDeviceRecord, toHex } from "../impl/rolling-key/store.ts"
 import { type Baselines, type Case, consume } from "./measure.ts"
 import type { BenchSuite } from "./run.ts"
 
@@ -64,7 +64,9 @@ export const Impl = {
   rawNobleServer: "raw noble: 4 HMAC + 1 HKDF + 64 random bytes",
   rawNodeServer: "raw node: 4 HMAC + 1 HKDF + 64 random bytes",
   toServer: "Schema.decodeUnknownEither(ToServer)",
+  splitFrame: "splitAnyFrame: the frame's fields, unchecked",
   memoryStore: "makeInMemoryServerStore, runSync each",
+  bareMap: "runSync of a Map get + set by hex id, no copies",
   exclusively: "runSync(exclusively(permit)(Effect.sync(noop)))",
   runSync: "runSync(Effect.sync(noop))"
 } as const
@@ -81,6 +83,10 @@ export const rollingKeyBaselines: Baselines = (f) => {
       return Impl.rawNodeRound
     case Impl.rawNobleServer:
       return Impl.rawNodeServer
+    case Impl.toServer:
+      return Impl.splitFrame
+    case Impl.memoryStore:
+      return Impl.bareMap
     case Impl.exclusively:
       return Impl.runSync
     default:
@@ -230,7 +236,9 @@ const PROTOCOL_WARMUP_MS = 1000
  * round really carries: the edge's decoding of an AuthRequest (a real one, taken from a round of
  * registered participants), a store read and write of a steady-state device record (current,
  * previous and retired keys, an outstanding challenge), and the one-at-a-time permit around a
- * trivial step against the same step without it. A server authentication does each of these
+ * trivial step. Each against its bare minimum in the same run: the frame split into its fields
+ * with no checks (`splitAnyFrame`, the attacker's codec), a Map read and write with nothing
+ * copied or wrapped, the same step without the permit. A server authentication does each of these
  * twice (AuthBegin, AuthRequest); the figures are what bench/README.md's account of the
  * `Op.server` gap rests on.
  */
@@ -255,13 +263,22 @@ const serverPartCases = (): Array<Case> => {
   Effect.runSync(store.put(record))
   const getAndPut = Effect.flatMap(store.get(record.deviceId), (found) =>
     Option.isSome(found) ? store.put(found.value) : Effect.dieMessage("P5 bench: the stored record is gone"))
+  // the same read and write with nothing copied or wrapped: what the store's defensive copies and
+  // `Redacted` wrappers cost is the difference
+  const bare = new Map([[toHex(record.deviceId), record]])
+  const bareGetAndPut = Effect.sync(() => {
+    const id = toHex(record.deviceId)
+    bare.set(id, bare.get(id)!)
+  })
 
   // a step that needs the runtime (`Effect.void` is a completed Exit: `runSync` returns it at once)
   const step = Effect.sync(() => undefined)
   const permitted = exclusively(Effect.runSync(Effect.makeSemaphore(1)))(step)
   return [
     { group: GROUP, operation: Op.decode, implementation: Impl.toServer, fn: () => decode(request) },
+    { group: GROUP, operation: Op.decode, implementation: Impl.splitFrame, fn: () => splitAnyFrame(request) },
     { group: GROUP, operation: Op.store, implementation: Impl.memoryStore, fn: () => Effect.runSync(getAndPut) },
+    { group: GROUP, operation: Op.store, implementation: Impl.bareMap, fn: () => Effect.runSync(bareGetAndPut) },
     { group: GROUP, operation: Op.permit, implementation: Impl.exclusively, fn: () => Effect.runSync(permitted) },
     { group: GROUP, operation: Op.permit, implementation: Impl.runSync, fn: () => Effect.runSync(step) }
   ]
