@@ -24,15 +24,18 @@ interface KeySpace {
   readonly ids: Map<string, number>
   readonly byObject: WeakMap<object, number>
   readonly bySnapshot: WeakMap<object, number>
+  readonly byEvent: WeakMap<object, number>
+  /** Field names (`pushFields`), apart from `ids`. */
+  readonly names: Map<string, number>
   /** Parts up to a renaming of fresh names (`namedPart`), by object. */
   readonly named: WeakMap<object, NamedPart>
   readonly memos: MemoTree
 }
 
 /** Memo tables by a chain of owner objects (`memoOf(a, b)` is a's table for b). */
-type MemoTree = WeakMap<object, { memo?: Map<string, unknown>; readonly within: MemoTree }>
+type MemoTree = WeakMap<object, { memo?: Map<string | number, unknown>; readonly within: MemoTree }>
 
-const emptySpace = (): KeySpace => ({ ids: new Map(), byObject: new WeakMap(), bySnapshot: new WeakMap(), named: new WeakMap(), memos: new WeakMap() })
+const emptySpace = (): KeySpace => ({ ids: new Map(), byObject: new WeakMap(), bySnapshot: new WeakMap(), byEvent: new WeakMap(), names: new Map(), named: new WeakMap(), memos: new WeakMap() })
 
 let space = emptySpace()
 
@@ -46,15 +49,15 @@ export const newKeySpace = (): void => {
  * its policy), in the current key space. A memo keyed by ids must live here: the ids of one
  * exploration mean other parts in the next.
  */
-export const memoOf = <V>(owner: object, ...within: ReadonlyArray<object>): Map<string, V> => {
+export const memoOf = <V, K extends string | number = string>(owner: object, ...within: ReadonlyArray<object>): Map<K, V> => {
   let tree = space.memos
-  let node: { memo?: Map<string, unknown>; readonly within: MemoTree } | undefined
+  let node: { memo?: Map<string | number, unknown>; readonly within: MemoTree } | undefined
   for (const o of [owner, ...within]) {
     node = tree.get(o)
     if (node === undefined) tree.set(o, (node = { within: new WeakMap() }))
     tree = node.within
   }
-  return (node!.memo ??= new Map()) as Map<string, V>
+  return (node!.memo ??= new Map()) as Map<K, V>
 }
 
 /**
@@ -137,9 +140,11 @@ const snapshotJson = (snapshot: SnapshotLike): string =>
 
 /**
  * Push an object's fields onto a key's ids: their count, then each field's name and value as ids
- * (a string by its interned text, any other value by `termId`; parity keeps the two apart, so
- * `"5"` and `5` differ). For the flat records the explorer keys often — an XState event, a trace
- * event — without writing their JSON.
+ * — a string by its interned text, a small integer by itself, any other value by `termId`, in
+ * three classes by the id's remainder mod 3, so `"5"`, `5` and `[5]` differ. For the flat records
+ * the explorer keys often — an XState event, a trace event — without writing their JSON. Names
+ * have a table of their own: a few dozen, looked up on every field, where the shared table holds
+ * every part of every state (measured on P5: the lookups in the large table were most of the cost).
  */
 export const pushFields = (ids: Array<number>, value: object): void => {
   const at = ids.length
@@ -147,8 +152,34 @@ export const pushFields = (ids: Array<number>, value: object): void => {
   for (const name in value) {
     const field = (value as Record<string, unknown>)[name]
     ids[at]!++
-    ids.push(intern(name), typeof field === "string" ? 2 * intern(field) : 2 * termId(field) + 1)
+    let nameId = space.names.get(name)
+    if (nameId === undefined) space.names.set(name, (nameId = space.names.size))
+    ids.push(nameId, fieldId(field))
   }
+}
+
+const SMALL_INTEGER = 2 ** 40
+
+const fieldId = (field: unknown): number => {
+  if (typeof field === "string") return 3 * intern(field)
+  if (typeof field === "number" && Number.isSafeInteger(field) && Math.abs(field) < SMALL_INTEGER) return 3 * (field < 0 ? -2 * field - 1 : 2 * field) + 2
+  return 3 * termId(field) + 1
+}
+
+/**
+ * The id of an event object by its fields (`pushFields`), remembered per object: a system that
+ * hands the same event object to a transition again (P5 makes one per message and fresh name)
+ * has its key at the cost of a lookup.
+ */
+export const eventId = (event: object): number => {
+  let id = space.byEvent.get(event)
+  if (id === undefined) {
+    const ids: Array<number> = []
+    pushFields(ids, event)
+    id = intern(keyOf(ids))
+    space.byEvent.set(event, id)
+  }
+  return id
 }
 
 /** A key made of parts' ids (kept by the explorer's seen-set, so not interned here), written as bytes (`KeyWriter`). */

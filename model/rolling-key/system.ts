@@ -39,20 +39,27 @@ export interface NetMessage {
 }
 
 /**
- * A message on the wire, made once per body object, route and flags: the memoised transitions
- * hand out the same body objects again, so equal messages are one object and what is computed of
- * one (its content, its part of a state key) is computed once.
+ * A message as sent (not delivered yet), made once per body object, route and request name: the
+ * memoised transitions hand out the same body objects again, so equal messages are one object and
+ * what is computed of one (its content, its part of a state key) is computed once. Looked up by
+ * the route's strings one after the other, not by one string built per send (whose hashing was
+ * ~1 % of P5's exploration); whether it travels in TLS follows from its tag.
  */
-const netMessage = (m: Omit<NetMessage, "content">): NetMessage => {
-  let byRoute = onWire.get(m.message)
-  if (byRoute === undefined) onWire.set(m.message, (byRoute = new Map()))
-  // NUL cannot occur in an actor or a request name; `\u0001` stands for "no request name".
-  const route = `${m.from}\u0000${m.to}\u0000${m.data ?? "\u0001"}\u0000${m.tls}\u0000${m.delivered}`
-  let made = byRoute.get(route)
-  if (made === undefined) byRoute.set(route, (made = { ...m, content: JSON.stringify([m.from, m.to, m.data, m.message]) }))
+const netMessage = (from: Actor, to: Actor, message: SymMessage, data: string | undefined): NetMessage => {
+  let byRoute = onWire.get(message)
+  if (byRoute === undefined) onWire.set(message, (byRoute = new Map()))
+  const route = `${from}>${to}`
+  let byData = byRoute.get(route)
+  if (byData === undefined) byRoute.set(route, (byData = new Map()))
+  let made = byData.get(data)
+  if (made === undefined) {
+    const tls = TLS_MESSAGES.has(message._tag)
+    const content = JSON.stringify([from, to, data, message])
+    byData.set(data, (made = data === undefined ? { from, to, message, tls, delivered: false, content } : { from, to, message, data, tls, delivered: false, content }))
+  }
   return made
 }
-const onWire = new WeakMap<SymMessage, Map<string, NetMessage>>()
+const onWire = new WeakMap<SymMessage, Map<string, Map<string | undefined, NetMessage>>>()
 
 /** The message once delivered (made once per message, like `netMessage`). */
 const deliveredOnce = (m: NetMessage): NetMessage => {
@@ -133,8 +140,7 @@ const interpret = (
     if (a.type === "send") {
       const p = a.params as SendParams
       const to = actor === "server" ? replyTo : "server"
-      const tls = TLS_MESSAGES.has(p.message._tag)
-      const sent = netMessage(p.data === undefined ? { from: actor, to, message: p.message, tls, delivered: false } : { from: actor, to, message: p.message, data: p.data, tls, delivered: false })
+      const sent = netMessage(actor, to, p.message, p.data)
       const ref = sameMessageOnWire(network, sent)
       if (ref === network.length) network = [...network, sent]
       // Written out rather than with a conditional spread: this is the explorer's hottest path.
@@ -185,7 +191,20 @@ const freshPatterns: Array<RegExp> = []
 /** The word `n<fresh>` with an optional one-letter suffix (`n3`, `n3e`, `n3g`), compiled once per name. */
 const freshPattern = (fresh: number): RegExp => (freshPatterns[fresh] ??= new RegExp(`\\bn${fresh}[a-z]?\\b`))
 
+/*
+ * The events handed to the machines are made once per message (and fresh name) and reused: the
+ * memoised transition (../explore/transition.ts) then finds an event's id by the object, and
+ * equal deliveries do not build equal events again.
+ */
+const clientEvents = new WeakMap<SymMessage, ClientEvent | null>()
+
 const clientEvent = (message: SymMessage): ClientEvent | undefined => {
+  let event = clientEvents.get(message)
+  if (event === undefined) clientEvents.set(message, (event = clientEventNow(message) ?? null))
+  return event ?? undefined
+}
+
+const clientEventNow = (message: SymMessage): ClientEvent | undefined => {
   switch (message._tag) {
     case "RegisterResponse":
     case "AuthChallenge":
@@ -197,7 +216,17 @@ const clientEvent = (message: SymMessage): ClientEvent | undefined => {
   }
 }
 
+const serverEvents = new WeakMap<SymMessage, Map<string, ServerEvent | null>>()
+
 const serverEvent = (message: SymMessage, fresh: string): ServerEvent | undefined => {
+  let byFresh = serverEvents.get(message)
+  if (byFresh === undefined) serverEvents.set(message, (byFresh = new Map()))
+  let event = byFresh.get(fresh)
+  if (event === undefined) byFresh.set(fresh, (event = serverEventNow(message, fresh) ?? null))
+  return event ?? undefined
+}
+
+const serverEventNow = (message: SymMessage, fresh: string): ServerEvent | undefined => {
   switch (message._tag) {
     case "RegisterRequest":
     case "AuthBegin":
@@ -209,6 +238,18 @@ const serverEvent = (message: SymMessage, fresh: string): ServerEvent | undefine
       return undefined
   }
 }
+
+/** The user's and the faults' events, made once per fresh name (or once). */
+const userEvents = new Map<string, ClientEvent | null>()
+const userEvent = (action: string, fresh: string): ClientEvent | undefined => {
+  const key = `${action}\u0000${fresh}`
+  let event = userEvents.get(key)
+  if (event === undefined)
+    userEvents.set(key, (event = action === "register" ? { type: "user.register", ephemeral: `${fresh}e` } : action === "login" ? { type: "user.login", input: fresh } : null))
+  return event ?? undefined
+}
+const CRASH = { type: "fault.crash" } as const
+const TIMER_EXPIRED = { type: "timer.expired" } as const
 
 const deliver = (s: SystemState, ref: number, to: Actor | undefined): { state: SystemState; events: Array<TraceEvent> } | undefined => {
   const m = s.network[ref]
@@ -237,9 +278,7 @@ const deliver = (s: SystemState, ref: number, to: Actor | undefined): { state: S
 const userAction = (s: SystemState, actor: Actor, action: string): { state: SystemState; events: Array<TraceEvent> } | undefined => {
   const snap = clientOf(s, actor)
   if (snap === null) return undefined
-  const fresh = freshName(s)
-  const event: ClientEvent | undefined =
-    action === "register" ? { type: "user.register", ephemeral: `${fresh}e` } : action === "login" ? { type: "user.login", input: fresh } : undefined
+  const event = userEvent(action, freshName(s))
   if (event === undefined) return undefined
   const [next, actions] = transition(s.machines.client, snap, event)
   if (next === snap) return undefined
@@ -264,10 +303,25 @@ const honest = (s: SystemState, actor: Actor, action: string): { state: SystemSt
   return { state, events }
 }
 
+/**
+ * One object per attacker-built message content, in the explorer's key space: the attacker builds
+ * the same forged message again in many states, and what is computed of a message (its content,
+ * its id, its part of a key, the machines' event) is remembered by the object.
+ */
+const canonical = (message: SymMessage): SymMessage => {
+  const made = memoOf<SymMessage>(canonical)
+  const content = JSON.stringify(message)
+  const known = made.get(content)
+  if (known !== undefined) return known
+  made.set(content, message)
+  return message
+}
+
 /** Put an attacker-built message on the wire and deliver it to `to` at once. */
-const injected = (s: SystemState, to: Actor, message: SymMessage, data?: string): { state: SystemState; events: Array<TraceEvent> } | undefined => {
+const injected = (s: SystemState, to: Actor, built: SymMessage, data?: string): { state: SystemState; events: Array<TraceEvent> } | undefined => {
+  const message = canonical(built)
   const ref = s.network.length
-  const withMessage: SystemState = { ...s, network: [...s.network, netMessage({ from: "attacker", to, message, ...(data === undefined ? {} : { data }), tls: false, delivered: false })] }
+  const withMessage: SystemState = { ...s, network: [...s.network, netMessage("attacker", to, message, data)] }
   const r = deliver(withMessage, ref, undefined)
   if (r === undefined) return undefined
   const events: Array<TraceEvent> = [
@@ -390,6 +444,18 @@ const deduceNow = (s: SystemState): { readonly known: SystemState["attackerKeys"
   return known === undefined ? NOTHING_LEARNED : { known, events }
 }
 
+/**
+ * The clone's first snapshot, made once per machine, policy and copied storage (an XState initial
+ * transition costs ~70 µs, and the compromise of one stored key is met in many states).
+ */
+const cloneOf = (machine: Machines["client"], policy: Policy, stored: { readonly deviceId: string; readonly key: Key; readonly nextRequest: number }): ClientSnapshot => {
+  const made = memoOf<ClientSnapshot>(cloneOf, machine, policy)
+  const content = JSON.stringify(stored)
+  let clone = made.get(content)
+  if (clone === undefined) made.set(content, (clone = initialTransition(machine, { policy, role: "clone" satisfies ClientRole, stored })[0]))
+  return clone
+}
+
 export const step = (s: SystemState, move: Move): { state: SystemState; events: Trace } | undefined => {
   const r = stepOnly(s, move)
   if (r === undefined) return undefined
@@ -409,22 +475,21 @@ const stepOnly = (s: SystemState, move: Move): { state: SystemState; events: Tra
     case "Deliver":
       return deliver(s, move.ref, move.to)
     case "Crash": {
-      if (move.actor === "server") return { state: withServer(s, transition(s.machines.server, s.server, { type: "fault.crash" })[0]), events: [{ _tag: "Crash", actor: "server" }] }
+      if (move.actor === "server") return { state: withServer(s, transition(s.machines.server, s.server, CRASH)[0]), events: [{ _tag: "Crash", actor: "server" }] }
       const snap = clientOf(s, move.actor)
       if (snap === null) return undefined
-      return { state: withClient(s, move.actor, transition(s.machines.client, snap, { type: "fault.crash" })[0]), events: [{ _tag: "Crash", actor: move.actor }] }
+      return { state: withClient(s, move.actor, transition(s.machines.client, snap, CRASH)[0]), events: [{ _tag: "Crash", actor: move.actor }] }
     }
     case "Timeout": {
       const snap = clientOf(s, move.actor)
       if (snap === null) return undefined
-      const [next] = transition(s.machines.client, snap, { type: "timer.expired" })
+      const [next] = transition(s.machines.client, snap, TIMER_EXPIRED)
       return next === snap ? undefined : { state: withClient(s, move.actor, next), events: [{ _tag: "Tick", actor: move.actor }] }
     }
     case "Compromise": {
       const c = s.client.context
       if (s.clone !== null || c.storedKey === null || c.deviceId === null) return undefined
-      const role: ClientRole = "clone"
-      const clone = initialTransition(s.machines.client, { policy: s.policy, role, stored: { deviceId: c.deviceId, key: c.storedKey, nextRequest: c.nextRequest } })[0]
+      const clone = cloneOf(s.machines.client, s.policy, { deviceId: c.deviceId, key: c.storedKey, nextRequest: c.nextRequest })
       const known = s.attackerKeys.some((k) => k.key.name === c.storedKey!.name)
       const attackerKeys = known ? s.attackerKeys : [...s.attackerKeys, { key: c.storedKey, via: "compromise" as const }]
       return { state: { ...s, clone, attackerKeys }, events: [{ _tag: "Reveal", name: `k${c.storedKey.epoch}`, via: "compromise" }] }
