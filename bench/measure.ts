@@ -14,9 +14,9 @@
 
 /**
  * Default time budget per figure, in ms; `AUTHLAB_BENCH_MS` overrides it. 1 s gives a figure
- * ~100 rounds of 10 ms (`ROUNDS`). At 300 ms (3 ms batches) two runs of 2026-12-04 put our noble
- * ChaCha20-Poly1305 sealing at 0.78× (0.68–0.87×) and 1.20× (0.95–1.54×) of raw noble; at 1 s,
- * 0.96–0.99× over four runs. A whole run takes ~3 min instead of ~1.5.
+ * ~500 rounds of 2 ms (`ROUNDS`). At 300 ms and 100 rounds (3 ms batches) two runs of 2026-12-04
+ * put our noble ChaCha20-Poly1305 sealing at 0.78× (0.68–0.87×) and 1.20× (0.95–1.54×) of raw
+ * noble; at 1 s, 0.96–0.99× over four runs. A whole run takes ~3 min instead of ~1.5.
  */
 export const DEFAULT_MS = 1000
 
@@ -184,12 +184,16 @@ const summarize = (r: Runner): Measurement => {
 }
 
 /**
- * Batches per figure the calibration aims at: the budget over this is a batch's length (10 ms at
+ * Batches per figure the calibration aims at: the budget over this is a batch's length (2 ms at
  * 1 s a figure). Many short rounds rather than a few long ones, because the ratio is a median over
- * rounds (`pairedRatio`), whose interval narrows as 1/√rounds: with 25 rounds the medians of our
- * noble layer's fast primitives against raw noble scattered over 0.77–1.10× from run to run.
+ * rounds (`pairedRatio`), whose interval narrows as 1/√rounds, and because a young-generation
+ * collection then lands in few of them: noble's hashes make ~3 KB of garbage a call, a collection
+ * every ~36 ms, which slows the batch that meets it and the next. With 10 ms batches that was
+ * half the rounds, and our noble HMAC's median against raw noble came out anywhere in 0.84–1.00×
+ * (intervals up to 0.77–1.08×); with 2 ms batches, 0.99–1.00× in six runs of 2026-12-04, every
+ * interval within 0.97–1.01×. With 25 rounds the fast primitives scattered over 0.77–1.10×.
  */
-const ROUNDS = 100
+const ROUNDS = 500
 
 /** The indices 0 … n-1 in a random order (Fisher–Yates). */
 const shuffled = (n: number): Array<number> => {
