@@ -25,8 +25,6 @@ interface KeySpace {
   readonly byObject: WeakMap<object, number>
   readonly bySnapshot: WeakMap<object, number>
   readonly byEvent: WeakMap<object, number>
-  /** Field names (`pushFields`), apart from `ids`. */
-  readonly names: Map<string, number>
   /** Parts up to a renaming of fresh names (`namedPart`), by object. */
   readonly named: WeakMap<object, NamedPart>
   readonly memos: MemoTree
@@ -35,7 +33,7 @@ interface KeySpace {
 /** Memo tables by a chain of owner objects (`memoOf(a, b)` is a's table for b). */
 type MemoTree = WeakMap<object, { memo?: Map<string | number, unknown>; readonly within: MemoTree }>
 
-const emptySpace = (): KeySpace => ({ ids: new Map(), byObject: new WeakMap(), bySnapshot: new WeakMap(), byEvent: new WeakMap(), names: new Map(), named: new WeakMap(), memos: new WeakMap() })
+const emptySpace = (): KeySpace => ({ ids: new Map(), byObject: new WeakMap(), bySnapshot: new WeakMap(), byEvent: new WeakMap(), named: new WeakMap(), memos: new WeakMap() })
 
 let space = emptySpace()
 
@@ -140,11 +138,9 @@ const snapshotJson = (snapshot: SnapshotLike): string =>
 
 /**
  * Push an object's fields onto a key's ids: their count, then each field's name and value as ids
- * — a string by its interned text, a small integer by itself, any other value by `termId`, in
- * three classes by the id's remainder mod 3, so `"5"`, `5` and `[5]` differ. For the flat records
- * the explorer keys often — an XState event, a trace event — without writing their JSON. Names
- * have a table of their own: a few dozen, looked up on every field, where the shared table holds
- * every part of every state (measured on P5: the lookups in the large table were most of the cost).
+ * (a string by its interned text, any other value by `termId`; parity keeps the two apart, so
+ * `"5"` and `5` differ). For the flat records the explorer keys often — an XState event, a trace
+ * event — without writing their JSON.
  */
 export const pushFields = (ids: Array<number>, value: object): void => {
   const at = ids.length
@@ -152,18 +148,8 @@ export const pushFields = (ids: Array<number>, value: object): void => {
   for (const name in value) {
     const field = (value as Record<string, unknown>)[name]
     ids[at]!++
-    let nameId = space.names.get(name)
-    if (nameId === undefined) space.names.set(name, (nameId = space.names.size))
-    ids.push(nameId, fieldId(field))
+    ids.push(intern(name), typeof field === "string" ? 2 * intern(field) : 2 * termId(field) + 1)
   }
-}
-
-const SMALL_INTEGER = 2 ** 40
-
-const fieldId = (field: unknown): number => {
-  if (typeof field === "string") return 3 * intern(field)
-  if (typeof field === "number" && Number.isSafeInteger(field) && Math.abs(field) < SMALL_INTEGER) return 3 * (field < 0 ? -2 * field - 1 : 2 * field) + 2
-  return 3 * termId(field) + 1
 }
 
 /**
