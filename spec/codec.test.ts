@@ -5,7 +5,7 @@
 import { Either, Schema } from "effect"
 import fc from "fast-check"
 import { describe, expect, it } from "vitest"
-import { boundedBytes, emptyOrFixed, fixedBytes, MAX_FRAME_BYTES, message, transcript, utf8, wireUnion } from "./codec.ts"
+import { boundedBytes, emptyOrFixed, fixedBytes, freshBytes, MAX_FRAME_BYTES, message, transcript, utf8, wireUnion } from "./codec.ts"
 
 const Sample = message("Sample", 42, { id: fixedBytes(4), body: boundedBytes(0, 8), proof: emptyOrFixed(2), name: utf8(6, 0) })
 const Other = message("Other", 43, { id: fixedBytes(4) })
@@ -64,5 +64,39 @@ describe("codec", () => {
   it("gives different field lists different transcripts", () => {
     expect(transcript("l", ["ab", "c"])).not.toEqual(transcript("l", ["a", "bc"]))
     expect(transcript("l", ["a"])).not.toEqual(transcript("m", ["a"]))
+  })
+
+  it("writes a transcript as u32be(length) ‖ bytes for the label and each field, at every length (in a shared block or not)", () => {
+    const reference = (label: string, fields: ReadonlyArray<Uint8Array | string>) => {
+      const parts = [label, ...fields].map((f) => (typeof f === "string" ? new TextEncoder().encode(f) : f))
+      return Uint8Array.from(parts.flatMap((p) => [p.length >>> 24, (p.length >>> 16) & 0xff, (p.length >>> 8) & 0xff, p.length & 0xff, ...p]))
+    }
+    fc.assert(
+      fc.property(fc.string(), fc.array(fc.oneof(fc.string(), fc.integer({ min: 0, max: 600 }).chain((n) => fc.uint8Array({ minLength: n, maxLength: n }))), { maxLength: 5 }), (label, fields) => {
+        const made = transcript(label, fields)
+        expect(made).toEqual(reference(label, fields))
+        expect(made.byteLength).toBe(reference(label, fields).length)
+      })
+    )
+  })
+
+  it("hands out fresh bytes that are zeroed and never overlap earlier ones, whatever their length", () => {
+    fc.assert(
+      fc.property(fc.array(fc.integer({ min: 0, max: 2000 }), { minLength: 1, maxLength: 60 }), (lengths) => {
+        const views = lengths.map((n) => {
+          const v = freshBytes(n)
+          expect(v.length).toBe(n)
+          expect(v.every((b) => b === 0)).toBe(true)
+          v.fill(0xff)
+          return v
+        })
+        for (const [i, a] of views.entries())
+          for (const b of views.slice(i + 1)) {
+            if (a.buffer !== b.buffer) continue
+            const apart = a.byteOffset + a.byteLength <= b.byteOffset || b.byteOffset + b.byteLength <= a.byteOffset
+            expect(apart).toBe(true)
+          }
+      })
+    )
   })
 })
