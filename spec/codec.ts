@@ -137,6 +137,8 @@ export interface MessageCodec<Tag extends string, F extends Fields> {
   readonly wire: Schema.Schema<MessageOf<Tag, F>, Uint8Array>
   readonly make: (fields: FieldValues<F>) => MessageOf<Tag, F>
   readonly encode: (message: MessageOf<Tag, F>) => Uint8Array
+  /** The frame's checks alone (code, framing, every field's), as `wire` runs them, before its schema validation. */
+  readonly decodeFrame: (bytes: Uint8Array) => Either.Either<MessageOf<Tag, F>, string>
 }
 
 /**
@@ -246,7 +248,7 @@ export const message = <const Tag extends string, const F extends Fields>(
       }),
     encode: (m) => ParseResult.succeed(encode(m))
   })
-  return { tag, code, fields, schema, wire, make: (f) => ({ _tag: tag, ...f }) as MessageOf<Tag, F>, encode }
+  return { tag, code, fields, schema, wire, make: (f) => ({ _tag: tag, ...f }) as MessageOf<Tag, F>, encode, decodeFrame: decode }
 }
 
 // `any` here is a variance escape: a list of codecs of different message types.
@@ -262,10 +264,16 @@ export const wireUnion = <const Cs extends ReadonlyArray<AnyCodec>>(
   const typeSchema = Schema.Union(...codecs.map((c) => Schema.typeSchema(c.schema)))
   return Schema.transformOrFail(Schema.Uint8ArrayFromSelf, typeSchema, {
     strict: false,
-    decode: (bytes, options, ast) => {
+    // The message's own frame checks, then this union's schema validation of what they made: the
+    // same checks as decoding with `codec.wire`, whose own validation of its output would repeat
+    // the union's (0.75 µs of a 1.7 µs P5 AuthRequest decode).
+    decode: (bytes, _, ast) => {
       const codec = bytes.length >= 2 ? byCode.get(bytes[1]!) : undefined
       if (codec === undefined) return ParseResult.fail(new ParseResult.Type(ast, bytes, "unknown or missing message code"))
-      return ParseResult.decodeUnknown(codec.wire)(bytes, options)
+      return Either.match(codec.decodeFrame(bytes), {
+        onLeft: (why) => ParseResult.fail(new ParseResult.Type(ast, bytes, why)),
+        onRight: (m) => ParseResult.succeed(m)
+      })
     },
     encode: (m, _, ast) => {
       const codec = byTag.get((m as { _tag: string })._tag)
