@@ -89,6 +89,16 @@ export interface PathSummary {
   readonly initial: (trace: Trace) => string
   /** The summary after one more step's events. */
   readonly next: (summary: string, events: Trace) => string
+  /**
+   * The properties' incremental form, when the protocol gives one: which covered properties a
+   * path breaks whose past has this summary and whose rest is `future`, for a past in which none
+   * of them was broken — for each, what its `check` of past ++ future says. The explorer then
+   * judges a step from its parent's summary, the step's events and the continuation, without the
+   * path's trace; a property it names broken is checked on the whole trace for the violation it
+   * reports, and must agree (it throws otherwise). Sound because the explorer judges every step
+   * while a property is unbroken, so a path's past is clean for each property still judged.
+   */
+  readonly broken?: (summary: string, future: Trace) => ReadonlyArray<string>
 }
 
 export interface FoundViolation {
@@ -290,20 +300,41 @@ export const explore = <S>(
   // together): its trace is built once for all of them.
   let tracedParent = -1
   let parentTrace: ReadonlyArray<TraceEvent> = []
-  const judge = (step: Step, future: { readonly stateId: number; readonly state: S } | undefined) => {
-    if (violations.size === properties.length) return
+  const traceBefore = (step: Step): ReadonlyArray<TraceEvent> => {
     if (step.parent < 0) parentTrace = initialTraces.get(step.start) ?? []
     else if (step.parent !== tracedParent) parentTrace = traceOf(nodes, step.parent, initialTraces)
     tracedParent = step.parent
+    return parentTrace
+  }
+  const found = (step: Step, p: SecurityProperty, full: Trace, continuation: Trace, future: { readonly state: S } | undefined, v: Violation) => {
+    const path = step.parent < 0 ? [] : [...pathOf(nodes, step.parent), step.move!]
+    violations.set(p.id, { start: step.start, path, ...reported(p, full.slice(0, full.length - continuation.length), future, v), depth: step.depth })
+  }
+  /** `parentHistory`: the history id of the path before the step (for a start, its set-up trace's). */
+  const judge = (step: Step, parentHistory: number, future: { readonly stateId: number; readonly state: S } | undefined) => {
+    if (violations.size === properties.length) return
     const continuation = future === undefined ? [] : continuationOf(future.stateId, future.state)
-    const full = parentTrace.concat(step.events, continuation)
+    if (summary?.broken !== undefined) {
+      // A start's set-up trace was never judged: it is part of the future of the empty past.
+      const broken =
+        step.parent < 0
+          ? summary.broken(summary.initial([]), [...(initialTraces.get(step.start) ?? []), ...step.events, ...continuation])
+          : summary.broken(summaries[parentHistory]!, continuation.length === 0 ? step.events : step.events.concat(continuation))
+      for (const id of broken) {
+        const p = properties.find((q) => q.id === id)
+        if (p === undefined || violations.has(id)) continue
+        const full = traceBefore(step).concat(step.events, continuation)
+        const v = p.check(full)
+        if (v === undefined) throw new Error(`${id}: the path summary's incremental form says this step breaks it and its check of the whole trace does not`)
+        found(step, p, full, continuation, future, v)
+      }
+      return
+    }
+    const full = traceBefore(step).concat(step.events, continuation)
     for (const p of properties) {
       if (violations.has(p.id)) continue
       const v = p.check(full)
-      if (v !== undefined) {
-        const path = step.parent < 0 ? [] : [...pathOf(nodes, step.parent), step.move!]
-        violations.set(p.id, { start: step.start, path, ...reported(p, full.slice(0, full.length - continuation.length), future, v), depth: step.depth })
-      }
+      if (v !== undefined) found(step, p, full, continuation, future, v)
     }
   }
 
@@ -332,14 +363,14 @@ export const explore = <S>(
   /** Ids of the steps' events (`eventsKey`): far fewer than the pairs, so a pair is two small numbers. */
   const eventIds = new Map<string, number>()
   const judgeSeen = (step: Step, parentHistory: number) => {
-    if (step.parent < 0) return judge(step, undefined)
+    if (step.parent < 0) return judge(step, parentHistory, undefined)
     const key = eventsKey(step.events)
     let events = eventIds.get(key)
     if (events === undefined) eventIds.set(key, (events = eventIds.size))
     const pair = events * HISTORY_IDS + parentHistory
     if (passed.has(pair)) return
     const broken = violations.size
-    judge(step, undefined)
+    judge(step, parentHistory, undefined)
     if (violations.size !== broken) return
     if (passed.size >= PASSED_PAIRS) {
       passed.clear()
@@ -353,11 +384,11 @@ export const explore = <S>(
     const history = historyAfter(parentHistory, step.events)
     const k = situation(step.start, stateId, history)
     if (seen.has(k)) {
-      if (summary === undefined) judge(step, { stateId, state })
+      if (summary === undefined) judge(step, parentHistory, { stateId, state })
       else judgeSeen(step, parentHistory)
       return false
     }
-    judge(step, { stateId, state })
+    judge(step, parentHistory, { stateId, state })
     seen.add(k)
     // A node at the bound is never expanded: its state is not kept (most nodes are on the last level).
     nodes.push({ parent: step.parent, move: step.move, events: step.events, depth: step.depth, start: step.start, state: step.depth < options.depth ? state : undefined, history, stateId })

@@ -68,6 +68,136 @@ const serverVerdict = (trace: Trace, at: number): ReadonlyArray<TraceEvent> => {
   return verdict
 }
 
+/**
+ * What each property's forward scan has read of a path before the trace it is given: nothing, for
+ * a whole trace (`NO_PAST`), or a past summarised by `pastSummary` (below), so that the explorer
+ * can judge a step from its parent's summary without the path's trace. A scan from a past's
+ * readings gives the verdict its scan of past ++ trace gives, for a past in which it found no
+ * violation: the readings are exactly the state the scan carries forward (property by property,
+ * at `pastSummary`).
+ */
+interface PastReadings {
+  /** Requests the server accepted (no-replay, injective-agreement). */
+  readonly committed: ReadonlySet<string>
+  /** Per sender, the highest request number accepted (no-replay). */
+  readonly latest: ReadonlyMap<string, number>
+  /** Requests honest parties sent, in the order sent (injective-agreement matches a grant to the first with its number). */
+  readonly sent: ReadonlySet<string>
+  /** Keys copied in a compromise (injective-agreement). */
+  readonly compromised: ReadonlySet<string>
+  /** The epoch of the first key copied, if any (clone-detection). */
+  readonly copiedEpoch: number | undefined
+  /** The highest epoch of a request of the device's line the server accepted, or -1 (clone-detection). */
+  readonly deviceEpoch: number
+  /** Whether a message made with a copied key was delivered (desync-liveness). */
+  readonly usedCopied: boolean
+}
+
+const NO_PAST: PastReadings = {
+  committed: new Set(),
+  latest: new Map(),
+  sent: new Set(),
+  compromised: new Set(),
+  copiedEpoch: undefined,
+  deviceEpoch: -1,
+  usedCopied: false
+}
+
+const scanNoReplay = (trace: Trace, past: PastReadings): Violation | undefined => {
+  const accepted = new Set(past.committed)
+  const latest = new Map(past.latest)
+  for (let at = 0; at < trace.length; at++) {
+    const e = trace[at]!
+    if (e._tag !== "Commit" || e.actor !== "server") continue
+    if (accepted.has(e.data)) return violation(at, `request ${e.data} accepted a second time`)
+    accepted.add(e.data)
+    const name = parseRequestName(e.data)
+    if (name === undefined) continue
+    const last = latest.get(name.sender)
+    if (last !== undefined && name.n < last)
+      return violation(at, `request ${e.data} accepted after the same sender's later request #${last}`)
+    latest.set(name.sender, Math.max(last ?? -1, name.n))
+  }
+  return undefined
+}
+
+const scanInjectiveAgreement = (trace: Trace, past: PastReadings): Violation | undefined => {
+  const sent = new Set(past.sent)
+  const compromised = new Set(past.compromised)
+  const committed = new Set(past.committed)
+  for (let at = 0; at < trace.length; at++) {
+    const e = trace[at]!
+    if (e._tag === "Running" && e.peer === "server") sent.add(e.data)
+    else if (e._tag === "Reveal" && e.via === "compromise") compromised.add(e.name)
+    else if (e._tag === "Commit" && e.actor === "server") {
+      const name = parseRequestName(e.data)
+      // A clone's request, or a code the attacker computed, with a key it got from a compromise.
+      const excused = name !== undefined && name.sender !== "client" && compromised.has(`k${name.epoch}`)
+      if (!sent.has(e.data) && !excused) return violation(at, `server accepted ${e.data}, which no honest party sent`)
+      if (committed.has(e.data)) return violation(at, `server accepted ${e.data} twice (not injective)`)
+      committed.add(e.data)
+    } else if (e._tag === "Accept" && e.actor === "client") {
+      const matching = [...committed].some((d) => d.startsWith(`${e.data}@`))
+      // With the device's key in the attacker's hands a grant can be forged: excused, as above.
+      const request = [...sent].find((d) => d.startsWith(`${e.data}@`))
+      const excused = request !== undefined && compromised.has(`k${parseRequestName(request)?.epoch}`)
+      if (!matching && !excused) return violation(at, `device completed ${e.data}, which the server never accepted`)
+    }
+  }
+  return undefined
+}
+
+const scanDesyncLiveness = (trace: Trace, past: PastReadings): Violation | undefined => {
+  // A copy of the key that never reaches the server or the device changes nothing: only a used one excuses.
+  if (past.usedCopied || trace.some((e) => e._tag === "Deliver" && usesCopiedKey(e.data))) return undefined
+  const end = trace.findIndex((e) => e._tag === "FaultsEnd")
+  if (end < 0) return undefined
+  const firstRequest = trace.findIndex((e, i) => i > end && e._tag === "Running" && e.actor === "client")
+  if (firstRequest < 0) return violation(trace.length - 1, "after the faults stopped the device never made a request")
+  const data = (trace[firstRequest] as Extract<TraceEvent, { _tag: "Running" }>).data
+  const request = data.split("@")[0]!
+  const committed = trace.some((e, i) => i > firstRequest && e._tag === "Commit" && e.actor === "server" && e.data === data)
+  if (!committed) return violation(trace.length - 1, `after the faults stopped the server refused the device's request ${data}`)
+  const completed = trace.some((e, i) => i > firstRequest && e._tag === "Accept" && e.actor === "client" && e.data === request)
+  if (!completed) return violation(trace.length - 1, `after the faults stopped the device did not complete ${request}`)
+  return undefined
+}
+
+const scanCloneDetection = (trace: Trace, past: PastReadings): Violation | undefined => {
+  let deviceEpoch = past.deviceEpoch
+  let copiedEpoch = past.copiedEpoch
+  for (let at = 0; at < trace.length; at++) {
+    const e = trace[at]!
+    // The copy is the first compromise reveal; later ones are keys computed from it.
+    if (e._tag === "Reveal" && e.via === "compromise" && copiedEpoch === undefined) copiedEpoch = Number(e.name.slice(1))
+    if (e._tag === "Commit" && e.actor === "server") {
+      const name = parseRequestName(e.data)
+      // The attacker's own logins use keys of the device's line (computed from its grants) and
+      // roll the server's keys like the device's do (SECURITY.md §5, no post-compromise security).
+      if (name?.sender === "client" || name?.sender === "attacker") deviceEpoch = Math.max(deviceEpoch, name.epoch)
+    }
+    if (e._tag !== "Deliver" || e.to !== "server") continue
+    const name = parseRequestName(e.data)
+    // Only requests made with the copied key itself: once the clone has rolled it holds a key
+    // of its own lineage, which the server can tell from the device's only by a later clash
+    // (the residual "clone acts first", SECURITY.md).
+    if (name?.sender !== "clone" || name.epoch !== copiedEpoch || name.epoch >= deviceEpoch) continue
+    const verdict = serverVerdict(trace, at)
+    if (verdict.some((x) => x._tag === "Commit"))
+      return violation(at, `server accepted the clone's ${e.data} after the device had used k${deviceEpoch}`)
+    const stale = verdict.some((x) => x._tag === "Reject" && x.reason === "stale-challenge")
+    const signalled = verdict.some((x) => x._tag === "Signal" && x.signal === "clone-suspected")
+    if (name.epoch === deviceEpoch - 1 && !stale && !signalled)
+      return violation(at, `the clone's ${e.data}, made with the key just retired, raised no clone-suspected`)
+  }
+  return undefined
+}
+
+const scanKeySecrecy = (trace: Trace): Violation | undefined => {
+  const at = trace.findIndex((e) => e._tag === "Reveal" && e.via === "wire")
+  return at < 0 ? undefined : violation(at, `the attacker can compute ${(trace[at] as Extract<TraceEvent, { _tag: "Reveal" }>).name} from what it saw on the wire`)
+}
+
 export const noReplay: SecurityProperty = {
   id: "P5.no-replay",
   protocol: "rolling-key",
@@ -78,23 +208,7 @@ export const noReplay: SecurityProperty = {
   judgedIn: ["model", "impl"],
   weakness:
     "The claim lets the client choose the authorisation-code input and keeps the previous key: a captured request still verifies under the previous key after the server has rolled, so it is accepted again.",
-  check: (trace) => {
-    const accepted = new Set<string>()
-    const latest = new Map<string, number>()
-    for (let at = 0; at < trace.length; at++) {
-      const e = trace[at]!
-      if (e._tag !== "Commit" || e.actor !== "server") continue
-      if (accepted.has(e.data)) return violation(at, `request ${e.data} accepted a second time`)
-      accepted.add(e.data)
-      const name = parseRequestName(e.data)
-      if (name === undefined) continue
-      const last = latest.get(name.sender)
-      if (last !== undefined && name.n < last)
-        return violation(at, `request ${e.data} accepted after the same sender's later request #${last}`)
-      latest.set(name.sender, Math.max(last ?? -1, name.n))
-    }
-    return undefined
-  }
+  check: (trace) => scanNoReplay(trace, NO_PAST)
 }
 
 export const injectiveAgreement: SecurityProperty = {
@@ -107,31 +221,7 @@ export const injectiveAgreement: SecurityProperty = {
   judgedIn: ["model", "impl"],
   weakness:
     "The claim's grant is not bound to the request: a replayed grant completes a login the server never accepted, and a replayed request is accepted twice.",
-  check: (trace) => {
-    const sent = new Set<string>()
-    const compromised = new Set<string>()
-    const committed = new Set<string>()
-    for (let at = 0; at < trace.length; at++) {
-      const e = trace[at]!
-      if (e._tag === "Running" && e.peer === "server") sent.add(e.data)
-      else if (e._tag === "Reveal" && e.via === "compromise") compromised.add(e.name)
-      else if (e._tag === "Commit" && e.actor === "server") {
-        const name = parseRequestName(e.data)
-        // A clone's request, or a code the attacker computed, with a key it got from a compromise.
-        const excused = name !== undefined && name.sender !== "client" && compromised.has(`k${name.epoch}`)
-        if (!sent.has(e.data) && !excused) return violation(at, `server accepted ${e.data}, which no honest party sent`)
-        if (committed.has(e.data)) return violation(at, `server accepted ${e.data} twice (not injective)`)
-        committed.add(e.data)
-      } else if (e._tag === "Accept" && e.actor === "client") {
-        const matching = [...committed].some((d) => d.startsWith(`${e.data}@`))
-        // With the device's key in the attacker's hands a grant can be forged: excused, as above.
-        const request = [...sent].find((d) => d.startsWith(`${e.data}@`))
-        const excused = request !== undefined && compromised.has(`k${parseRequestName(request)?.epoch}`)
-        if (!matching && !excused) return violation(at, `device completed ${e.data}, which the server never accepted`)
-      }
-    }
-    return undefined
-  }
+  check: (trace) => scanInjectiveAgreement(trace, NO_PAST)
 }
 
 /** A message made with a key the attacker holds: a clone's request, or an attacker's code or keyed grant. */
@@ -147,21 +237,7 @@ export const desyncLiveness: SecurityProperty = {
   judgedIn: ["model", "impl"],
   weakness:
     "The claim's grant is unauthenticated and a replayed request rolls the server from the previous key: either leaves the device holding a key the server no longer knows — a permanent lockout.",
-  check: (trace) => {
-    // A copy of the key that never reaches the server or the device changes nothing: only a used one excuses.
-    if (trace.some((e) => e._tag === "Deliver" && usesCopiedKey(e.data))) return undefined
-    const end = trace.findIndex((e) => e._tag === "FaultsEnd")
-    if (end < 0) return undefined
-    const firstRequest = trace.findIndex((e, i) => i > end && e._tag === "Running" && e.actor === "client")
-    if (firstRequest < 0) return violation(trace.length - 1, "after the faults stopped the device never made a request")
-    const data = (trace[firstRequest] as Extract<TraceEvent, { _tag: "Running" }>).data
-    const request = data.split("@")[0]!
-    const committed = trace.some((e, i) => i > firstRequest && e._tag === "Commit" && e.actor === "server" && e.data === data)
-    if (!committed) return violation(trace.length - 1, `after the faults stopped the server refused the device's request ${data}`)
-    const completed = trace.some((e, i) => i > firstRequest && e._tag === "Accept" && e.actor === "client" && e.data === request)
-    if (!completed) return violation(trace.length - 1, `after the faults stopped the device did not complete ${request}`)
-    return undefined
-  }
+  check: (trace) => scanDesyncLiveness(trace, NO_PAST)
 }
 
 export const cloneDetection: SecurityProperty = {
@@ -173,35 +249,7 @@ export const cloneDetection: SecurityProperty = {
   expected: { claimed: "fails", hardened: "holds" },
   judgedIn: ["model", "impl"],
   weakness: "The claim keeps no record that could tell a clone from a stale device: a clone's request is refused like noise, and no one is told.",
-  check: (trace) => {
-    let deviceEpoch = -1
-    let copiedEpoch: number | undefined
-    for (let at = 0; at < trace.length; at++) {
-      const e = trace[at]!
-      // The copy is the first compromise reveal; later ones are keys computed from it.
-      if (e._tag === "Reveal" && e.via === "compromise" && copiedEpoch === undefined) copiedEpoch = Number(e.name.slice(1))
-      if (e._tag === "Commit" && e.actor === "server") {
-        const name = parseRequestName(e.data)
-        // The attacker's own logins use keys of the device's line (computed from its grants) and
-        // roll the server's keys like the device's do (SECURITY.md §5, no post-compromise security).
-        if (name?.sender === "client" || name?.sender === "attacker") deviceEpoch = Math.max(deviceEpoch, name.epoch)
-      }
-      if (e._tag !== "Deliver" || e.to !== "server") continue
-      const name = parseRequestName(e.data)
-      // Only requests made with the copied key itself: once the clone has rolled it holds a key
-      // of its own lineage, which the server can tell from the device's only by a later clash
-      // (the residual "clone acts first", SECURITY.md).
-      if (name?.sender !== "clone" || name.epoch !== copiedEpoch || name.epoch >= deviceEpoch) continue
-      const verdict = serverVerdict(trace, at)
-      if (verdict.some((x) => x._tag === "Commit"))
-        return violation(at, `server accepted the clone's ${e.data} after the device had used k${deviceEpoch}`)
-      const stale = verdict.some((x) => x._tag === "Reject" && x.reason === "stale-challenge")
-      const signalled = verdict.some((x) => x._tag === "Signal" && x.signal === "clone-suspected")
-      if (name.epoch === deviceEpoch - 1 && !stale && !signalled)
-        return violation(at, `the clone's ${e.data}, made with the key just retired, raised no clone-suspected`)
-    }
-    return undefined
-  }
+  check: (trace) => scanCloneDetection(trace, NO_PAST)
 }
 
 export const keySecrecy: SecurityProperty = {
@@ -214,10 +262,7 @@ export const keySecrecy: SecurityProperty = {
   judgedIn: ["model", "impl"],
   weakness:
     "The claim has the client send the initial rolling key back to the server, and K0 is a public function of the registration response: whoever reads the registration bodies has K0 and, with the rolling inputs of the grants, every later key.",
-  check: (trace) => {
-    const at = trace.findIndex((e) => e._tag === "Reveal" && e.via === "wire")
-    return at < 0 ? undefined : violation(at, `the attacker can compute ${(trace[at] as Extract<TraceEvent, { _tag: "Reveal" }>).name} from what it saw on the wire`)
-  }
+  check: scanKeySecrecy
 }
 
 export const singleUseChallenge: SecurityProperty = {
@@ -271,6 +316,10 @@ export const malformedInputRejected = malformedInput({
  * - clone-detection: the device's highest accepted epoch (from the accepted requests) and the
  *   epoch of the first copied key; a request's verdict events come in the step that delivers it;
  * - key-secrecy: nothing (any wire reveal is the violation itself).
+ *
+ * Those are the readings each scan starts from (`PastReadings`): `broken` judges a step from its
+ * parent's summary, as each property's scan from the summary's readings over the step's events and
+ * the continuation.
  */
 interface PastFacts {
   readonly committed: ReadonlyArray<string>
@@ -306,22 +355,59 @@ const withFacts = (facts: PastFacts, events: Trace): PastFacts => {
   return { committed: [...committed].sort(), sent: [...sent], compromised: [...compromised].sort(), copiedEpoch, usedCopied }
 }
 
-/** Summaries are few and met again and again: each is parsed once (bounded). */
-const factsOf = (summary: string): PastFacts => {
-  let facts = parsedFacts.get(summary)
-  if (facts === undefined) {
-    if (parsedFacts.size >= 100_000) parsedFacts.clear()
-    parsedFacts.set(summary, (facts = JSON.parse(summary) as PastFacts))
+/** The scans' state after a clean past with these facts (`PastReadings`). */
+const readingsOf = (facts: PastFacts): PastReadings => {
+  const latest = new Map<string, number>()
+  let deviceEpoch = -1
+  for (const data of facts.committed) {
+    const name = parseRequestName(data)
+    if (name === undefined) continue
+    latest.set(name.sender, Math.max(latest.get(name.sender) ?? -1, name.n))
+    if (name.sender === "client" || name.sender === "attacker") deviceEpoch = Math.max(deviceEpoch, name.epoch)
   }
-  return facts
+  return {
+    committed: new Set(facts.committed),
+    latest,
+    sent: new Set(facts.sent),
+    compromised: new Set(facts.compromised),
+    copiedEpoch: facts.copiedEpoch ?? undefined,
+    deviceEpoch,
+    usedCopied: facts.usedCopied
+  }
 }
-const parsedFacts = new Map<string, PastFacts>()
+
+/** Summaries are few and met again and again: each is parsed once (bounded), with its readings. */
+const parsedOf = (summary: string): { readonly facts: PastFacts; readonly readings: PastReadings } => {
+  let parsed = parsedSummaries.get(summary)
+  if (parsed === undefined) {
+    if (parsedSummaries.size >= 100_000) parsedSummaries.clear()
+    const facts = JSON.parse(summary) as PastFacts
+    parsedSummaries.set(summary, (parsed = { facts, readings: readingsOf(facts) }))
+  }
+  return parsed
+}
+const parsedSummaries = new Map<string, { readonly facts: PastFacts; readonly readings: PastReadings }>()
+
+/** Each covered property's scan from a past's readings (`pastSummary.broken`). */
+const scans: ReadonlyArray<readonly [string, (trace: Trace, past: PastReadings) => Violation | undefined]> = [
+  [noReplay.id, scanNoReplay],
+  [injectiveAgreement.id, scanInjectiveAgreement],
+  [desyncLiveness.id, scanDesyncLiveness],
+  [cloneDetection.id, scanCloneDetection],
+  [keySecrecy.id, scanKeySecrecy]
+]
 
 export const pastSummary = {
-  covers: ["P5.no-replay", "P5.injective-agreement", "P5.desync-liveness", "P5.clone-detection", "P5.key-secrecy"],
+  covers: scans.map(([id]) => id),
   initial: (trace: Trace): string => JSON.stringify(withFacts(NO_FACTS, trace)),
-  next: (summary: string, events: Trace): string => (events.some(readsOfPast) ? JSON.stringify(withFacts(factsOf(summary), events)) : summary)
-} as const
+  next: (summary: string, events: Trace): string => (events.some(readsOfPast) ? JSON.stringify(withFacts(parsedOf(summary).facts, events)) : summary),
+  broken: (summary: string, future: Trace): ReadonlyArray<string> => {
+    const past = parsedOf(summary).readings
+    const ids: Array<string> = []
+    for (const [id, scan] of scans) if (scan(future, past) !== undefined) ids.push(id)
+    return ids
+  }
+}
 
 /** Every P5 property, in report order. */
 export const properties: ReadonlyArray<SecurityProperty> = [
