@@ -357,13 +357,15 @@ export const explore = <S>(
    * continuation, above) is a function of the parent's summary and the step's own events — the
    * summary's contract, with this step as the future. So each such pair is judged once; only
    * "nothing broken" is remembered, since a property found broken is not judged again. Most steps
-   * of P5 end in a situation already seen, and most of those repeat a pair.
+   * of P5 end in a situation already seen, and most of those repeat a pair. With the summary's
+   * incremental form (`broken`) a judgment is a scan of the step's events from the parent's
+   * readings, cheaper than the pair's key: P5 depth 9 ran 4 % faster without the memo.
    */
   const passed = new Set<number>()
   /** Ids of the steps' events (`eventsKey`): far fewer than the pairs, so a pair is two small numbers. */
   const eventIds = new Map<string, number>()
   const judgeSeen = (step: Step, parentHistory: number) => {
-    if (step.parent < 0) return judge(step, parentHistory, undefined)
+    if (step.parent < 0 || summary?.broken !== undefined) return judge(step, parentHistory, undefined)
     const key = eventsKey(step.events)
     let events = eventIds.get(key)
     if (events === undefined) eventIds.set(key, (events = eventIds.size))
