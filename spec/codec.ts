@@ -165,6 +165,9 @@ let blockAt = 0
  * code reads a view through its `byteOffset` and `byteLength` (all of ours does), never hands its
  * `.buffer` to a transfer list (that would detach the neighbours), and a structured clone of a view
  * copies its block. None of this is visible outside the process.
+ *
+ * Not `Buffer.allocUnsafe` itself: spec/ is platform-neutral (it imports Effect only), a Buffer is
+ * not a plain `Uint8Array` to the tests' deep equality, and its pool hands out uninitialised bytes.
  */
 export const freshBytes = (length: number): Uint8Array => {
   if (length <= IN_HEAP_BYTES || length > LONGEST_CARVED) return new Uint8Array(length)
